@@ -1,0 +1,38 @@
+# sente-go: `make test` is the one test command (CI runs exactly it).
+GO       ?= go
+FUZZTIME ?= 5m
+BENCH    ?= .
+COUNT    ?= 1
+JSDIR    := transit/testdata/js
+
+.PHONY: test vet unit jsdeps bench fuzz run
+
+test: vet jsdeps unit
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race ./...
+
+# transit-js (the reference Transit implementation) for the cross-check test.
+jsdeps: $(JSDIR)/node_modules/.installed
+
+$(JSDIR)/node_modules/.installed: $(JSDIR)/package.json $(JSDIR)/package-lock.json
+	npm ci --prefix $(JSDIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) ./...
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for fz in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$fz ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+run:
+	$(GO) run ./server

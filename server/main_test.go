@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for the server's logging goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeHealthzAndShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log, err := newLogger("info", &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln, log) }()
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
+		t.Fatalf("GET /healthz = %d %q, want 200 \"ok\\n\"", resp.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after cancel")
+	}
+	for _, msg := range []string{`"message":"listening"`, `"message":"shutting down"`, `"message":"stopped"`} {
+		if !strings.Contains(logs.String(), msg) {
+			t.Errorf("log lacks %s:\n%s", msg, logs.String())
+		}
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Setenv("SENTE_ADDR", ":9999")
+	cfg, err := parseConfig(nil)
+	if err != nil || cfg.addr != ":9999" || cfg.logLevel != "info" {
+		t.Fatalf("parseConfig(nil) = %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-addr", "127.0.0.1:1", "-log-level", "debug"})
+	if err != nil || cfg.addr != "127.0.0.1:1" || cfg.logLevel != "debug" {
+		t.Fatalf("parseConfig(flags) = %+v, %v", cfg, err)
+	}
+	if _, err := newLogger("loud", io.Discard); err == nil {
+		t.Fatal("newLogger accepted an unknown level")
+	}
+}
