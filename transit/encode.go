@@ -1,0 +1,810 @@
+package transit
+
+import (
+	"cmp"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Marshaler is implemented by types that encode themselves as a tagged
+// value. A one-character tag with a string rep is written "~" + tag + rep;
+// any other result is written ["~#" + tag, rep].
+type Marshaler interface {
+	MarshalTransit() (tag string, rep any, err error)
+}
+
+// WriteHandler encodes values of one Go type as a tagged value, like
+// Marshaler, for types whose methods you cannot add.
+type WriteHandler func(v any) (tag string, rep any, err error)
+
+// EncoderOptions configures encoding. The zero value writes Transit JSON
+// (cached, compact). Options are read, never modified.
+type EncoderOptions struct {
+	// Verbose selects JSON-verbose: maps as objects, no cache, instants as ~t.
+	Verbose bool
+	// WriteHandlers maps Go types to handlers that take precedence over the
+	// built-in encoding and over Marshaler.
+	WriteHandlers map[reflect.Type]WriteHandler
+}
+
+// maxWriteDepth bounds nesting on write, which also stops cyclic values.
+const maxWriteDepth = 10000
+
+// Marshal returns the Transit JSON encoding of v, byte for byte as
+// transit-java writes it (write cache included). See the package
+// documentation for how Go values map to Transit.
+func Marshal(v any) ([]byte, error) { return EncoderOptions{}.Marshal(v) }
+
+// MarshalVerbose returns the Transit JSON-verbose encoding of v.
+func MarshalVerbose(v any) ([]byte, error) { return EncoderOptions{Verbose: true}.Marshal(v) }
+
+// AppendMarshal appends the Transit JSON encoding of v to dst. On error dst
+// is returned with its length unchanged.
+func AppendMarshal(dst []byte, v any) ([]byte, error) {
+	return EncoderOptions{}.AppendMarshal(dst, v)
+}
+
+// Marshal returns the encoding of v with these options.
+func (o EncoderOptions) Marshal(v any) ([]byte, error) {
+	e := getEncodeState(&o)
+	defer putEncodeState(e)
+	if err := e.top(v); err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), e.buf...), nil
+}
+
+// AppendMarshal appends the encoding of v with these options to dst.
+func (o EncoderOptions) AppendMarshal(dst []byte, v any) ([]byte, error) {
+	e := getEncodeState(&o)
+	defer putEncodeState(e)
+	saved := e.buf
+	e.buf = dst
+	err := e.top(v)
+	out := e.buf
+	e.buf = saved
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// Encoder writes a stream of Transit values to an io.Writer, separated by
+// a single space as transit-java separates them. Each Encode is one
+// top-level value with its own cache. An Encoder is not safe for
+// concurrent use.
+type Encoder struct {
+	w       io.Writer
+	e       *encodeState
+	started bool
+}
+
+// NewEncoder returns an Encoder writing Transit JSON to w.
+func NewEncoder(w io.Writer) *Encoder { return EncoderOptions{}.NewEncoder(w) }
+
+// NewEncoder returns an Encoder writing to w with these options.
+func (o EncoderOptions) NewEncoder(w io.Writer) *Encoder {
+	return &Encoder{w: w, e: newEncodeState(&o)}
+}
+
+// Encode writes v. On an encoding error nothing is written.
+func (enc *Encoder) Encode(v any) error {
+	e := enc.e
+	e.buf = e.buf[:0]
+	if enc.started {
+		e.buf = append(e.buf, ' ')
+	}
+	if err := e.top(v); err != nil {
+		return err
+	}
+	if _, err := enc.w.Write(e.buf); err != nil {
+		return fmt.Errorf("transit: write: %w", err)
+	}
+	enc.started = true
+	return nil
+}
+
+// encodeState writes one top-level value at a time into buf.
+type encodeState struct {
+	buf     []byte
+	opts    EncoderOptions
+	cache   map[string]int // write cache: emitted string → index
+	next    int
+	depth   int
+	scratch []byte
+}
+
+func newEncodeState(o *EncoderOptions) *encodeState {
+	return &encodeState{opts: *o, cache: make(map[string]int)}
+}
+
+var encodeStatePool = sync.Pool{New: func() any { return newEncodeState(&EncoderOptions{}) }}
+
+func getEncodeState(o *EncoderOptions) *encodeState {
+	e := encodeStatePool.Get().(*encodeState)
+	e.opts = *o
+	e.buf = e.buf[:0]
+	return e
+}
+
+func putEncodeState(e *encodeState) {
+	if cap(e.buf) > 1<<20 || len(e.cache) > 256 {
+		return // let large buffers go
+	}
+	e.opts = EncoderOptions{}
+	encodeStatePool.Put(e)
+}
+
+// top writes v as a top-level value: scalars are quoted (transit.md §7).
+func (e *encodeState) top(v any) error {
+	clear(e.cache)
+	e.next = 0
+	e.depth = 0
+	scalar, err := e.isScalar(v)
+	if err != nil {
+		return err
+	}
+	if !scalar {
+		return e.write(v, false)
+	}
+	if e.opts.Verbose {
+		e.buf = append(e.buf, `{"~#'":`...)
+	} else {
+		e.buf = append(e.buf, `["~#'",`...)
+	}
+	if err := e.write(v, false); err != nil {
+		return err
+	}
+	if e.opts.Verbose {
+		e.buf = append(e.buf, '}')
+	} else {
+		e.buf = append(e.buf, ']')
+	}
+	return nil
+}
+
+// emit writes a Transit string through the write cache (JSON mode only).
+// s must not be retained by the caller's buffer semantics: it is copied
+// when it enters the cache.
+func (e *encodeState) emit(s []byte, asKey bool) {
+	if !e.opts.Verbose && cacheable(s, asKey) {
+		if i, ok := e.cache[string(s)]; ok {
+			e.buf = appendCacheCode(e.buf, i)
+			return
+		}
+		if e.next == cacheSize {
+			clear(e.cache)
+			e.next = 0
+		}
+		e.cache[string(s)] = e.next
+		e.next++
+	}
+	e.buf = appendJSONString(e.buf, s)
+}
+
+// emitTagged writes "~" + tag + rep (tag is one character or "#…").
+func (e *encodeState) emitPrefixed(prefix string, rep string, asKey bool) {
+	s := append(e.scratch[:0], prefix...)
+	s = append(s, rep...)
+	e.scratch = s
+	e.emit(s, asKey)
+}
+
+func appendCacheCode(b []byte, i int) []byte {
+	if i < 44 {
+		return append(b, '"', '^', byte(48+i), '"')
+	}
+	return append(b, '"', '^', byte(48+i/44), byte(48+i%44), '"')
+}
+
+// writeString writes a string value, escaping a leading ~ ^ or `.
+func (e *encodeState) writeString(s string, asKey bool) {
+	if len(s) > 0 && (s[0] == '~' || s[0] == '^' || s[0] == '`') {
+		e.emitPrefixed("~", s, asKey)
+		return
+	}
+	if !asKey || len(s) < 4 {
+		e.buf = appendJSONString(e.buf, s)
+		return
+	}
+	e.scratch = append(e.scratch[:0], s...)
+	e.emit(e.scratch, asKey)
+}
+
+func (e *encodeState) writeInt(n int64, asKey bool) {
+	if asKey || n > maxSafeInt || n < -maxSafeInt {
+		var tmp [24]byte
+		e.emitPrefixed("~i", string(strconv.AppendInt(tmp[:0], n, 10)), asKey)
+		return
+	}
+	e.buf = strconv.AppendInt(e.buf, n, 10)
+}
+
+// maxSafeInt is 2^53-1: larger integers are written as "~i" strings so that
+// JavaScript readers keep every digit.
+const maxSafeInt = 1<<53 - 1
+
+func (e *encodeState) writeFloat(f float64, bits int, asKey bool) {
+	switch {
+	case math.IsNaN(f):
+		e.emitPrefixed("~z", "NaN", asKey)
+	case math.IsInf(f, 1):
+		e.emitPrefixed("~z", "INF", asKey)
+	case math.IsInf(f, -1):
+		e.emitPrefixed("~z", "-INF", asKey)
+	case asKey:
+		var tmp [32]byte
+		e.emitPrefixed("~d", string(appendJavaDouble(tmp[:0], f, bits)), asKey)
+	default:
+		e.buf = appendJavaDouble(e.buf, f, bits)
+	}
+}
+
+func (e *encodeState) writeTime(t time.Time, asKey bool) {
+	if e.opts.Verbose {
+		var tmp [32]byte
+		e.emitPrefixed("~t", string(t.UTC().Truncate(time.Millisecond).AppendFormat(tmp[:0], "2006-01-02T15:04:05.000Z")), asKey)
+		return
+	}
+	var tmp [24]byte
+	e.emitPrefixed("~m", string(strconv.AppendInt(tmp[:0], t.UnixMilli(), 10)), asKey)
+}
+
+func (e *encodeState) enter() error {
+	e.depth++
+	if e.depth > maxWriteDepth {
+		return fmt.Errorf("transit: nesting deeper than %d (cyclic value?)", maxWriteDepth)
+	}
+	return nil
+}
+
+// write encodes v; asKey selects the map-key forms of scalars.
+func (e *encodeState) write(v any, asKey bool) error {
+	if len(e.opts.WriteHandlers) > 0 && v != nil {
+		if h := e.opts.WriteHandlers[reflect.TypeOf(v)]; h != nil {
+			tag, rep, err := h(v)
+			if err != nil {
+				return fmt.Errorf("transit: write handler for %T: %w", v, err)
+			}
+			return e.writeTagged(tag, rep, asKey)
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+		if asKey {
+			e.emit([]byte("~_"), true)
+		} else {
+			e.buf = append(e.buf, "null"...)
+		}
+	case string:
+		e.writeString(x, asKey)
+	case bool:
+		switch {
+		case asKey && x:
+			e.emit([]byte("~?t"), true)
+		case asKey:
+			e.emit([]byte("~?f"), true)
+		case x:
+			e.buf = append(e.buf, "true"...)
+		default:
+			e.buf = append(e.buf, "false"...)
+		}
+	case int64:
+		e.writeInt(x, asKey)
+	case int:
+		e.writeInt(int64(x), asKey)
+	case float64:
+		e.writeFloat(x, 64, asKey)
+	case Keyword:
+		e.emitPrefixed("~:", string(x), asKey)
+	case Symbol:
+		e.emitPrefixed("~$", string(x), asKey)
+	case []any:
+		return e.writeArray(x)
+	case *Map:
+		return e.writeMap(x)
+	case Set:
+		return e.writeTaggedArray("set", x)
+	case List:
+		return e.writeTaggedArray("list", x)
+	case Char:
+		e.emitPrefixed("~c", string(rune(x)), asKey)
+	case URI:
+		e.emitPrefixed("~r", string(x), asKey)
+	case UUID:
+		var tmp [36]byte
+		e.emitPrefixed("~u", string(x.appendText(tmp[:0])), asKey)
+	case time.Time:
+		e.writeTime(x, asKey)
+	case []byte:
+		e.emitPrefixed("~b", base64.StdEncoding.EncodeToString(x), asKey)
+	case *big.Int:
+		if x == nil {
+			return e.write(nil, asKey)
+		}
+		e.emitPrefixed("~n", x.String(), asKey)
+	case big.Int:
+		e.emitPrefixed("~n", x.String(), asKey)
+	case BigDecimal:
+		e.emitPrefixed("~f", x.String(), asKey)
+	case *big.Rat:
+		if x == nil {
+			return e.write(nil, asKey)
+		}
+		return e.writeTagged("ratio", []any{new(big.Int).Set(x.Num()), new(big.Int).Set(x.Denom())}, false)
+	case Link:
+		m := &Map{}
+		m.Set("rel", x.Rel)
+		if x.Name != "" {
+			m.Set("name", x.Name)
+		}
+		m.Set("href", x.Href)
+		if x.Prompt != "" {
+			m.Set("prompt", x.Prompt)
+		}
+		if x.Render != "" {
+			m.Set("render", x.Render)
+		}
+		return e.writeTagged("link", m, false)
+	case TaggedValue:
+		return e.writeTagged(x.Tag, x.Rep, asKey)
+	case Marshaler:
+		tag, rep, err := x.MarshalTransit()
+		if err != nil {
+			return fmt.Errorf("transit: MarshalTransit of %T: %w", v, err)
+		}
+		return e.writeTagged(tag, rep, asKey)
+	default:
+		return e.writeReflect(reflect.ValueOf(v), asKey)
+	}
+	return nil
+}
+
+// writeTagged writes a tagged value: "~Xrep" for a one-character tag with
+// a string rep, ["~#tag", rep] (verbose {"~#tag": rep}) otherwise.
+func (e *encodeState) writeTagged(tag string, rep any, asKey bool) error {
+	if s, ok := rep.(string); ok && utf8.RuneCountInString(tag) == 1 {
+		e.emitPrefixed("~"+tag, s, asKey)
+		return nil
+	}
+	if tag == "" {
+		return fmt.Errorf("transit: empty tag")
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if e.opts.Verbose {
+		e.buf = append(e.buf, '{')
+		e.emitPrefixed("~#", tag, true)
+		e.buf = append(e.buf, ':')
+	} else {
+		e.buf = append(e.buf, '[')
+		e.emitPrefixed("~#", tag, false)
+		e.buf = append(e.buf, ',')
+	}
+	if err := e.write(rep, false); err != nil {
+		return err
+	}
+	if e.opts.Verbose {
+		e.buf = append(e.buf, '}')
+	} else {
+		e.buf = append(e.buf, ']')
+	}
+	return nil
+}
+
+func (e *encodeState) writeTaggedArray(tag string, elems []any) error {
+	return e.writeTagged(tag, []any(elems), false)
+}
+
+func (e *encodeState) writeArray(elems []any) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	e.buf = append(e.buf, '[')
+	for i, x := range elems {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if err := e.write(x, false); err != nil {
+			return err
+		}
+	}
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// writeMap writes an ordered map: a map if every key is stringable, a cmap
+// otherwise (transit.md §4.2).
+func (e *encodeState) writeMap(m *Map) error {
+	keys, vals := m.Keys(), m.Values()
+	for _, k := range keys {
+		scalar, err := e.isScalar(k)
+		if err != nil {
+			return err
+		}
+		if !scalar {
+			flat := make([]any, 0, 2*len(keys))
+			for i, k := range keys {
+				flat = append(flat, k, vals[i])
+			}
+			return e.writeTagged("cmap", flat, false)
+		}
+	}
+	return e.writeEntries(len(keys), func(i int) error { return e.write(keys[i], true) },
+		func(i int) error { return e.write(vals[i], false) })
+}
+
+// writeEntries writes n map entries whose keys are all stringable, as
+// ["^ ", k, v, …] or, verbose, {k: v, …}.
+func (e *encodeState) writeEntries(n int, key, val func(i int) error) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if e.opts.Verbose {
+		e.buf = append(e.buf, '{')
+	} else {
+		e.buf = append(e.buf, `["^ "`...)
+	}
+	for i := 0; i < n; i++ {
+		if i > 0 || !e.opts.Verbose {
+			e.buf = append(e.buf, ',')
+		}
+		if err := key(i); err != nil {
+			return err
+		}
+		if e.opts.Verbose {
+			e.buf = append(e.buf, ':')
+		} else {
+			e.buf = append(e.buf, ',')
+		}
+		if err := val(i); err != nil {
+			return err
+		}
+	}
+	if e.opts.Verbose {
+		e.buf = append(e.buf, '}')
+	} else {
+		e.buf = append(e.buf, ']')
+	}
+	return nil
+}
+
+// isScalar reports whether v's tag has one character: such values are
+// quoted at top level and may be written as plain map keys.
+func (e *encodeState) isScalar(v any) (bool, error) {
+	if len(e.opts.WriteHandlers) > 0 && v != nil {
+		if h := e.opts.WriteHandlers[reflect.TypeOf(v)]; h != nil {
+			tag, rep, err := h(v)
+			if err != nil {
+				return false, fmt.Errorf("transit: write handler for %T: %w", v, err)
+			}
+			_, isStr := rep.(string)
+			return isStr && utf8.RuneCountInString(tag) == 1, nil
+		}
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int64, int, float64, Keyword, Symbol, Char, URI, UUID,
+		time.Time, []byte, *big.Int, big.Int, BigDecimal:
+		return true, nil
+	case []any, *Map, Set, List, *big.Rat, Link:
+		return false, nil
+	case TaggedValue:
+		_, isStr := x.Rep.(string)
+		return isStr && utf8.RuneCountInString(x.Tag) == 1, nil
+	case Marshaler:
+		tag, rep, err := x.MarshalTransit()
+		if err != nil {
+			return false, fmt.Errorf("transit: MarshalTransit of %T: %w", v, err)
+		}
+		_, isStr := rep.(string)
+		return isStr && utf8.RuneCountInString(tag) == 1, nil
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return true, nil
+		}
+		rv = rv.Elem()
+		if rv.CanInterface() && rv.Kind() != reflect.Pointer {
+			return e.isScalar(rv.Interface())
+		}
+	}
+	switch rv.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true, nil
+	case reflect.Slice:
+		return rv.Type().Elem().Kind() == reflect.Uint8, nil
+	}
+	return false, nil
+}
+
+// writeReflect encodes Go values outside the value model: pointers, named
+// basic types, structs, Go maps, slices and arrays.
+func (e *encodeState) writeReflect(rv reflect.Value, asKey bool) error {
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return e.write(nil, asKey)
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		return e.write(rv.Elem().Interface(), asKey)
+	case reflect.String:
+		e.writeString(rv.String(), asKey)
+	case reflect.Bool:
+		return e.write(rv.Bool(), asKey)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.writeInt(rv.Int(), asKey)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			e.emitPrefixed("~n", strconv.FormatUint(u, 10), asKey)
+			return nil
+		}
+		e.writeInt(int64(u), asKey)
+	case reflect.Float32:
+		e.writeFloat(rv.Float(), 32, asKey)
+	case reflect.Float64:
+		e.writeFloat(rv.Float(), 64, asKey)
+	case reflect.Slice:
+		if rv.IsNil() {
+			return e.write(nil, asKey)
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return e.write(rv.Bytes(), asKey)
+		}
+		return e.writeSlice(rv)
+	case reflect.Array:
+		return e.writeSlice(rv)
+	case reflect.Map:
+		if rv.IsNil() {
+			return e.write(nil, asKey)
+		}
+		return e.writeGoMap(rv)
+	case reflect.Struct:
+		return e.writeStruct(rv)
+	default:
+		return &UnsupportedTypeError{Type: rv.Type()}
+	}
+	return nil
+}
+
+func (e *encodeState) writeSlice(rv reflect.Value) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	e.buf = append(e.buf, '[')
+	for i := 0; i < rv.Len(); i++ {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if err := e.writeElem(rv.Index(i)); err != nil {
+			return err
+		}
+	}
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// writeElem writes a reflected element, avoiding an interface conversion
+// for plain strings and integers.
+func (e *encodeState) writeElem(rv reflect.Value) error {
+	if rv.Type().PkgPath() == "" && len(e.opts.WriteHandlers) == 0 {
+		switch rv.Kind() {
+		case reflect.String:
+			e.writeString(rv.String(), false)
+			return nil
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			e.writeInt(rv.Int(), false)
+			return nil
+		case reflect.Float64:
+			e.writeFloat(rv.Float(), 64, false)
+			return nil
+		case reflect.Bool:
+			return e.write(rv.Bool(), false)
+		}
+	}
+	if !rv.CanInterface() {
+		return &UnsupportedTypeError{Type: rv.Type()}
+	}
+	return e.write(rv.Interface(), false)
+}
+
+// writeGoMap writes a Go map in a deterministic order: string keys in
+// byte order, integer keys numerically, other keys by their encoded text.
+func (e *encodeState) writeGoMap(rv reflect.Value) error {
+	keys := rv.MapKeys()
+	switch rv.Type().Key().Kind() {
+	case reflect.String:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+	default:
+		text := make(map[reflect.Value]string, len(keys))
+		for _, k := range keys {
+			b, err := MarshalVerbose(k.Interface())
+			if err != nil {
+				return err
+			}
+			text[k] = string(b)
+		}
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(text[a], text[b]) })
+	}
+	m := &Map{keys: make([]any, len(keys)), vals: make([]any, len(keys))}
+	for i, k := range keys {
+		m.keys[i] = k.Interface()
+		m.vals[i] = rv.MapIndex(k).Interface()
+	}
+	return e.writeMap(m)
+}
+
+// writeStruct writes a struct as a map with keyword keys (see fields.go).
+func (e *encodeState) writeStruct(rv reflect.Value) error {
+	info := structFields(rv.Type())
+	present := make([]*field, 0, len(info.fields))
+	vals := make([]reflect.Value, 0, len(info.fields))
+	for i := range info.fields {
+		f := &info.fields[i]
+		fv, ok := fieldByIndex(rv, f.index)
+		if !ok || (f.omitEmpty && fv.IsZero()) {
+			continue
+		}
+		present = append(present, f)
+		vals = append(vals, fv)
+	}
+	return e.writeEntries(len(present),
+		func(i int) error { e.emit(present[i].key, true); return nil },
+		func(i int) error { return e.writeElem(vals[i]) })
+}
+
+// appendJSONString appends s as a JSON string escaped as Jackson escapes
+// it (transit.md §8): ", \ and control characters escaped (upper-case hex),
+// characters outside the BMP as escaped surrogate pairs, everything else
+// raw. Invalid UTF-8 becomes U+FFFD.
+func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if c < 0x80 {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\r':
+				b = append(b, '\\', 'r')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		var r rune
+		var size int
+		switch x := any(s).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(x[i:])
+		case []byte:
+			r, size = utf8.DecodeRune(x[i:])
+		default:
+			r, size = utf8.DecodeRuneInString(string(s[i:]))
+		}
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, "\uFFFD"...)
+		case r >= 0x10000:
+			r1, r2 := surrogates(r)
+			b = appendU(appendU(b, r1), r2)
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+func surrogates(r rune) (rune, rune) {
+	r -= 0x10000
+	return 0xD800 + (r>>10)&0x3FF, 0xDC00 + r&0x3FF
+}
+
+func appendU(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexUpper[r>>12&0xF], hexUpper[r>>8&0xF], hexUpper[r>>4&0xF], hexUpper[r&0xF])
+}
+
+// appendJavaDouble formats f as Java's Double.toString (Float.toString for
+// bits == 32) does: shortest round-trip digits, plain notation for
+// 10^-3 ≤ |f| < 10^7, computerised scientific notation otherwise.
+func appendJavaDouble(b []byte, f float64, bits int) []byte {
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(b, "-0.0"...)
+		}
+		return append(b, "0.0"...)
+	}
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits) // -d.ddde±xx
+	if s[0] == '-' {
+		b = append(b, '-')
+		s = s[1:]
+	}
+	epos := 0
+	for s[epos] != 'e' {
+		epos++
+	}
+	exp, _ := strconv.Atoi(string(s[epos+1:]))
+	var digits [24]byte
+	nd := 0
+	for _, c := range s[:epos] {
+		if c != '.' {
+			digits[nd] = c
+			nd++
+		}
+	}
+	d := digits[:nd]
+	abs := math.Abs(f)
+	if abs >= 1e-3 && abs < 1e7 {
+		if exp >= 0 {
+			if nd <= exp+1 {
+				b = append(b, d...)
+				for i := nd; i <= exp; i++ {
+					b = append(b, '0')
+				}
+				return append(b, '.', '0')
+			}
+			b = append(b, d[:exp+1]...)
+			b = append(b, '.')
+			return append(b, d[exp+1:]...)
+		}
+		b = append(b, '0', '.')
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, d...)
+	}
+	b = append(b, d[0], '.')
+	if nd > 1 {
+		b = append(b, d[1:]...)
+	} else {
+		b = append(b, '0')
+	}
+	b = append(b, 'E')
+	return strconv.AppendInt(b, int64(exp), 10)
+}
