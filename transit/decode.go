@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -182,7 +183,7 @@ func (dec *Decoder) nextValue() (start, end int, err error) {
 		if dec.pos < len(dec.buf) {
 			n, done := sc.scan(dec.buf[dec.pos+scan:])
 			scan += n
-			if done || (dec.eof && sc.scalarEndsAtEOF()) {
+			if (done || (dec.eof && sc.scalarEndsAtEOF())) && scan <= dec.opts.MaxValueBytes {
 				return dec.pos, dec.pos + scan, nil
 			}
 		}
@@ -329,6 +330,16 @@ func (d *decodeState) syntaxErr(msg string) error {
 
 func (d *decodeState) errAt(pos int, format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Offset: d.base + int64(pos)}
+}
+
+// wrapErr makes a SyntaxError at pos of an error from a value builder,
+// keeping the ErrTooLarge sentinel.
+func (d *decodeState) wrapErr(pos int, err error) error {
+	se := &SyntaxError{Msg: strings.TrimPrefix(err.Error(), "transit: "), Offset: d.base + int64(pos)}
+	if errors.Is(err, ErrTooLarge) {
+		se.Err = ErrTooLarge
+	}
+	return se
 }
 
 func (d *decodeState) skipSpace() {
@@ -684,7 +695,7 @@ func (d *decodeState) decodeString(s []byte, pos int) (any, error) {
 	}
 	v, err := decodeScalar(tag, rep)
 	if err != nil {
-		return nil, &SyntaxError{Msg: err.Error(), Offset: d.base + int64(pos)}
+		return nil, d.wrapErr(pos, err)
 	}
 	return v, nil
 }
@@ -705,6 +716,12 @@ func decodeScalar(tag rune, rep string) (any, error) {
 	case 'i':
 		if n, err := strconv.ParseInt(rep, 10, 64); err == nil {
 			return n, nil
+		}
+		if strings.ContainsAny(rep, ".eE") {
+			// transit-js writes float map keys with the i tag ("~i2.5").
+			if f, err := strconv.ParseFloat(rep, 64); err == nil {
+				return f, nil
+			}
 		}
 		return parseBigInt(rep)
 	case 'n':
@@ -750,11 +767,11 @@ func decodeScalar(tag rune, rep string) (any, error) {
 		}
 		return time.UnixMilli(ms).UTC(), nil
 	case 't':
-		t, err := time.Parse(time.RFC3339Nano, rep)
+		t, err := parseInstant(rep)
 		if err != nil {
 			return nil, fmt.Errorf("invalid instant %q", rep)
 		}
-		return t.UTC(), nil
+		return t, nil
 	case 'u':
 		u, err := ParseUUID(rep)
 		if err != nil {
@@ -765,6 +782,27 @@ func decodeScalar(tag rune, rep string) (any, error) {
 		return URI(rep), nil
 	}
 	return TaggedValue{Tag: string(tag), Rep: rep}, nil
+}
+
+// parseInstant parses the RFC 3339 text of a "~t" instant, also accepting
+// years of more than four digits (transit-java) or fewer (transit-js).
+func parseInstant(s string) (time.Time, error) {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == 4 || i == 0 || i > 9 {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t.UTC(), err
+	}
+	year, _ := strconv.Atoi(s[:i])
+	// Parse the rest with a stand-in leap year, then set the real year.
+	t, err := time.Parse(time.RFC3339Nano, "2000"+s[i:])
+	if err != nil {
+		return time.Time{}, err
+	}
+	t = t.UTC()
+	return time.Date(year+t.Year()-2000, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), nil
 }
 
 func parseBigInt(s string) (*big.Int, error) {
@@ -966,6 +1004,9 @@ func (d *decodeState) tagged(tag string, rep any, pos int) (any, error) {
 	if _, ok := rep.(tagMarker); ok {
 		return nil, d.errAt(pos, "tag marker as the rep of a tagged value")
 	}
+	if tag == "" {
+		return nil, d.errAt(pos, "empty tag")
+	}
 	if h := d.opts.ReadHandlers[tag]; h != nil {
 		v, err := h(rep)
 		if err != nil {
@@ -975,7 +1016,7 @@ func (d *decodeState) tagged(tag string, rep any, pos int) (any, error) {
 	}
 	v, err := decodeComposite(tag, rep)
 	if err != nil {
-		return nil, &SyntaxError{Msg: err.Error(), Offset: d.base + int64(pos)}
+		return nil, d.wrapErr(pos, err)
 	}
 	return v, nil
 }

@@ -372,8 +372,8 @@ func (e *encodeState) write(v any, asKey bool) error {
 // writeTagged writes a tagged value: "~Xrep" for a one-character tag with
 // a string rep, ["~#tag", rep] (verbose {"~#tag": rep}) otherwise.
 func (e *encodeState) writeTagged(tag string, rep any, asKey bool) error {
-	if s, ok := rep.(string); ok && utf8.RuneCountInString(tag) == 1 {
-		e.emitPrefixed("~"+tag, s, asKey)
+	if scalarTag(tag, rep) {
+		e.emitPrefixed("~"+tag, rep.(string), asKey)
 		return nil
 	}
 	if tag == "" {
@@ -491,8 +491,7 @@ func (e *encodeState) isScalar(v any) (bool, error) {
 			if err != nil {
 				return false, fmt.Errorf("transit: write handler for %T: %w", v, err)
 			}
-			_, isStr := rep.(string)
-			return isStr && utf8.RuneCountInString(tag) == 1, nil
+			return scalarTag(tag, rep), nil
 		}
 	}
 	switch x := v.(type) {
@@ -502,15 +501,13 @@ func (e *encodeState) isScalar(v any) (bool, error) {
 	case []any, *Map, Set, List, *big.Rat, Link:
 		return false, nil
 	case TaggedValue:
-		_, isStr := x.Rep.(string)
-		return isStr && utf8.RuneCountInString(x.Tag) == 1, nil
+		return scalarTag(x.Tag, x.Rep), nil
 	case Marshaler:
 		tag, rep, err := x.MarshalTransit()
 		if err != nil {
 			return false, fmt.Errorf("transit: MarshalTransit of %T: %w", v, err)
 		}
-		_, isStr := rep.(string)
-		return isStr && utf8.RuneCountInString(tag) == 1, nil
+		return scalarTag(tag, rep), nil
 	}
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
@@ -807,4 +804,18 @@ func appendJavaDouble(b []byte, f float64, bits int) []byte {
 	}
 	b = append(b, 'E')
 	return strconv.AppendInt(b, int64(exp), 10)
+}
+
+// scalarTag reports whether a tagged value is written as the string
+// "~" + tag + rep: a one-character tag other than the characters that
+// "~" escapes or marks (# ~ ^ `), with a string rep.
+func scalarTag(tag string, rep any) bool {
+	if _, ok := rep.(string); !ok || utf8.RuneCountInString(tag) != 1 {
+		return false
+	}
+	switch tag {
+	case "#", "~", "^", "`":
+		return false
+	}
+	return true
 }

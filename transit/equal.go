@@ -37,6 +37,9 @@ func Equal(a, b any) bool {
 		if !ok || len(x) != len(y) {
 			return false
 		}
+		if equalSeq(x, y) { // same order: the common case, and linear
+			return true
+		}
 		for _, e := range x {
 			if !containsEqual(y, e) {
 				return false

@@ -109,10 +109,9 @@ func ParseUUID(s string) (UUID, error) {
 		return u, fmt.Errorf("transit: invalid UUID %q", s)
 	}
 	j := 0
-	for i := 0; i < 36; {
-		if s[i] == '-' {
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i++
-			continue
 		}
 		hi, ok1 := unhex(s[i])
 		lo, ok2 := unhex(s[i+1])
@@ -121,7 +120,6 @@ func ParseUUID(s string) (UUID, error) {
 		}
 		u[j] = hi<<4 | lo
 		j++
-		i += 2
 	}
 	return u, nil
 }
