@@ -525,7 +525,9 @@ func (e *encodeState) isScalar(v any) (bool, error) {
 		reflect.Float32, reflect.Float64:
 		return true, nil
 	case reflect.Slice:
-		return rv.Type().Elem().Kind() == reflect.Uint8, nil
+		return rv.IsNil() || rv.Type().Elem().Kind() == reflect.Uint8, nil
+	case reflect.Map:
+		return rv.IsNil(), nil
 	}
 	return false, nil
 }
