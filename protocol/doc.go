@@ -1,3 +1,53 @@
-// Package protocol turns Sente wire frames into events and events into frames,
-// for every Sente client generation. It is pure: no I/O, no goroutines, no clock.
+// Package protocol is the Sente wire layer: it turns the frames of Sente
+// clients (taoensso/sente, every release from 1.3 to 1.22) into events and
+// events into frames. It is pure: no I/O, no goroutines, no clock, no
+// logging. The byte-level reference is shared/docs/sente-protocol.md; the
+// section numbers in comments (§3.1, …) are its sections.
+//
+// # Layers
+//
+// A frame is an envelope around a packed value. The Packer (TransitPacker,
+// FlexiPacker) turns one value into text and back; envelope v1 prefixes it
+// with '-' (the value is the message) or '+' (the value is [x] or
+// [x cb-uuid]); envelope v2 has no prefix and the value is the wrapper
+// vector itself. A message is an Event ([id] or [id data], id a namespaced
+// keyword), a push batch (a vector of events), a handshake, or a reply.
+//
+// # Generations
+//
+// Generation names the four wire variants a server must speak, one file
+// each (gen_flexi.go, gen_v1.go, gen_v2mixed.go, gen_v2.go):
+//
+//	GenFlexi    1.3–1.8    -j["~:chsk/handshake",["uid","tok"]]     +j[["~:cmd/query",…],"a1b2c3"]
+//	GenV1       1.9–1.17   -["~:chsk/handshake",["uid","tok"]]      +[["~:cmd/query",…],"a1b2c3"]
+//	GenV2Mixed  1.18–1.20  [["~:chsk/handshake",["uid",null]]]      [["~:cmd/query",…],"a1b2c3"]
+//	GenV2       1.21+      [["~:chsk/handshake",["uid",null,null]],null]
+//
+// Methods of Generation write each server frame (Handshake, Batch,
+// CallbackReply, Pong, AjaxReply, AjaxDummyReply, AjaxTimeoutReply,
+// PollTimeout, ServerPing); PackBatch encodes one push batch once for
+// several generations so that a broadcast reuses the bytes.
+// ParseClientFrame reads a WebSocket message or an Ajax ppstr and tells the
+// generation it reveals; DetectAjax and DetectWebSocket tell what the
+// request's query parameters reveal (a GenerationSet, since they may not
+// tell everything). ClientFrame and ParseServerFrame are the client's side,
+// for tests and Go clients.
+//
+// # Errors
+//
+// Bad input never panics. A frame that cannot be unpacked is a
+// *BadPackageError (Sente's :chsk/bad-package); one that unpacks to a value
+// that is not an event is a *BadEventError (Sente's :chsk/bad-event, §9).
+// Their causes are the ErrXxx values of this package or errors of package
+// transit, testable with errors.Is and errors.As. Recommended handling
+// (§9): drop a bad WebSocket frame without closing the socket, answer a bad
+// Ajax POST with HTTP 400.
+//
+// # Concurrency
+//
+// Everything in this package is safe for concurrent use: functions keep no
+// state, and values (Event, PackedBatch, …) are immutable once built. Frames
+// returned by writers belong to the caller, except those of a PackedBatch,
+// which are shared. Parsers do not retain or modify their input; decoded
+// values do not alias it.
 package protocol

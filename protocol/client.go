@@ -1,0 +1,95 @@
+package protocol
+
+// ClientFrame is a parsed client → server frame: a WebSocket text message
+// or the ppstr field of an Ajax POST. It is plain data; its decoded values
+// do not alias the frame.
+type ClientFrame struct {
+	// Event is the event the client sent.
+	Event Event
+	// Callback says whether and how the client waits for a reply.
+	Callback Callback
+	// Generation is the generation the frame reveals, to answer in.
+	// Envelope v1 frames tell it exactly: "+j…"/"-j…" is GenFlexi, "+[…"
+	// is GenV1. A v2 frame is GenV2Mixed when only a 1.18–1.20 client
+	// writes it ([ev] or [ev 0]) and GenV2 otherwise ([ev nil], [ev :ajax],
+	// or [ev "cb-uuid"], which both write; GenV2 frames are read by both).
+	Generation Generation
+}
+
+// ParseClientFrame parses a client frame, detecting its generation from its
+// first bytes (sente-protocol.md §11.2): '+' or '-' then 'j' or 'e' is the
+// flexi packer, '+' or '-' then Transit is envelope v1, '[' is envelope v2.
+//
+// A frame that cannot be unpacked returns a *BadPackageError (Sente's
+// :chsk/bad-package). A frame that unpacks to something that is not an
+// event returns a *BadEventError (Sente's :chsk/bad-event) whose Value is
+// the decoded value; the returned ClientFrame then still carries the
+// Generation and the Callback, since Sente keeps the reply function of a
+// bad event. In every error case Generation is set if the prefix revealed
+// it.
+//
+// Events are returned whatever their namespace: a client's :chsk/ws-ping
+// and :chsk/ws-pong, but also a forged :chsk/uidport-open, parse like any
+// other event; what to do with them is the caller's decision.
+//
+// ParseClientFrame does not retain or modify frame; it never panics and is
+// safe for concurrent use. Input size and nesting are bounded by package
+// transit's default limits.
+func ParseClientFrame(frame []byte) (ClientFrame, error) {
+	var cf ClientFrame
+	if len(frame) == 0 {
+		return cf, &BadPackageError{Err: ErrEmptyFrame}
+	}
+	var x, slot any
+	var err error
+	switch frame[0] {
+	case v1Wrapped, v1Unwrapped:
+		var p Packer
+		if len(frame) > 1 {
+			switch frame[1] {
+			case flexiJSON, flexiEDN:
+				cf.Generation, p = GenFlexi, FlexiPacker{}
+			case '[', '{':
+				cf.Generation, p = GenV1, TransitPacker{}
+			}
+		}
+		if p == nil {
+			return cf, &BadPackageError{Err: ErrBadMarker}
+		}
+		x, slot, err = unwrapV1(frame, p)
+	case v2Start:
+		var n int
+		cf.Generation = GenV2
+		x, slot, n, err = unwrapV2(frame, TransitPacker{})
+		if err == nil && (n == 1 || slot == ajaxMarkerV1) {
+			cf.Generation = GenV2Mixed
+		}
+	default:
+		return cf, &BadPackageError{Err: ErrUnknownPrefix}
+	}
+	if err != nil {
+		return cf, &BadPackageError{Generation: cf.Generation, Err: err}
+	}
+	cf.Callback, err = parseCallback(slot)
+	if err != nil {
+		return cf, &BadPackageError{Generation: cf.Generation, Err: err}
+	}
+	cf.Event, err = EventFromValue(x)
+	return cf, err
+}
+
+// ClientFrame returns the frame a client of generation g sends for event ev
+// with callback cb: "+j[ev cb]" (GenFlexi), "+[ev cb]" (GenV1), "[ev cb]"
+// (GenV2Mixed, "[ev]" without callback) or "[ev cb-or-nil]" (GenV2), with
+// the Ajax marker of the generation. The server never sends it; it is for
+// tests and Go clients, and it is ParseClientFrame's inverse.
+func (g Generation) ClientFrame(ev Event, cb Callback) ([]byte, error) {
+	d := g.dialect()
+	if d == nil {
+		return nil, ErrUnknownGeneration
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	return d.clientFrame(nil, ev.Value(), cb)
+}
