@@ -1,14 +1,12 @@
 package transit
 
 import (
-	"cmp"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -117,14 +115,13 @@ func (enc *Encoder) Encode(v any) error {
 type encodeState struct {
 	buf     []byte
 	opts    EncoderOptions
-	cache   map[string]int // write cache: emitted string → index
-	next    int
+	cache   writeCache
 	depth   int
 	scratch []byte
 }
 
 func newEncodeState(o *EncoderOptions) *encodeState {
-	return &encodeState{opts: *o, cache: make(map[string]int)}
+	return &encodeState{opts: *o}
 }
 
 var encodeStatePool = sync.Pool{New: func() any { return newEncodeState(&EncoderOptions{}) }}
@@ -137,7 +134,7 @@ func getEncodeState(o *EncoderOptions) *encodeState {
 }
 
 func putEncodeState(e *encodeState) {
-	if cap(e.buf) > 1<<20 || len(e.cache) > 256 {
+	if cap(e.buf) > 1<<20 {
 		return // let large buffers go
 	}
 	e.opts = EncoderOptions{}
@@ -146,8 +143,7 @@ func putEncodeState(e *encodeState) {
 
 // top writes v as a top-level value: scalars are quoted (transit.md §7).
 func (e *encodeState) top(v any) error {
-	clear(e.cache)
-	e.next = 0
+	e.cache.reset()
 	e.depth = 0
 	scalar, err := e.isScalar(v)
 	if err != nil {
@@ -172,31 +168,57 @@ func (e *encodeState) top(v any) error {
 	return nil
 }
 
-// emit writes a Transit string through the write cache (JSON mode only).
-// s must not be retained by the caller's buffer semantics: it is copied
-// when it enters the cache.
-func (e *encodeState) emit(s []byte, asKey bool) {
-	if !e.opts.Verbose && cacheable(s, asKey) {
-		if i, ok := e.cache[string(s)]; ok {
-			e.buf = appendCacheCode(e.buf, i)
-			return
-		}
-		if e.next == cacheSize {
-			clear(e.cache)
-			e.next = 0
-		}
-		e.cache[string(s)] = e.next
-		e.next++
+// emit writes the Transit string prefix+rep, through the write cache in
+// JSON mode (transit.md §5.3). A cacheable string is written first and
+// taken back if the cache already has it, so that it is scanned once.
+func (e *encodeState) emit(prefix, rep string, asKey bool) {
+	n := len(prefix) + len(rep)
+	if e.opts.Verbose || n < 4 || !(asKey || isCachedPrefix(prefix)) ||
+		n < 16 && utf16Len([]byte(prefix), 4)+utf16Len([]byte(rep), 4) < 4 {
+		e.buf = appendJSONString(e.buf, prefix, rep)
+		return
 	}
-	e.buf = appendJSONString(e.buf, s)
+	b := append(e.buf, '"')
+	start := len(b)
+	b = appendEscaped(appendEscaped(b, prefix), rep)
+	c := &e.cache
+	text := b[start:]
+	h := cacheHash(text)
+	if i := c.lookup(b, h, text); i >= 0 {
+		e.buf = appendCacheCode(b[:start-1], i)
+		return
+	}
+	if c.count == cacheSize {
+		c.reset()
+	}
+	c.insert(h, start, len(text))
+	e.buf = append(b, '"')
 }
 
-// emitTagged writes "~" + tag + rep (tag is one character or "#…").
-func (e *encodeState) emitPrefixed(prefix string, rep string, asKey bool) {
-	s := append(e.scratch[:0], prefix...)
-	s = append(s, rep...)
-	e.scratch = s
-	e.emit(s, asKey)
+// emitKey writes a map key known in advance (a struct field's keyword):
+// its escaped text and hash were computed once for the type.
+func (e *encodeState) emitKey(k *fieldKey) {
+	if e.opts.Verbose || !k.cacheable {
+		e.buf = append(append(append(e.buf, '"'), k.text...), '"')
+		return
+	}
+	c := &e.cache
+	if i := c.lookup(e.buf, k.hash, []byte(k.text)); i >= 0 {
+		e.buf = appendCacheCode(e.buf, i)
+		return
+	}
+	if c.count == cacheSize {
+		c.reset()
+	}
+	b := append(e.buf, '"')
+	c.insert(k.hash, len(b), len(k.text))
+	e.buf = append(append(b, k.text...), '"')
+}
+
+// isCachedPrefix reports whether a value-position string with this prefix
+// is cacheable: keywords, symbols and tags.
+func isCachedPrefix(prefix string) bool {
+	return len(prefix) == 2 && prefix[0] == '~' && (prefix[1] == ':' || prefix[1] == '$' || prefix[1] == '#')
 }
 
 func appendCacheCode(b []byte, i int) []byte {
@@ -209,24 +231,28 @@ func appendCacheCode(b []byte, i int) []byte {
 // writeString writes a string value, escaping a leading ~ ^ or `.
 func (e *encodeState) writeString(s string, asKey bool) {
 	if len(s) > 0 && (s[0] == '~' || s[0] == '^' || s[0] == '`') {
-		e.emitPrefixed("~", s, asKey)
+		e.emit("~", s, asKey)
 		return
 	}
-	if !asKey || len(s) < 4 {
-		e.buf = appendJSONString(e.buf, s)
+	if !asKey {
+		e.buf = appendJSONString(e.buf, "", s)
 		return
 	}
-	e.scratch = append(e.scratch[:0], s...)
-	e.emit(e.scratch, asKey)
+	e.emit("", s, asKey)
 }
 
 func (e *encodeState) writeInt(n int64, asKey bool) {
-	if asKey || n > maxSafeInt || n < -maxSafeInt {
-		var tmp [24]byte
-		e.emitPrefixed("~i", string(strconv.AppendInt(tmp[:0], n, 10)), asKey)
-		return
+	switch {
+	case asKey:
+		e.emit("~i", strconv.FormatInt(n, 10), asKey)
+	case n > maxSafeInt || n < -maxSafeInt:
+		// A "~i" value is never cached: write it without a string.
+		e.buf = append(e.buf, `"~i`...)
+		e.buf = strconv.AppendInt(e.buf, n, 10)
+		e.buf = append(e.buf, '"')
+	default:
+		e.buf = strconv.AppendInt(e.buf, n, 10)
 	}
-	e.buf = strconv.AppendInt(e.buf, n, 10)
 }
 
 // maxSafeInt is 2^53-1: larger integers are written as "~i" strings so that
@@ -236,14 +262,14 @@ const maxSafeInt = 1<<53 - 1
 func (e *encodeState) writeFloat(f float64, bits int, asKey bool) {
 	switch {
 	case math.IsNaN(f):
-		e.emitPrefixed("~z", "NaN", asKey)
+		e.emit("~z", "NaN", asKey)
 	case math.IsInf(f, 1):
-		e.emitPrefixed("~z", "INF", asKey)
+		e.emit("~z", "INF", asKey)
 	case math.IsInf(f, -1):
-		e.emitPrefixed("~z", "-INF", asKey)
+		e.emit("~z", "-INF", asKey)
 	case asKey:
 		var tmp [32]byte
-		e.emitPrefixed("~d", string(appendJavaDouble(tmp[:0], f, bits)), asKey)
+		e.emit("~d", string(appendJavaDouble(tmp[:0], f, bits)), asKey)
 	default:
 		e.buf = appendJavaDouble(e.buf, f, bits)
 	}
@@ -252,11 +278,11 @@ func (e *encodeState) writeFloat(f float64, bits int, asKey bool) {
 func (e *encodeState) writeTime(t time.Time, asKey bool) {
 	if e.opts.Verbose {
 		var tmp [32]byte
-		e.emitPrefixed("~t", string(t.UTC().Truncate(time.Millisecond).AppendFormat(tmp[:0], "2006-01-02T15:04:05.000Z")), asKey)
+		e.emit("~t", string(t.UTC().Truncate(time.Millisecond).AppendFormat(tmp[:0], "2006-01-02T15:04:05.000Z")), asKey)
 		return
 	}
 	var tmp [24]byte
-	e.emitPrefixed("~m", string(strconv.AppendInt(tmp[:0], t.UnixMilli(), 10)), asKey)
+	e.emit("~m", string(strconv.AppendInt(tmp[:0], t.UnixMilli(), 10)), asKey)
 }
 
 func (e *encodeState) enter() error {
@@ -278,10 +304,16 @@ func (e *encodeState) write(v any, asKey bool) error {
 			return e.writeTagged(tag, rep, asKey)
 		}
 	}
+	return e.writeModel(v, asKey)
+}
+
+// writeModel encodes v by its type: the value model's types directly,
+// other Go values through their type's encoder (encode_reflect.go).
+func (e *encodeState) writeModel(v any, asKey bool) error {
 	switch x := v.(type) {
 	case nil:
 		if asKey {
-			e.emit([]byte("~_"), true)
+			e.emit("~_", "", true)
 		} else {
 			e.buf = append(e.buf, "null"...)
 		}
@@ -290,9 +322,9 @@ func (e *encodeState) write(v any, asKey bool) error {
 	case bool:
 		switch {
 		case asKey && x:
-			e.emit([]byte("~?t"), true)
+			e.emit("~?t", "", true)
 		case asKey:
-			e.emit([]byte("~?f"), true)
+			e.emit("~?f", "", true)
 		case x:
 			e.buf = append(e.buf, "true"...)
 		default:
@@ -305,9 +337,9 @@ func (e *encodeState) write(v any, asKey bool) error {
 	case float64:
 		e.writeFloat(x, 64, asKey)
 	case Keyword:
-		e.emitPrefixed("~:", string(x), asKey)
+		e.emit("~:", string(x), asKey)
 	case Symbol:
-		e.emitPrefixed("~$", string(x), asKey)
+		e.emit("~$", string(x), asKey)
 	case []any:
 		return e.writeArray(x)
 	case *Map:
@@ -317,25 +349,25 @@ func (e *encodeState) write(v any, asKey bool) error {
 	case List:
 		return e.writeTaggedArray("list", x)
 	case Char:
-		e.emitPrefixed("~c", string(rune(x)), asKey)
+		e.emit("~c", string(rune(x)), asKey)
 	case URI:
-		e.emitPrefixed("~r", string(x), asKey)
+		e.emit("~r", string(x), asKey)
 	case UUID:
 		var tmp [36]byte
-		e.emitPrefixed("~u", string(x.appendText(tmp[:0])), asKey)
+		e.emit("~u", string(x.appendText(tmp[:0])), asKey)
 	case time.Time:
 		e.writeTime(x, asKey)
 	case []byte:
-		e.emitPrefixed("~b", base64.StdEncoding.EncodeToString(x), asKey)
+		e.emit("~b", base64.StdEncoding.EncodeToString(x), asKey)
 	case *big.Int:
 		if x == nil {
 			return e.write(nil, asKey)
 		}
-		e.emitPrefixed("~n", x.String(), asKey)
+		e.emit("~n", x.String(), asKey)
 	case big.Int:
-		e.emitPrefixed("~n", x.String(), asKey)
+		e.emit("~n", x.String(), asKey)
 	case BigDecimal:
-		e.emitPrefixed("~f", x.String(), asKey)
+		e.emit("~f", x.String(), asKey)
 	case *big.Rat:
 		if x == nil {
 			return e.write(nil, asKey)
@@ -364,7 +396,8 @@ func (e *encodeState) write(v any, asKey bool) error {
 		}
 		return e.writeTagged(tag, rep, asKey)
 	default:
-		return e.writeReflect(reflect.ValueOf(v), asKey)
+		rv := reflect.ValueOf(v)
+		return typeEncoder(rv.Type())(e, rv, asKey)
 	}
 	return nil
 }
@@ -373,7 +406,7 @@ func (e *encodeState) write(v any, asKey bool) error {
 // a string rep, ["~#tag", rep] (verbose {"~#tag": rep}) otherwise.
 func (e *encodeState) writeTagged(tag string, rep any, asKey bool) error {
 	if scalarTag(tag, rep) {
-		e.emitPrefixed("~"+tag, rep.(string), asKey)
+		e.emit("~"+tag, rep.(string), asKey)
 		return nil
 	}
 	if tag == "" {
@@ -385,11 +418,11 @@ func (e *encodeState) writeTagged(tag string, rep any, asKey bool) error {
 	defer func() { e.depth-- }()
 	if e.opts.Verbose {
 		e.buf = append(e.buf, '{')
-		e.emitPrefixed("~#", tag, true)
+		e.emit("~#", tag, true)
 		e.buf = append(e.buf, ':')
 	} else {
 		e.buf = append(e.buf, '[')
-		e.emitPrefixed("~#", tag, false)
+		e.emit("~#", tag, false)
 		e.buf = append(e.buf, ',')
 	}
 	if err := e.write(rep, false); err != nil {
@@ -509,13 +542,21 @@ func (e *encodeState) isScalar(v any) (bool, error) {
 		}
 		return scalarTag(tag, rep), nil
 	}
-	rv := reflect.ValueOf(v)
+	return e.isScalarValue(reflect.ValueOf(v))
+}
+
+// isScalarValue is isScalar for a reflected value, without copying it
+// into an interface unless its type is one of the model's.
+func (e *encodeState) isScalarValue(rv reflect.Value) (bool, error) {
 	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
 		if rv.IsNil() {
 			return true, nil
 		}
 		rv = rv.Elem()
-		if rv.CanInterface() && rv.Kind() != reflect.Pointer {
+		if boxed(rv.Type()) || len(e.opts.WriteHandlers) > 0 {
+			if !rv.CanInterface() {
+				return false, &UnsupportedTypeError{Type: rv.Type()}
+			}
 			return e.isScalar(rv.Interface())
 		}
 	}
@@ -532,158 +573,27 @@ func (e *encodeState) isScalar(v any) (bool, error) {
 	return false, nil
 }
 
-// writeReflect encodes Go values outside the value model: pointers, named
-// basic types, structs, Go maps, slices and arrays.
-func (e *encodeState) writeReflect(rv reflect.Value, asKey bool) error {
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return e.write(nil, asKey)
-		}
-		if err := e.enter(); err != nil {
-			return err
-		}
-		defer func() { e.depth-- }()
-		return e.write(rv.Elem().Interface(), asKey)
-	case reflect.String:
-		e.writeString(rv.String(), asKey)
-	case reflect.Bool:
-		return e.write(rv.Bool(), asKey)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		e.writeInt(rv.Int(), asKey)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		u := rv.Uint()
-		if u > math.MaxInt64 {
-			e.emitPrefixed("~n", strconv.FormatUint(u, 10), asKey)
-			return nil
-		}
-		e.writeInt(int64(u), asKey)
-	case reflect.Float32:
-		e.writeFloat(rv.Float(), 32, asKey)
-	case reflect.Float64:
-		e.writeFloat(rv.Float(), 64, asKey)
-	case reflect.Slice:
-		if rv.IsNil() {
-			return e.write(nil, asKey)
-		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			return e.write(rv.Bytes(), asKey)
-		}
-		return e.writeSlice(rv)
-	case reflect.Array:
-		return e.writeSlice(rv)
-	case reflect.Map:
-		if rv.IsNil() {
-			return e.write(nil, asKey)
-		}
-		return e.writeGoMap(rv)
-	case reflect.Struct:
-		return e.writeStruct(rv)
-	default:
-		return &UnsupportedTypeError{Type: rv.Type()}
-	}
-	return nil
-}
-
-func (e *encodeState) writeSlice(rv reflect.Value) error {
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer func() { e.depth-- }()
-	e.buf = append(e.buf, '[')
-	for i := 0; i < rv.Len(); i++ {
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
-		if err := e.writeElem(rv.Index(i)); err != nil {
-			return err
-		}
-	}
-	e.buf = append(e.buf, ']')
-	return nil
-}
-
-// writeElem writes a reflected element, avoiding an interface conversion
-// for plain strings and integers.
-func (e *encodeState) writeElem(rv reflect.Value) error {
-	if rv.Type().PkgPath() == "" && len(e.opts.WriteHandlers) == 0 {
-		switch rv.Kind() {
-		case reflect.String:
-			e.writeString(rv.String(), false)
-			return nil
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			e.writeInt(rv.Int(), false)
-			return nil
-		case reflect.Float64:
-			e.writeFloat(rv.Float(), 64, false)
-			return nil
-		case reflect.Bool:
-			return e.write(rv.Bool(), false)
-		}
-	}
-	if !rv.CanInterface() {
-		return &UnsupportedTypeError{Type: rv.Type()}
-	}
-	return e.write(rv.Interface(), false)
-}
-
-// writeGoMap writes a Go map in a deterministic order: string keys in
-// byte order, integer keys numerically, other keys by their encoded text.
-func (e *encodeState) writeGoMap(rv reflect.Value) error {
-	keys := rv.MapKeys()
-	switch rv.Type().Key().Kind() {
-	case reflect.String:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
-	default:
-		text := make(map[reflect.Value]string, len(keys))
-		for _, k := range keys {
-			b, err := MarshalVerbose(k.Interface())
-			if err != nil {
-				return err
-			}
-			text[k] = string(b)
-		}
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(text[a], text[b]) })
-	}
-	m := &Map{keys: make([]any, len(keys)), vals: make([]any, len(keys))}
-	for i, k := range keys {
-		m.keys[i] = k.Interface()
-		m.vals[i] = rv.MapIndex(k).Interface()
-	}
-	return e.writeMap(m)
-}
-
-// writeStruct writes a struct as a map with keyword keys (see fields.go).
-func (e *encodeState) writeStruct(rv reflect.Value) error {
-	info := structFields(rv.Type())
-	present := make([]*field, 0, len(info.fields))
-	vals := make([]reflect.Value, 0, len(info.fields))
-	for i := range info.fields {
-		f := &info.fields[i]
-		fv, ok := fieldByIndex(rv, f.index)
-		if !ok || (f.omitEmpty && fv.IsZero()) {
-			continue
-		}
-		present = append(present, f)
-		vals = append(vals, fv)
-	}
-	return e.writeEntries(len(present),
-		func(i int) error { e.emit(present[i].key, true); return nil },
-		func(i int) error { return e.writeElem(vals[i]) })
-}
-
-// appendJSONString appends s as a JSON string escaped as Jackson escapes
-// it (transit.md §8): ", \ and control characters escaped (upper-case hex),
-// characters outside the BMP as escaped surrogate pairs, everything else
-// raw. Invalid UTF-8 becomes U+FFFD.
-func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
+// appendJSONString appends prefix+s as one JSON string, escaped as
+// Jackson escapes it (transit.md §8): ", \ and control characters escaped
+// (upper-case hex), characters outside the BMP as escaped surrogate
+// pairs, everything else raw. Invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, prefix, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, prefix)
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 bytes at a time while none needs attention.
+		for i+8 <= len(s) && !needsEscape8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
 			i++
@@ -711,16 +621,7 @@ func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
 			start = i
 			continue
 		}
-		var r rune
-		var size int
-		switch x := any(s).(type) {
-		case string:
-			r, size = utf8.DecodeRuneInString(x[i:])
-		case []byte:
-			r, size = utf8.DecodeRune(x[i:])
-		default:
-			r, size = utf8.DecodeRuneInString(string(s[i:]))
-		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, "\uFFFD"...)
@@ -733,8 +634,17 @@ func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
+}
+
+// needsEscape8 reports whether any of the 8 bytes of s is a control
+// character, '"', '\\' or non-ASCII (a SWAR test on one 64-bit word).
+func needsEscape8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	return (w&highs)|((w-0x20*ones)&^w&highs)|hasZero(w^('"'*ones))|hasZero(w^('\\'*ones)) != 0
 }
 
 const hexUpper = "0123456789ABCDEF"

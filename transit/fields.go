@@ -8,10 +8,34 @@ import (
 
 // field describes one encoded struct field.
 type field struct {
-	name      string // keyword name, e.g. "id_str"
-	key       []byte // its Transit form, "~:id_str"
-	index     []int  // reflect field index path (embedded structs)
+	name      string   // keyword name, e.g. "id_str"
+	key       fieldKey // its Transit form, "~:id_str", ready to write
+	index     []int    // reflect field index path (embedded structs)
 	omitEmpty bool
+}
+
+// fieldKey is a keyword map key prepared for the writer.
+type fieldKey struct {
+	text      string // JSON-escaped "~:name", without quotes
+	hash      uint64 // cacheHash(text)
+	cacheable bool
+}
+
+func newFieldKey(name string) fieldKey {
+	text := appendEscaped(appendEscaped(nil, "~:"), name)
+	return fieldKey{
+		text:      string(text),
+		hash:      cacheHash(text),
+		cacheable: cacheableParts("~:", name, true),
+	}
+}
+
+// cacheableParts is the rule of transit.md §5.1 for the string prefix+rep.
+func cacheableParts(prefix, rep string, asKey bool) bool {
+	if len(prefix)+len(rep) < 4 || !(asKey || isCachedPrefix(prefix)) {
+		return false
+	}
+	return utf16Len([]byte(prefix), 4)+utf16Len([]byte(rep), 4) >= 4
 }
 
 // structInfo lists the encoded fields of a struct type, in declaration
@@ -75,7 +99,7 @@ func collectFields(t reflect.Type, index []int, si *structInfo, seen map[reflect
 		si.byName[name] = len(si.fields)
 		si.fields = append(si.fields, field{
 			name:      name,
-			key:       []byte("~:" + name),
+			key:       newFieldKey(name),
 			index:     append(append([]int(nil), index...), i),
 			omitEmpty: strings.Contains(","+opts+",", ",omitempty,"),
 		})
@@ -92,6 +116,9 @@ func collectFields(t reflect.Type, index []int, si *structInfo, seen map[reflect
 // fieldByIndex follows index through embedded structs; ok is false when a
 // nil embedded pointer is in the way.
 func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
+	if len(index) == 1 {
+		return v.Field(index[0]), true
+	}
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {
