@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -26,19 +27,18 @@ func Assign(dst any, x any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &InvalidUnmarshalError{Type: reflect.TypeOf(dst)}
 	}
-	return assign(rv.Elem(), x, "")
+	return assign(rv.Elem(), x)
 }
 
 var (
 	unmarshalerType = reflect.TypeFor[Unmarshaler]()
 	timeType        = reflect.TypeFor[time.Time]()
-	mapPtrType      = reflect.TypeFor[*Map]()
 )
 
-func assign(v reflect.Value, x any, path string) error {
-	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+func assign(v reflect.Value, x any) error {
+	if v.CanAddr() && isUnmarshaler(v.Type()) {
 		if err := v.Addr().Interface().(Unmarshaler).UnmarshalTransit(x); err != nil {
-			return fmt.Errorf("transit: %s: %w", pathOr(path, v.Type()), err)
+			return fmt.Errorf("transit: UnmarshalTransit of %s: %w", v.Type(), err)
 		}
 		return nil
 	}
@@ -50,7 +50,7 @@ func assign(v reflect.Value, x any, path string) error {
 	// Exact and interface targets take the value as it is.
 	if v.Kind() == reflect.Interface || xv.Type() == v.Type() {
 		if !xv.Type().AssignableTo(v.Type()) {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		v.Set(xv)
 		return nil
@@ -60,7 +60,7 @@ func assign(v reflect.Value, x any, path string) error {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
-		return assign(v.Elem(), x, path)
+		return assign(v.Elem(), x)
 	case reflect.String:
 		switch s := x.(type) {
 		case string:
@@ -74,13 +74,13 @@ func assign(v reflect.Value, x any, path string) error {
 		case Char:
 			v.SetString(string(rune(s)))
 		default:
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		return nil
 	case reflect.Bool:
 		b, ok := x.(bool)
 		if !ok {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		v.SetBool(b)
 		return nil
@@ -91,16 +91,16 @@ func assign(v reflect.Value, x any, path string) error {
 			n = i
 		case *big.Int:
 			if !i.IsInt64() {
-				return typeErr(x, v.Type(), path)
+				return typeErr(x, v.Type())
 			}
 			n = i.Int64()
 		case Char:
 			n = int64(i)
 		default:
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		if v.OverflowInt(n) {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		v.SetInt(n)
 		return nil
@@ -109,19 +109,19 @@ func assign(v reflect.Value, x any, path string) error {
 		switch i := x.(type) {
 		case int64:
 			if i < 0 {
-				return typeErr(x, v.Type(), path)
+				return typeErr(x, v.Type())
 			}
 			u = uint64(i)
 		case *big.Int:
 			if !i.IsUint64() {
-				return typeErr(x, v.Type(), path)
+				return typeErr(x, v.Type())
 			}
 			u = i.Uint64()
 		default:
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		if v.OverflowUint(u) {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		v.SetUint(u)
 		return nil
@@ -139,10 +139,10 @@ func assign(v reflect.Value, x any, path string) error {
 		case *big.Rat:
 			f, _ = n.Float64()
 		default:
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		if v.Kind() == reflect.Float32 && !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		v.SetFloat(f)
 		return nil
@@ -153,12 +153,12 @@ func assign(v reflect.Value, x any, path string) error {
 		}
 		elems, ok := sequence(x)
 		if !ok {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		s := reflect.MakeSlice(v.Type(), len(elems), len(elems))
 		for i, e := range elems {
-			if err := assign(s.Index(i), e, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
+			if err := assign(s.Index(i), e); err != nil {
+				return withIndex(err, i)
 			}
 		}
 		v.Set(s)
@@ -166,29 +166,29 @@ func assign(v reflect.Value, x any, path string) error {
 	case reflect.Array:
 		elems, ok := sequence(x)
 		if !ok || len(elems) != v.Len() {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		for i, e := range elems {
-			if err := assign(v.Index(i), e, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
+			if err := assign(v.Index(i), e); err != nil {
+				return withIndex(err, i)
 			}
 		}
 		return nil
 	case reflect.Map:
 		m, ok := x.(*Map)
 		if !ok {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		out := reflect.MakeMapWithSize(v.Type(), m.Len())
 		kt, vt := v.Type().Key(), v.Type().Elem()
 		for k, val := range m.All() {
 			kv := reflect.New(kt).Elem()
-			if err := assign(kv, k, path+"{key}"); err != nil {
-				return err
+			if err := assign(kv, k); err != nil {
+				return withKey(err, "{key}")
 			}
 			ev := reflect.New(vt).Elem()
-			if err := assign(ev, val, path+"."+fmt.Sprint(k)); err != nil {
-				return err
+			if err := assign(ev, val); err != nil {
+				return withKey(err, fmt.Sprint(k))
 			}
 			out.SetMapIndex(kv, ev)
 		}
@@ -196,11 +196,11 @@ func assign(v reflect.Value, x any, path string) error {
 		return nil
 	case reflect.Struct:
 		if v.Type() == timeType {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		m, ok := x.(*Map)
 		if !ok {
-			return typeErr(x, v.Type(), path)
+			return typeErr(x, v.Type())
 		}
 		info := structFields(v.Type())
 		for k, val := range m.All() {
@@ -217,13 +217,8 @@ func assign(v reflect.Value, x any, path string) error {
 			if !ok {
 				continue // unknown keys are ignored, as encoding/json does
 			}
-			f := &info.fields[i]
-			p := name
-			if path != "" {
-				p = path + "." + name
-			}
-			if err := assign(fieldForSet(v, f.index), val, p); err != nil {
-				return err
+			if err := assign(fieldForSet(v, info.fields[i].index), val); err != nil {
+				return withKey(err, name)
 			}
 		}
 		return nil
@@ -232,7 +227,7 @@ func assign(v reflect.Value, x any, path string) error {
 		v.Set(xv.Convert(v.Type()))
 		return nil
 	}
-	return typeErr(x, v.Type(), path)
+	return typeErr(x, v.Type())
 }
 
 // sequence returns the elements of a vector, list or set.
@@ -248,13 +243,43 @@ func sequence(x any) ([]any, bool) {
 	return nil, false
 }
 
-func typeErr(x any, t reflect.Type, path string) error {
-	return &UnmarshalTypeError{Value: describe(x), Type: t, Path: path}
+func typeErr(x any, t reflect.Type) error {
+	return &UnmarshalTypeError{Value: describe(x), Type: t}
 }
 
-func pathOr(path string, t reflect.Type) string {
-	if path == "" {
-		return t.String()
+// withKey and withIndex prefix the path of an UnmarshalTypeError with a
+// map key or struct field, or a sequence index, as the error travels up:
+// paths cost nothing unless decoding fails.
+func withKey(err error, key string) error {
+	if te, ok := err.(*UnmarshalTypeError); ok {
+		if te.Path == "" || te.Path[0] == '[' {
+			te.Path = key + te.Path
+		} else {
+			te.Path = key + "." + te.Path
+		}
 	}
-	return path
+	return err
+}
+
+func withIndex(err error, i int) error {
+	if te, ok := err.(*UnmarshalTypeError); ok {
+		sep := ""
+		if te.Path != "" && te.Path[0] != '[' {
+			sep = "."
+		}
+		te.Path = "[" + strconv.Itoa(i) + "]" + sep + te.Path
+	}
+	return err
+}
+
+// unmarshalerCache memoises whether *T implements Unmarshaler.
+var unmarshalerCache sync.Map // reflect.Type → bool
+
+func isUnmarshaler(t reflect.Type) bool {
+	if b, ok := unmarshalerCache.Load(t); ok {
+		return b.(bool)
+	}
+	b := reflect.PointerTo(t).Implements(unmarshalerType)
+	unmarshalerCache.Store(t, b)
+	return b
 }

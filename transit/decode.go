@@ -8,8 +8,10 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -81,8 +83,8 @@ func (o DecoderOptions) Unmarshal(data []byte) (any, error) {
 	if len(data) > o.MaxValueBytes {
 		return nil, &SyntaxError{Msg: fmt.Sprintf("value of %d bytes exceeds the limit of %d", len(data), o.MaxValueBytes), Err: ErrTooLarge}
 	}
-	d := newDecodeState(&o)
-	defer d.release()
+	d := getDecodeState(&o)
+	defer putDecodeState(d)
 	d.reset(data, 0)
 	v, err := d.top()
 	if err != nil {
@@ -95,14 +97,35 @@ func (o DecoderOptions) Unmarshal(data []byte) (any, error) {
 	return v, nil
 }
 
-// UnmarshalInto decodes one value into the Go value v points to, as
-// Unmarshal and then Assign would.
-func UnmarshalInto(data []byte, v any) error {
-	x, err := Unmarshal(data)
+// UnmarshalInto decodes one value into the Go value v points to, with the
+// conversions of Assign. Structs, slices, strings, numbers and booleans
+// are filled as the input is read, without building the generic value.
+func UnmarshalInto(data []byte, v any) error { return DecoderOptions{}.UnmarshalInto(data, v) }
+
+// UnmarshalInto is UnmarshalInto with these options.
+func (o DecoderOptions) UnmarshalInto(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &InvalidUnmarshalError{Type: reflect.TypeOf(v)}
+	}
+	o, err := o.resolve()
 	if err != nil {
 		return err
 	}
-	return Assign(v, x)
+	if len(data) > o.MaxValueBytes {
+		return &SyntaxError{Msg: fmt.Sprintf("value of %d bytes exceeds the limit of %d", len(data), o.MaxValueBytes), Err: ErrTooLarge}
+	}
+	d := getDecodeState(&o)
+	defer putDecodeState(d)
+	d.reset(data, 0)
+	if err := d.into(rv.Elem()); err != nil {
+		return err
+	}
+	d.skipSpace()
+	if d.pos < len(d.data) {
+		return d.syntaxErr("data after the top-level value")
+	}
+	return nil
 }
 
 // Decoder reads a stream of Transit values, separated by optional JSON
@@ -305,16 +328,56 @@ type decodeState struct {
 	cache   []any // read cache, reset per top-level value
 	next    int   // next cache slot
 	scratch []byte
+	stack   []any          // elements of the arrays and maps being read
+	kw      map[string]any // interned keywords, boxed once
 }
+
+// maxInterned and maxInternedLen bound the keyword intern table of one
+// decodeState (entries, bytes per keyword).
+const (
+	maxInterned    = 4096
+	maxInternedLen = 64
+)
 
 func newDecodeState(o *DecoderOptions) *decodeState {
 	return &decodeState{opts: o}
 }
 
-// release drops references so that a pooled state would not pin values.
-func (d *decodeState) release() {
+var decodeStatePool = sync.Pool{New: func() any { return newDecodeState(nil) }}
+
+func getDecodeState(o *DecoderOptions) *decodeState {
+	d := decodeStatePool.Get().(*decodeState)
+	d.opts = o
+	return d
+}
+
+// putDecodeState drops references to the input and the values read, so
+// that the pool pins neither, and returns d to the pool.
+func putDecodeState(d *decodeState) {
 	clear(d.cache)
-	d.data = nil
+	clear(d.stack[:cap(d.stack)])
+	d.stack = d.stack[:0]
+	d.data, d.opts = nil, nil
+	if cap(d.scratch) > 64<<10 {
+		d.scratch = nil
+	}
+	decodeStatePool.Put(d)
+}
+
+// keyword returns the keyword named b as an interface value, boxing each
+// distinct name once per decodeState.
+func (d *decodeState) keyword(b []byte) any {
+	if v, ok := d.kw[string(b)]; ok {
+		return v
+	}
+	v := any(Keyword(b))
+	if len(d.kw) < maxInterned && len(b) <= maxInternedLen {
+		if d.kw == nil {
+			d.kw = make(map[string]any)
+		}
+		d.kw[string(Keyword(v.(Keyword)))] = v
+	}
+	return v
 }
 
 func (d *decodeState) reset(data []byte, base int64) {
@@ -628,6 +691,12 @@ func (d *decodeState) stringValue(asKey bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.decodeRaw(s, asKey, start)
+}
+
+// decodeRaw decodes the content s of a JSON string that started at start:
+// a cache code, or a string to decode and perhaps record in the cache.
+func (d *decodeState) decodeRaw(s []byte, asKey bool, start int) (any, error) {
 	if len(s) > 1 && s[0] == '^' && !(len(s) == 2 && s[1] == ' ') {
 		return d.cacheLookup(s, start)
 	}
@@ -682,7 +751,9 @@ func (d *decodeState) decodeString(s []byte, pos int) (any, error) {
 	case '#':
 		return tagMarker(s[2:]), nil
 	case ':':
-		return Keyword(s[2:]), nil
+		if d.opts.ReadHandlers == nil {
+			return d.keyword(s[2:]), nil
+		}
 	}
 	tag, size := utf8.DecodeRune(s[1:])
 	rep := string(s[1+size:])
@@ -862,7 +933,9 @@ func (d *decodeState) array() (any, error) {
 		}
 		return d.tagged(string(tm), rep, start)
 	}
-	elems := []any{first}
+	mark := len(d.stack)
+	d.stack = append(d.stack, first)
+	defer func() { d.stack = d.stack[:mark] }()
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -871,7 +944,7 @@ func (d *decodeState) array() (any, error) {
 		switch d.data[d.pos] {
 		case ']':
 			d.pos++
-			return elems, nil
+			return append([]any(nil), d.stack[mark:]...), nil
 		case ',':
 			d.pos++
 		default:
@@ -884,13 +957,14 @@ func (d *decodeState) array() (any, error) {
 		if _, ok := v.(tagMarker); ok {
 			return nil, d.errAt(d.pos, "tag marker inside a vector")
 		}
-		elems = append(elems, v)
+		d.stack = append(d.stack, v)
 	}
 }
 
 // mapEntries reads the key/value pairs after the "^ " marker.
 func (d *decodeState) mapEntries(start int) (any, error) {
-	m := &Map{}
+	mark := len(d.stack)
+	defer func() { d.stack = d.stack[:mark] }()
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -899,7 +973,7 @@ func (d *decodeState) mapEntries(start int) (any, error) {
 		switch d.data[d.pos] {
 		case ']':
 			d.pos++
-			return m, nil
+			return mapOfPairs(d.stack[mark:]), nil
 		case ',':
 			d.pos++
 		default:
@@ -922,7 +996,7 @@ func (d *decodeState) mapEntries(start int) (any, error) {
 		if err := checkEntry(k, v); err != nil {
 			return nil, d.errAt(d.pos, "%v", err)
 		}
-		m.Set(k, v)
+		d.stack = append(d.stack, k, v)
 	}
 }
 
@@ -956,7 +1030,8 @@ func (d *decodeState) object() (any, error) {
 	}
 	defer func() { d.depth-- }()
 	d.pos++ // '{'
-	m := &Map{}
+	mark := len(d.stack)
+	defer func() { d.stack = d.stack[:mark] }()
 	for first := true; ; first = false {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -964,7 +1039,7 @@ func (d *decodeState) object() (any, error) {
 		}
 		if d.data[d.pos] == '}' {
 			d.pos++
-			return m, nil
+			return mapOfPairs(d.stack[mark:]), nil
 		}
 		if !first {
 			if err := d.expect(','); err != nil {
@@ -995,7 +1070,7 @@ func (d *decodeState) object() (any, error) {
 		if err := checkEntry(k, v); err != nil {
 			return nil, d.errAt(d.pos, "%v", err)
 		}
-		m.Set(k, v)
+		d.stack = append(d.stack, k, v)
 	}
 }
 
@@ -1043,11 +1118,7 @@ func decodeComposite(tag string, rep any) (any, error) {
 		if !ok || len(elems)%2 != 0 {
 			return nil, fmt.Errorf("cmap rep is %s, not an array of even length", describe(rep))
 		}
-		m := &Map{}
-		for i := 0; i < len(elems); i += 2 {
-			m.Set(elems[i], elems[i+1])
-		}
-		return m, nil
+		return mapOfPairs(elems), nil
 	case "ratio":
 		parts, ok := rep.([]any)
 		if !ok || len(parts) != 2 {

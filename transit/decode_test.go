@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -225,5 +226,90 @@ func TestTransitJSQuirks(t *testing.T) {
 	}
 	if y := xs[2].(time.Time).Year(); y != 1 {
 		t.Errorf("unpadded year read as %d", y)
+	}
+}
+
+// intoTarget exercises every direct path of UnmarshalInto.
+type intoTarget struct {
+	S     string         `transit:"s"`
+	K     Keyword        `transit:"k"`
+	N     int64          `transit:"n"`
+	I8    int8           `transit:"i8"`
+	F     float64        `transit:"f"`
+	B     bool           `transit:"b"`
+	P     *intoTarget    `transit:"p"`
+	L     []int          `transit:"l"`
+	Strs  []string       `transit:"strs"`
+	Any   any            `transit:"any"`
+	M     map[string]int `transit:"m"`
+	Inner struct {
+		X int `transit:"x"`
+	} `transit:"inner"`
+}
+
+func TestUnmarshalIntoPaths(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		check    func(v intoTarget) bool
+	}{
+		{"scalars", `["^ ","~:s","~~x","~:k","~:a/b","~:n","~i9007199254740993","~:i8",-5,"~:f",1,"~:b",true]`,
+			func(v intoTarget) bool {
+				return v.S == "~x" && v.K == "a/b" && v.N == 9007199254740993 && v.I8 == -5 && v.F == 1 && v.B
+			}},
+		{"nested pointer and cache codes", `["^ ","~:p",["^ ","~:s","in","~:unknown",["~:kw1"]],"^1","~:kw1","~:s","^2"]`,
+			func(v intoTarget) bool { return v.P != nil && v.P.S == "in" && v.S == "kw1" }},
+		{"list and set into slices", `["^ ","~:l",["~#list",[1,2]],"~:strs",["~#set",["a"]]]`,
+			func(v intoTarget) bool { return len(v.L) == 2 && v.L[1] == 2 && len(v.Strs) == 1 && v.Strs[0] == "a" }},
+		{"cached tag in slice", `["^ ","~:l",["~#list",[1]],"~:strs",["^0",["b","c"]]]`,
+			func(v intoTarget) bool { return len(v.Strs) == 2 && v.Strs[1] == "c" }},
+		{"empty and null", `["^ ","~:l",[],"~:p",null,"~:strs",null]`,
+			func(v intoTarget) bool { return v.L != nil && len(v.L) == 0 && v.P == nil && v.Strs == nil }},
+		{"generic fields", `["^ ","~:any",["^ ","~:a",1],"~:m",["^ ","x",1],"~:inner",["^ ","~:x",3]]`,
+			func(v intoTarget) bool {
+				m, ok := v.Any.(*Map)
+				return ok && m.Len() == 1 && v.M["x"] == 1 && v.Inner.X == 3
+			}},
+		{"verbose map", `{"~:s":"v","~:l":[1]}`, func(v intoTarget) bool { return v.S == "v" && len(v.L) == 1 }},
+		{"string keys", `["^ ","s","plain","n",7]`, func(v intoTarget) bool { return v.S == "plain" && v.N == 7 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var v intoTarget
+			if err := UnmarshalInto([]byte(c.in), &v); err != nil {
+				t.Fatal(err)
+			}
+			if !c.check(v) {
+				t.Fatalf("UnmarshalInto(%s) = %+v", c.in, v)
+			}
+			var w intoTarget
+			x, err := Unmarshal([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Assign(&w, x); err != nil || !reflect.DeepEqual(v, w) {
+				t.Fatalf("Unmarshal+Assign differs: %+v vs %+v (%v)", w, v, err)
+			}
+		})
+	}
+	var s string
+	if err := UnmarshalInto([]byte(`["~#'","hello"]`), &s); err != nil || s != "hello" {
+		t.Fatalf("top-level quoted string: %q %v", s, err)
+	}
+	var v intoTarget
+	for in, path := range map[string]string{
+		`["^ ","~:i8",300]`:              "i8",
+		`["^ ","~:l",[1,"x"]]`:           "l[1]",
+		`["^ ","~:p",["^ ","~:n",true]]`: "p.n",
+		`["^ ","~:strs",["~#set",[1]]]`:  "strs[0]",
+	} {
+		err := UnmarshalInto([]byte(in), &v)
+		var te *UnmarshalTypeError
+		if !errors.As(err, &te) || te.Path != path {
+			t.Errorf("UnmarshalInto(%s) = %v, want a type error at %s", in, err, path)
+		}
+	}
+	for _, in := range []string{`["^ ","~:l",[1,`, `["^ ","~:s"]`, `["^ ","~:p",["~#set"]]`, `["^ ","~:l",["~#list",[1]] ]x`} {
+		if err := UnmarshalInto([]byte(in), &v); err == nil {
+			t.Errorf("UnmarshalInto(%s) succeeded", in)
+		}
 	}
 }

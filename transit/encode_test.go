@@ -276,3 +276,14 @@ func TestBigDecimalText(t *testing.T) {
 		}
 	}
 }
+
+func TestAssignErrorPath(t *testing.T) {
+	var v struct {
+		Users []user `transit:"users"`
+	}
+	err := UnmarshalInto([]byte(`["^ ","~:users",[["^ ","~:id",1],["^ ","~:id","x"]]]`), &v)
+	var te *UnmarshalTypeError
+	if !errors.As(err, &te) || te.Path != "users[1].id" {
+		t.Fatalf("err = %v, want a type error at users[1].id", err)
+	}
+}

@@ -2,6 +2,7 @@ package transit
 
 import (
 	"os"
+	"reflect"
 	"path/filepath"
 	"testing"
 )
@@ -59,7 +60,27 @@ func fuzzRoundTrip(t *testing.T, data []byte, verbose bool) {
 
 func FuzzUnmarshalJSON(f *testing.F) {
 	addSeeds(f, false)
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip(t, data, false) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzInto(t, data)
+		fuzzRoundTrip(t, data, false)
+	})
+}
+
+// fuzzInto checks that decoding straight into a struct agrees with
+// Unmarshal followed by Assign.
+func fuzzInto(t *testing.T, data []byte) {
+	var direct, viaAssign intoTarget
+	errDirect := UnmarshalInto(data, &direct)
+	x, err := Unmarshal(data)
+	if err == nil {
+		err = Assign(&viaAssign, x)
+	}
+	if (errDirect == nil) != (err == nil) {
+		t.Fatalf("UnmarshalInto error %v, Unmarshal+Assign error %v, input %q", errDirect, err, data)
+	}
+	if err == nil && !reflect.DeepEqual(direct, viaAssign) {
+		t.Fatalf("UnmarshalInto = %+v, Unmarshal+Assign = %+v, input %q", direct, viaAssign, data)
+	}
 }
 
 func FuzzUnmarshalVerbose(f *testing.F) {

@@ -310,7 +310,7 @@ type Map struct {
 
 // indexThreshold is the size above which a Map keeps a hash index; below
 // it a linear scan is faster than hashing.
-const indexThreshold = 8
+const indexThreshold = 16
 
 // NewMap returns a map of the alternating keys and values in kvs. It
 // panics if kvs has an odd length.
@@ -319,6 +319,19 @@ func NewMap(kvs ...any) *Map {
 		panic("transit: NewMap with an odd number of arguments")
 	}
 	m := &Map{keys: make([]any, 0, len(kvs)/2), vals: make([]any, 0, len(kvs)/2)}
+	for i := 0; i < len(kvs); i += 2 {
+		m.Set(kvs[i], kvs[i+1])
+	}
+	return m
+}
+
+// mapOfPairs builds a map from alternating keys and values (copied), the
+// last value winning for a repeated key, with one allocation for both
+// slices.
+func mapOfPairs(kvs []any) *Map {
+	n := len(kvs) / 2
+	kv := make([]any, 2*n)
+	m := &Map{keys: kv[:0:n], vals: kv[n:n:2*n]}
 	for i := 0; i < len(kvs); i += 2 {
 		m.Set(kvs[i], kvs[i+1])
 	}
