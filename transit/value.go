@@ -331,7 +331,7 @@ func NewMap(kvs ...any) *Map {
 func mapOfPairs(kvs []any) *Map {
 	n := len(kvs) / 2
 	kv := make([]any, 2*n)
-	m := &Map{keys: kv[:0:n], vals: kv[n:n:2*n]}
+	m := &Map{keys: kv[:0:n], vals: kv[n : n : 2*n]}
 	for i := 0; i < len(kvs); i += 2 {
 		m.Set(kvs[i], kvs[i+1])
 	}
