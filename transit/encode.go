@@ -643,8 +643,9 @@ func needsEscape8(s string) bool {
 	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	return (w&highs)|((w-0x20*ones)&^w&highs)|hasZero(w^('"'*ones))|hasZero(w^('\\'*ones)) != 0
+	q := w ^ ('"' * ones)   // zero bytes where w has '"'
+	bs := w ^ ('\\' * ones) // zero bytes where w has '\\'
+	return (w|((w-0x20*ones)&^w)|((q-ones)&^q)|((bs-ones)&^bs))&highs != 0
 }
 
 const hexUpper = "0123456789ABCDEF"

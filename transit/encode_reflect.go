@@ -244,6 +244,7 @@ func newStructEncoder(t reflect.Type) encoderFunc {
 		}
 		defer func() { e.depth-- }()
 		verbose := e.opts.Verbose
+		var ok bool
 		if verbose {
 			e.buf = append(e.buf, '{')
 		} else {
@@ -252,8 +253,13 @@ func newStructEncoder(t reflect.Type) encoderFunc {
 		n := 0
 		for i := range fields {
 			f := &fields[i]
-			fv, ok := fieldByIndex(v, f.index)
-			if !ok || (f.omitEmpty && isEmptyValue(fv)) {
+			var fv reflect.Value
+			if len(f.index) == 1 {
+				fv = v.Field(f.index[0])
+			} else if fv, ok = fieldByIndex(v, f.index); !ok {
+				continue
+			}
+			if f.omitEmpty && isEmptyValue(fv) {
 				continue
 			}
 			if n > 0 || !verbose {
