@@ -1,3 +1,146 @@
-// Package web serves the Sente channel socket: the WebSocket and Ajax long-poll
-// transports at one path, the connection registry and the broker interface.
+// Package web serves the Sente channel socket (taoensso/sente): the
+// WebSocket and Ajax long-poll transports at one path, for clients of every
+// Sente generation at once, with the connection registry, push batching and
+// the broker that carries pushes. It is the Go form of Sente's
+// make-channel-socket-server!. The wire format is package protocol's; the
+// byte-level reference is shared/docs/sente-protocol.md, whose sections
+// (§5, §11.2, …) the comments cite.
+//
+// # Use
+//
+//	s, err := web.New(web.Config{UserID: uidFromSession, CSRFToken: tokenFromSession,
+//		AllowedOrigins: []string{"https://example.com"}, Logger: log})
+//	router.Handle("/chsk", s.Handler())          // GET (WebSocket or poll) and POST
+//	go func() {
+//		for m := range s.Events() {               // closed when Close returns
+//			switch m.Event.ID {
+//			case "cmd/query":
+//				if m.Reply != nil {
+//					m.Reply(answer(m.Event.Data))
+//				}
+//			case web.IDUIDPortOpen: …
+//			}
+//		}
+//	}()
+//	s.Send(uid, protocol.Event{ID: "tweet/new", Data: t}) // every tab of uid
+//	s.Broadcast(ev)                                    // everyone
+//	s.Close(ctx)                                       // before http.Server.Shutdown
+//
+// # Users and clients
+//
+// Every client instance (a browser tab) has a client-id; Config.UserID maps
+// it to the uid pushes are addressed by. The uid is bound to the client-id
+// the first time the server sees it and kept while the client has a
+// connection (and Config.DisconnectGrace after), so a UserID that returns a
+// fresh random id per request, as the original BirdWatch server's did,
+// still gives each Ajax client one uid that pushes reach (the original
+// Sente answered every such poll with a new handshake, §6.1). A consequence
+// is that a client-id is a bearer credential for its uid during that time;
+// real client-ids are random UUIDs. A uid gets :chsk/uidport-open on
+// Events when it gains its first connection and :chsk/uidport-close when it
+// has had none for DisconnectGrace; ConnectedUIDs and WatchUIDs give Sente's
+// connected-uids.
+//
+// # Client generations
+//
+// protocol.Generation names the four wire formats (1.3–1.8 flexi, 1.9–1.17
+// v1, 1.18–1.20 v2 mixed, 1.21+ v2). The server answers each client in its
+// own, detected per connection:
+//
+//   - Ajax POST: the ppstr tells exactly (protocol.ParseClientFrame); the
+//     reply is written in that generation.
+//   - Ajax poll: the query tells (protocol.DetectAjax: "_" is 1.3–1.8,
+//     "handshake?=1" 1.21+, "handshake?=true" 1.9–1.20, answered in v1,
+//     which all of those read). It is remembered per client-id, together
+//     with what any frame of the client revealed, since later polls omit
+//     the flag. A flag-less poll from a client-id the server does not know
+//     (a 1.9+ client that outlived a restart) is answered in v2; a 1.9–1.17
+//     client that cannot read it fails the poll and comes back with the
+//     flag.
+//   - WebSocket: the handshake must be the first frame, before the client
+//     says anything, and the URL tells little (protocol.DetectWebSocket: a
+//     csrf-token means 1.14+, its absence nothing). Config.Generations can
+//     narrow it per deployment (§11.2 option 1). The connection keeps the
+//     set of candidate generations and writes every frame in each encoding
+//     of a cover of that set (one encoding per candidate that reads no
+//     other), until the client's first frame pins one (§11.2 option 3).
+//     Each client parses its own encoding and drops the others with a
+//     console error, keeping the socket (§11.2, §13). So the handshake goes
+//     out in up to three encodings: flexi, v1 and v2 without a csrf-token,
+//     v1 and v2 with one. Two refinements keep this from ever delivering a
+//     push twice or late: 1.18–1.20 clients read both v1 and v2, so while
+//     they are among the candidates of a cover holding both, pushes are
+//     held (queued, not written) instead of written twice; and right after
+//     the handshake the server sends a probe, a Sente ping in the v2
+//     encoding, which 1.19+ clients answer at once with [:chsk/ws-pong],
+//     pinning them within a round trip. When the probe goes unanswered for
+//     Config.DetectTimeout the client is not 1.21+, the candidates lose v2,
+//     the cover no longer duplicates (v1 alone for a csrf-token URL, flexi
+//     and v1 otherwise) and held pushes go out. In practice: a 1.19+ client
+//     is pinned after one round trip; a 1.3 client (BirdWatch) is pinned by
+//     its first event or its 25 s ping, and receives flexi frames meanwhile
+//     (after DetectTimeout, or at once when Config.Generations excludes
+//     1.18–1.20); 1.14–1.18 clients get v1 after DetectTimeout, which they
+//     all read. The cost is a few unreadable frames in old clients'
+//     consoles at connect time, and two handshakes for 1.18–1.20 clients.
+//     A reconnect of a client-id whose generation is known skips all this.
+//
+// Pings: 1.18+ clients ping with a callback and get "pong"; older clients'
+// pings (no callback) get nothing; neither reaches Events. Keep-alive uses
+// RFC 6455 ping frames every Config.PingInterval, never Sente pings, which
+// 1.3–1.8 clients throw on; a socket silent for PingInterval+PongTimeout is
+// closed as dead.
+//
+// # Closing
+//
+// Sente 1.9–1.17 clients never reconnect after a clean WebSocket close (any
+// close frame), while 1.3–1.8 and 1.18+ reconnect after any close (§5.2,
+// §13). So the server never sends a close frame to a socket that may be a
+// 1.9–1.17 client: Close ends its TCP stream without one (the browser sees
+// 1006, not clean, and reconnects), after writing what was queued. Other
+// sockets get a 1001 "going away" close frame. Slow, replaced and dead
+// sockets are dropped without a close frame, which every generation
+// reconnects after. The one exception is a message over Config.ReadLimit:
+// gorilla/websocket answers it with a 1009 close frame, after which a
+// 1.9–1.17 client stays disconnected, which is the right outcome for a
+// client that would send the same oversized message again. Ajax polls are
+// answered at Close with what is queued or with the "no data" answer of the
+// client's generation (an empty batch for 1.3–1.8, whose poll loop dies on
+// :chsk/timeout, §6.1).
+//
+// # Pushes
+//
+// Send and Broadcast go through the Broker (MemoryBroker by default; a
+// Redis backplane is a second implementation of the same interface) to
+// per-uid buffers, one per transport, flushed after the batch window
+// (Config.WSBatchWindow, AjaxBatchWindow) or by Flush. A flush packs the
+// batch once for every generation (protocol.PackBatch) and queues the same
+// bytes on every connection it goes to; a WebSocket broadcast is written as
+// one websocket.PreparedMessage per generation. Each connection has a
+// bounded queue (Config.SendQueueLen, SendQueueBytes): a push never waits
+// for a client, and a client whose queue overflows is disconnected (it
+// reconnects and gets a new handshake). An Ajax client's queue keeps pushes
+// between two polls, for as long as it keeps polling; one poll drains it as
+// a single batch.
+//
+// # Errors and bad input
+//
+// Malformed WebSocket frames are logged and dropped, the socket kept; a bad
+// POST gets 400, a missing client-id 400, a bad CSRF token 403 "Bad CSRF
+// token", a refused origin 403 "Unauthorized origin", a request during
+// Close 503; no answer has an empty body. Client events in the reserved
+// chsk namespace are dropped, so a client cannot forge a uidport event.
+//
+// # Concurrency and resources
+//
+// Server is safe for concurrent use. Each WebSocket has two goroutines: a
+// reader, which alone reads the socket, and a writer, which alone writes it
+// (style.md pattern 1); Ajax requests run on their own request goroutines.
+// One scheduler goroutine runs every timer (batch windows, grace periods,
+// probe windows, the pings of all sockets) and one notifier goroutine hands
+// uidport events to the application in order; no connection has a timer or
+// goroutine of its own beyond its two. An idle WebSocket costs about 5 KiB
+// of heap plus its two goroutine stacks (ws_bench_test.go). Close stops
+// every goroutine the Server started. The Server logs through
+// Config.Logger only; the zero logger logs nothing.
 package web

@@ -1,0 +1,368 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+)
+
+// ajaxConn is the Ajax side of one client: its send queue, which keeps
+// pushes between two polls (Sente dropped them after about a second), and
+// the poll being held. It lives from the client's first poll until it
+// stops polling for DisconnectGrace, its queue overflows, or the server
+// closes. It owns no goroutine: polls run on their request's goroutine.
+type ajaxConn struct {
+	s   *Server
+	cl  *client
+	log zerolog.Logger
+	q   sendQueue
+
+	mu      sync.Mutex             // guards the fields below
+	poll    chan struct{}          // wake-up of the poll being held (cap 1); nil when none
+	seq     uint64                 // polls begun, for the idle check
+	dead    bool                   // dropped: polls answer "no data" and the next one starts over
+	closing bool                   // Server.Close: answer the held poll now
+	set     protocol.GenerationSet // generations the first poll allowed
+}
+
+var _ transport = (*ajaxConn)(nil)
+
+func (a *ajaxConn) kind() Transport { return TransportAjax }
+
+// generation returns the generation to answer in: the one the client's
+// frames revealed, else the writer of what its polls told.
+func (a *ajaxConn) generation() protocol.Generation {
+	if g := a.cl.pinned(); g.Valid() {
+		return g
+	}
+	return ajaxWriter(protocol.GenerationSet(a.cl.hint.Load()))
+}
+
+// deliver queues a push and wakes the held poll; see transport.
+func (a *ajaxConn) deliver(p *push) {
+	switch a.q.add(outItem{push: p}, a.s.cfg.SendQueueLen, a.s.cfg.SendQueueBytes) {
+	case queued:
+		a.mu.Lock()
+		if a.poll != nil {
+			signal(a.poll)
+		}
+		a.mu.Unlock()
+	case queueFull:
+		a.abort(closeSlow)
+	}
+}
+
+// shutdown answers the held poll at once; see transport.
+func (a *ajaxConn) shutdown() {
+	a.mu.Lock()
+	a.closing = true
+	if a.poll != nil {
+		signal(a.poll)
+	}
+	a.mu.Unlock()
+}
+
+// abort drops the client's Ajax connection: its queue is discarded, a held
+// poll is answered "no data", and its next poll starts over with a
+// handshake. See transport.
+func (a *ajaxConn) abort(reason closeReason) {
+	a.mu.Lock()
+	if a.dead {
+		a.mu.Unlock()
+		return
+	}
+	a.dead = true
+	if a.poll != nil {
+		signal(a.poll)
+	}
+	a.mu.Unlock()
+	items := a.q.closeQueue()
+	if reason == closeSlow {
+		a.log.Warn().Int("queued", len(items)).Msg("slow ajax client dropped")
+	} else {
+		a.log.Debug().Stringer("reason", reason).Msg("ajax client dropped")
+	}
+	a.s.reg.detach(a.cl, TransportAjax, a, false)
+}
+
+// beginPoll makes the caller the held poll; an older one is told to end.
+func (a *ajaxConn) beginPoll() chan struct{} {
+	ch := make(chan struct{}, 1)
+	a.mu.Lock()
+	if a.poll != nil {
+		signal(a.poll)
+	}
+	a.poll = ch
+	a.seq++
+	a.mu.Unlock()
+	return ch
+}
+
+// endPoll releases the poll ch and starts the idle clock: a client that does not poll again
+// within DisconnectGrace is dropped.
+func (a *ajaxConn) endPoll(ch chan struct{}) {
+	a.mu.Lock()
+	if a.poll == ch {
+		a.poll = nil
+	}
+	seq := a.seq
+	a.mu.Unlock()
+	a.s.sched.after(delayGrace, func() {
+		a.mu.Lock()
+		idle := a.poll == nil && a.seq == seq && !a.dead
+		a.mu.Unlock()
+		if idle {
+			a.abort(closeIdle)
+		}
+	})
+}
+
+// pollState tells a held poll whether it must end without data.
+func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dead || a.closing || a.poll != ch
+}
+
+// servePoll serves an Ajax long poll (sente-protocol.md §6): a handshake
+// for a new client or one that asks for it, else the queued pushes as one
+// batch, at once or as soon as some arrive, or "no data" after
+// PollTimeout.
+func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
+	detected := protocol.DetectAjax(q)
+	created := false
+	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, func() string { return s.userID(r, cid) },
+		func(cl *client, cur transport) transport {
+			if cur != nil {
+				return cur
+			}
+			created = true
+			a := &ajaxConn{s: s, cl: cl}
+			a.log = s.connLogger(cl, TransportAjax)
+			return a
+		})
+	if err != nil {
+		writeText(w, http.StatusServiceUnavailable, bodyClosing)
+		return
+	}
+	a := t.(*ajaxConn)
+	if open != nil {
+		select {
+		case <-open.done:
+		case <-s.hardStop:
+		}
+	}
+	// A poll with the handshake flag (or the "_" of 1.3–1.8) tells more
+	// than a later one.
+	if set := cl.narrow(detected); created || q.Has(paramHandshake) {
+		if g, ok := set.Only(); ok {
+			cl.pin(g)
+		}
+	}
+	if created || q.Has(paramHandshake) {
+		// 1.3 clients send no handshake flag: a poll from a client-id
+		// without Ajax connection gets the handshake too.
+		defer a.endPoll(a.beginPoll())
+		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented)}
+		if s.cfg.HandshakeData != nil {
+			hs.Data = s.cfg.HandshakeData(r, cl.uid)
+		}
+		frame, err := a.generation().Handshake(hs)
+		if err != nil {
+			a.log.Error().Err(err).Msg("cannot write handshake")
+			writeText(w, http.StatusInternalServerError, bodyInternal)
+			return
+		}
+		writeBody(w, http.StatusOK, frame)
+		return
+	}
+	ch := a.beginPoll()
+	defer a.endPoll(ch)
+	if s.hooks.pollHeld != nil {
+		s.hooks.pollHeld(cid)
+	}
+	timeout := time.NewTimer(s.cfg.PollTimeout)
+	defer timeout.Stop()
+	for {
+		if items := a.q.take(nil); len(items) > 0 {
+			writeBody(w, http.StatusOK, a.answer(items))
+			return
+		}
+		if a.pollState(ch) {
+			a.writeNoData(w)
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout.C:
+			a.writeNoData(w)
+			return
+		case <-r.Context().Done():
+			return // the client left; what is queued waits for its next poll
+		case <-s.hardStop:
+			a.writeNoData(w)
+			return
+		}
+	}
+}
+
+// answer returns the body for queued pushes: one batch of all their events.
+func (a *ajaxConn) answer(items []outItem) []byte {
+	g := a.generation()
+	if len(items) == 1 {
+		return items[0].push.batch.Frame(g)
+	}
+	var events []protocol.Event
+	for _, it := range items {
+		events = append(events, it.push.events...)
+	}
+	b, err := protocol.PackBatch(events, protocol.SetOf(g))
+	if err != nil {
+		// Cannot happen: each push was packed before. Send the first.
+		a.log.Error().Err(err).Int("dropped", len(items)-1).Msg("cannot merge pushes")
+		return items[0].push.batch.Frame(g)
+	}
+	return b.Frame(g)
+}
+
+// writeNoData ends a poll without data: an empty batch for 1.3–1.8, whose
+// poll loop dies on anything else, :chsk/timeout for 1.9+.
+func (a *ajaxConn) writeNoData(w http.ResponseWriter) {
+	frame, err := a.generation().PollTimeout()
+	if err != nil {
+		writeText(w, http.StatusInternalServerError, bodyInternal)
+		return
+	}
+	writeBody(w, http.StatusOK, frame)
+}
+
+// Reply states of an Ajax POST callback.
+const (
+	replyWaiting uint32 = iota
+	replySent
+	replyExpired
+)
+
+// servePost serves an Ajax POST: one client event, answered with the
+// application's reply when the client asked for one, else with the dummy
+// reply (sente-protocol.md §6). A bad request gets 400 and no event.
+func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
+	if !s.track() {
+		writeText(w, http.StatusServiceUnavailable, bodyClosing)
+		return
+	}
+	defer s.wg.Done()
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.ReadLimit)
+	if err := r.ParseForm(); err != nil {
+		writeText(w, http.StatusBadRequest, bodyBadRequest)
+		return
+	}
+	if _, ok := s.checkCSRF(r, r.Form); !ok {
+		writeText(w, http.StatusForbidden, bodyBadCSRF)
+		return
+	}
+	if !s.originAllowed(r) {
+		writeText(w, http.StatusForbidden, bodyBadOrigin)
+		return
+	}
+	if r.Form.Has(paramBinary) {
+		writeText(w, http.StatusBadRequest, bodyBinary)
+		return
+	}
+	if !r.Form.Has(paramPpstr) {
+		writeText(w, http.StatusBadRequest, bodyNoPpstr)
+		return
+	}
+	cf, err := protocol.ParseClientFrame([]byte(r.Form.Get(paramPpstr)))
+	if err != nil {
+		s.log.Warn().Err(err).Msg("bad ajax post")
+		writeText(w, http.StatusBadRequest, bodyBadPackage)
+		return
+	}
+	if cf.Event.ID.Namespace() == reservedNamespace {
+		writeText(w, http.StatusBadRequest, bodyReserved)
+		return
+	}
+	cid := r.Form.Get(paramClientID)
+	if len(cid) > maxClientIDLen {
+		writeText(w, http.StatusBadRequest, bodyBadClientID)
+		return
+	}
+	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Request: r}
+	if cid != "" {
+		cl, err := s.reg.bind(cid, func() string { return s.userID(r, cid) })
+		if err != nil {
+			writeText(w, http.StatusServiceUnavailable, bodyClosing)
+			return
+		}
+		msg.Generation = cl.pin(cf.Generation)
+		msg.UID = cl.uid
+	} else if s.cfg.UserID != nil {
+		msg.UID = s.cfg.UserID(r, "")
+	}
+	g := msg.Generation
+	if !cf.Callback.Requested() {
+		if !s.deliverEvent(msg, r.Context().Done()) {
+			return
+		}
+		frame, _ := g.AjaxDummyReply() // g is valid: it came from the parser
+		writeBody(w, http.StatusOK, frame)
+		return
+	}
+	var state atomic.Uint32
+	replies := make(chan []byte, 1)
+	msg.Reply = func(v any) error {
+		switch state.Load() {
+		case replySent:
+			return ErrReplied
+		case replyExpired:
+			return ErrReplyExpired
+		}
+		frame, err := g.AjaxReply(v)
+		if err != nil {
+			return err
+		}
+		if !state.CompareAndSwap(replyWaiting, replySent) {
+			if state.Load() == replySent {
+				return ErrReplied
+			}
+			return ErrReplyExpired
+		}
+		replies <- frame // never blocks: capacity 1, sent once
+		return nil
+	}
+	if !s.deliverEvent(msg, r.Context().Done()) {
+		state.Store(replyExpired)
+		return
+	}
+	timeout := time.NewTimer(s.cfg.CallbackTimeout)
+	defer timeout.Stop()
+	var gone bool
+	select {
+	case frame := <-replies:
+		writeBody(w, http.StatusOK, frame)
+		return
+	case <-timeout.C:
+	case <-s.hardStop:
+	case <-r.Context().Done():
+		gone = true
+	}
+	if !state.CompareAndSwap(replyWaiting, replyExpired) {
+		// The reply won the race.
+		if frame := <-replies; !gone {
+			writeBody(w, http.StatusOK, frame)
+		}
+		return
+	}
+	if gone {
+		return
+	}
+	frame, _ := g.AjaxTimeoutReply() // g is valid
+	writeBody(w, http.StatusOK, frame)
+}

@@ -1,0 +1,250 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+)
+
+// Config configures a Server. The zero value is a working configuration
+// (Sente's defaults: random uid per client, no CSRF check, every origin
+// allowed, 30/100 ms batching, 20 s polls, 5 s grace, nothing logged). New
+// copies it: the caller may reuse or change its Config afterwards. A
+// duration or size left at zero takes the default stated on the field;
+// negative values, and values outside the stated range, make New fail.
+type Config struct {
+	// UserID returns the user id (uid) of client clientID making request
+	// r; pushes are addressed by uid, and one uid may have many clients
+	// (tabs). It is called the first time the server sees a client-id (a
+	// WebSocket upgrade, an Ajax poll or an Ajax POST); the result is bound
+	// to the client-id for as long as the client has a connection, and
+	// DisconnectGrace after that, so a function returning a fresh random
+	// id per request still gives each client one stable uid. The event of
+	// a POST without client-id (Sente 1.3–1.6) gets UserID(r, "") as its
+	// uid, computed for each POST, or an empty uid when UserID is nil. An
+	// empty result is
+	// allowed (no uid: the client gets pushes only through Broadcast). Nil
+	// means a random id per client-id. It must be safe for concurrent use.
+	UserID func(r *http.Request, clientID string) string
+
+	// CSRFToken returns the reference CSRF token for r, typically from the
+	// session. Nil disables CSRF handling: nothing is checked and
+	// handshakes carry no token. Otherwise the token is handed to clients
+	// of Sente 1.3–1.13 in the handshake (they echo it in their POSTs) and
+	// checked as CSRFCheck says, in constant time. It must be safe for
+	// concurrent use.
+	CSRFToken func(r *http.Request) string
+	// CSRFCheck says which requests must carry a token matching CSRFToken.
+	// The zero value, CSRFPresented, checks every token a request carries
+	// (what Sente 1.14+ clients send on every request) and lets requests
+	// without one through (1.3–1.13 WebSockets and polls carry none).
+	// Ignored when CSRFToken is nil.
+	CSRFCheck CSRFCheck
+
+	// AllowedOrigins lists the origins ("https://example.com", scheme,
+	// host and port as browsers send them) allowed to connect; a request
+	// whose Origin header, or failing that its Referer, matches none is
+	// refused with 403 "Unauthorized origin". Empty, or containing "*",
+	// allows every origin (Sente's default). Set it in production: it is
+	// what stops another site from opening a WebSocket with your users'
+	// cookies.
+	AllowedOrigins []string
+
+	// HandshakeData returns the optional handshake-data (Sente 1.4+) sent
+	// to a new connection of uid. Nil sends none. It must be safe for
+	// concurrent use.
+	HandshakeData func(r *http.Request, uid string) any
+
+	// Generations narrows the client generations a WebSocket upgrade
+	// request may come from, for deployments that know more than the URL
+	// tells (a path, a user :params key, a cookie; sente-protocol.md §11.2
+	// option 1). The result is intersected with what the URL tells
+	// (protocol.DetectWebSocket); an empty result is ignored. Nil narrows
+	// nothing. It must be safe for concurrent use.
+	Generations func(r *http.Request) protocol.GenerationSet
+
+	// WSBatchWindow is how long pushes to a uid are collected before they
+	// go to its WebSockets as one batch (Sente's :send-buf-ms-ws). Zero
+	// means 30 ms; at most 10 s.
+	WSBatchWindow time.Duration
+	// AjaxBatchWindow is the same for Ajax clients (:send-buf-ms-ajax).
+	// Zero means 100 ms; at most 10 s.
+	AjaxBatchWindow time.Duration
+
+	// PingInterval is how often a WebSocket gets an RFC 6455 ping frame,
+	// which keeps proxies from closing idle sockets and finds dead peers.
+	// Sente pings (:chsk/ws-ping) are never sent for keep-alive. Zero
+	// means 25 s; at least 10 ms.
+	PingInterval time.Duration
+	// PongTimeout is how long past PingInterval a WebSocket may stay
+	// silent (no frame, no pong) before it is closed as dead. Zero means
+	// 10 s.
+	PongTimeout time.Duration
+	// WriteTimeout bounds one write to a WebSocket; a client that takes
+	// longer is disconnected. Zero means 10 s.
+	WriteTimeout time.Duration
+
+	// PollTimeout is how long an Ajax long poll is held without data
+	// before it is answered "no data": :chsk/timeout for 1.9+ clients, an
+	// empty batch "-j[]" for 1.3–1.8 clients, whose poll loop dies on
+	// :chsk/timeout. Zero means 20 s; at most 55 s (1.9+ clients give up
+	// at 60 s).
+	PollTimeout time.Duration
+	// CallbackTimeout is how long an Ajax POST that asked for a callback
+	// waits for the application's reply before it is answered
+	// :chsk/timeout. Zero means 20 s; at most 10 min.
+	CallbackTimeout time.Duration
+	// DetectTimeout is how long a WebSocket whose client generation the
+	// URL did not tell, and whose client has not spoken, holds pushes when
+	// writing them in every candidate encoding would deliver them twice
+	// (doc.go, "Client generations"). Zero means 2 s; at most 1 min.
+	DetectTimeout time.Duration
+	// DisconnectGrace is how long a uid stays connected after its last
+	// WebSocket closed, and how long an Ajax client may go without polling
+	// before it is dropped; :chsk/uidport-close is delivered when a uid
+	// ends it with no connection. Zero means 5 s; at most 10 min.
+	DisconnectGrace time.Duration
+
+	// ReadLimit is the largest WebSocket message and the largest Ajax POST
+	// body accepted, in bytes. A larger WebSocket message closes the
+	// socket with status 1009; a larger POST gets 400. Zero means 64 KiB.
+	ReadLimit int64
+	// SendQueueLen is how many frames may wait for one connection (pushes
+	// and replies for a WebSocket, pushes between two polls for an Ajax
+	// client). A connection that falls further behind is disconnected.
+	// Zero means 256.
+	SendQueueLen int
+	// SendQueueBytes is the same limit in bytes of frames. Zero means
+	// 1 MiB. A single frame larger than this is still sent.
+	SendQueueBytes int
+	// EventBuffer is the capacity of the Events channel. When it is full,
+	// connections wait (their clients' frames are not read) until the
+	// application catches up. Zero means 256.
+	EventBuffer int
+
+	// Broker carries pushes from Send and Broadcast to the connections.
+	// Nil means a MemoryBroker owned by the Server (closed by Close); a
+	// Broker given here is not closed by the Server.
+	Broker Broker
+
+	// Logger receives the server's log entries. Its zero value logs
+	// nothing. Each connection logs with uid and client_id fields.
+	Logger zerolog.Logger
+}
+
+// CSRFCheck says which requests must carry a valid CSRF token.
+type CSRFCheck uint8
+
+const (
+	// CSRFPresented checks every token a request carries (WebSocket query
+	// "csrf-token", POST field "csrf-token", header X-CSRF-Token or
+	// X-XSRF-Token) and accepts requests that carry none. Sente 1.14+
+	// clients send the token on every request; 1.3–1.13 clients send it
+	// on POSTs only (the one the handshake gave them).
+	CSRFPresented CSRFCheck = iota
+	// CSRFRequired refuses every request without a valid token: only
+	// Sente 1.14+ clients can connect.
+	CSRFRequired
+	// CSRFOff checks nothing; the token is still handed out in handshakes
+	// to 1.3–1.13 clients, for applications that check it themselves.
+	CSRFOff
+)
+
+// Defaults of Config, see the fields.
+const (
+	defaultWSBatchWindow   = 30 * time.Millisecond
+	defaultAjaxBatchWindow = 100 * time.Millisecond
+	defaultPingInterval    = 25 * time.Second
+	defaultPongTimeout     = 10 * time.Second
+	defaultWriteTimeout    = 10 * time.Second
+	defaultPollTimeout     = 20 * time.Second
+	defaultCallbackTimeout = 20 * time.Second
+	defaultDetectTimeout   = 2 * time.Second
+	defaultDisconnectGrace = 5 * time.Second
+	defaultReadLimit       = 64 << 10
+	defaultSendQueueLen    = 256
+	defaultSendQueueBytes  = 1 << 20
+	defaultEventBuffer     = 256
+
+	maxBatchWindow     = 10 * time.Second
+	minPingInterval    = 10 * time.Millisecond
+	maxPollTimeout     = 55 * time.Second
+	maxCallbackTimeout = 10 * time.Minute
+	maxDetectTimeout   = time.Minute
+	maxDisconnectGrace = 10 * time.Minute
+)
+
+// withDefaults returns a copy of c with defaults filled in, or an error
+// naming the first field out of range.
+func (c Config) withDefaults() (Config, error) {
+	durations := []struct {
+		name     string
+		v        *time.Duration
+		def, max time.Duration
+	}{
+		{"WSBatchWindow", &c.WSBatchWindow, defaultWSBatchWindow, maxBatchWindow},
+		{"AjaxBatchWindow", &c.AjaxBatchWindow, defaultAjaxBatchWindow, maxBatchWindow},
+		{"PingInterval", &c.PingInterval, defaultPingInterval, 0},
+		{"PongTimeout", &c.PongTimeout, defaultPongTimeout, 0},
+		{"WriteTimeout", &c.WriteTimeout, defaultWriteTimeout, 0},
+		{"PollTimeout", &c.PollTimeout, defaultPollTimeout, maxPollTimeout},
+		{"CallbackTimeout", &c.CallbackTimeout, defaultCallbackTimeout, maxCallbackTimeout},
+		{"DetectTimeout", &c.DetectTimeout, defaultDetectTimeout, maxDetectTimeout},
+		{"DisconnectGrace", &c.DisconnectGrace, defaultDisconnectGrace, maxDisconnectGrace},
+	}
+	for _, d := range durations {
+		switch {
+		case *d.v < 0:
+			return c, fmt.Errorf("web: Config.%s is negative: %v", d.name, *d.v)
+		case *d.v == 0:
+			*d.v = d.def
+		case d.max > 0 && *d.v > d.max:
+			return c, fmt.Errorf("web: Config.%s %v exceeds %v", d.name, *d.v, d.max)
+		}
+	}
+	if c.PingInterval < minPingInterval {
+		return c, fmt.Errorf("web: Config.PingInterval %v is below %v", c.PingInterval, minPingInterval)
+	}
+	sizes := []struct {
+		name string
+		v    *int64
+		def  int64
+	}{
+		{"ReadLimit", &c.ReadLimit, defaultReadLimit},
+	}
+	for _, s := range sizes {
+		switch {
+		case *s.v < 0:
+			return c, fmt.Errorf("web: Config.%s is negative: %d", s.name, *s.v)
+		case *s.v == 0:
+			*s.v = s.def
+		}
+	}
+	ints := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"SendQueueLen", &c.SendQueueLen, defaultSendQueueLen},
+		{"SendQueueBytes", &c.SendQueueBytes, defaultSendQueueBytes},
+		{"EventBuffer", &c.EventBuffer, defaultEventBuffer},
+	}
+	for _, s := range ints {
+		switch {
+		case *s.v < 0:
+			return c, fmt.Errorf("web: Config.%s is negative: %d", s.name, *s.v)
+		case *s.v == 0:
+			*s.v = s.def
+		}
+	}
+	if c.CSRFCheck > CSRFOff {
+		return c, errors.New("web: Config.CSRFCheck is not a CSRFCheck constant")
+	}
+	c.AllowedOrigins = append([]string(nil), c.AllowedOrigins...)
+	return c, nil
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/websocket"
+)
+
+// Request parameters and headers (sente-protocol.md §2.2).
+const (
+	paramClientID  = "client-id"
+	paramCSRF      = "csrf-token"
+	paramPpstr     = "ppstr"
+	paramHandshake = "handshake?"
+	paramBinary    = "binary?"
+	headerCSRF     = "X-CSRF-Token"
+	headerXSRF     = "X-XSRF-Token"
+)
+
+// maxClientIDLen bounds a client-id (real ones are 36-character UUIDs), so
+// the registry's keys stay small.
+const maxClientIDLen = 128
+
+// Response bodies of refused requests; never empty (sente-protocol.md
+// §2.3). The two 403 texts are Sente's own.
+const (
+	bodyBadCSRF          = "Bad CSRF token"
+	bodyBadOrigin        = "Unauthorized origin"
+	bodyNoClientID       = "Missing client-id"
+	bodyBadClientID      = "Bad client-id"
+	bodyBadRequest       = "Bad request"
+	bodyNoPpstr          = "Missing ppstr"
+	bodyBadPackage       = "Bad package"
+	bodyBinary           = "Binary packers are not supported"
+	bodyReserved         = "Reserved event id"
+	bodyClosing          = "Server closing"
+	bodyInternal         = "Internal server error"
+	bodyMethodNotAllowed = "Method not allowed"
+)
+
+// newHandler serves the one Sente path, whatever path it is mounted at.
+// Three request kinds at one path need a method switch, not a router: no
+// chi here (chi also pools its per-request route context, which a
+// Message.Request kept past the handler would then share with later
+// requests).
+func (s *Server) newHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			s.serveGet(w, r)
+		case http.MethodPost:
+			s.servePost(w, r)
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeText(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
+		}
+	})
+}
+
+// serveGet serves a WebSocket upgrade or an Ajax long poll.
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
+	if !s.track() {
+		writeText(w, http.StatusServiceUnavailable, bodyClosing)
+		return
+	}
+	defer s.wg.Done()
+	q := r.URL.Query()
+	presented, ok := s.checkCSRF(r, q)
+	if !ok {
+		writeText(w, http.StatusForbidden, bodyBadCSRF)
+		return
+	}
+	if !s.originAllowed(r) {
+		writeText(w, http.StatusForbidden, bodyBadOrigin)
+		return
+	}
+	cid := q.Get(paramClientID)
+	switch {
+	case cid == "":
+		writeText(w, http.StatusBadRequest, bodyNoClientID)
+		return
+	case len(cid) > maxClientIDLen:
+		writeText(w, http.StatusBadRequest, bodyBadClientID)
+		return
+	}
+	if websocket.IsWebSocketUpgrade(r) {
+		s.serveWebSocket(w, r, cid, presented)
+		return
+	}
+	s.servePoll(w, r, q, cid, presented)
+}
+
+// checkCSRF applies Config.CSRFCheck to the token r carries: the
+// "csrf-token" parameter of params, else the X-CSRF-Token header, else
+// X-XSRF-Token (Sente's order). presented reports whether r carried one,
+// which marks a Sente 1.14+ client (or a 1.3–1.13 POST). An empty value
+// counts as none: how a 1.3 client POSTs the nil token of its handshake
+// is not known (sente-protocol.md §12). The literal "null" that 1.16–1.20
+// send when their page has no token is a token, and a wrong one, as for
+// Sente.
+func (s *Server) checkCSRF(r *http.Request, params url.Values) (presented, ok bool) {
+	var tok string
+	switch {
+	case params.Get(paramCSRF) != "":
+		tok, presented = params.Get(paramCSRF), true
+	case r.Header.Get(headerCSRF) != "":
+		tok, presented = r.Header.Get(headerCSRF), true
+	case r.Header.Get(headerXSRF) != "":
+		tok, presented = r.Header.Get(headerXSRF), true
+	}
+	if s.cfg.CSRFToken == nil || s.cfg.CSRFCheck == CSRFOff {
+		return presented, true
+	}
+	if !presented {
+		return false, s.cfg.CSRFCheck != CSRFRequired
+	}
+	// A missing reference token fails the check, as in Sente.
+	ref := s.cfg.CSRFToken(r)
+	return true, ref != "" && subtle.ConstantTimeCompare([]byte(ref), []byte(tok)) == 1
+}
+
+// originAllowed checks Config.AllowedOrigins against the Origin header, or
+// when there is none, against the Referer (as Sente does).
+func (s *Server) originAllowed(r *http.Request) bool {
+	allowed := s.cfg.AllowedOrigins
+	if len(allowed) == 0 {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	referer := r.Header.Get("Referer")
+	for _, a := range allowed {
+		switch {
+		case a == "*":
+			return true
+		case origin != "":
+			if origin == a {
+				return true
+			}
+		case referer == a || strings.HasPrefix(referer, a+"/"):
+			return true
+		}
+	}
+	return false
+}
+
+// handshakeToken returns the CSRF token for the handshake: only clients
+// that presented none (Sente 1.3–1.13) get it, since 1.14+ clients ignore
+// it and it should not travel where it is not needed.
+func (s *Server) handshakeToken(r *http.Request, presented bool) string {
+	if presented || s.cfg.CSRFToken == nil {
+		return ""
+	}
+	return s.cfg.CSRFToken(r)
+}
+
+// writeText answers with status and a plain-text body.
+func writeText(w http.ResponseWriter, status int, body string) {
+	writeBody(w, status, []byte(body))
+}
+
+// writeBody answers with status and body, as text that is never cached.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}

@@ -1,0 +1,372 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sente-go/sente/protocol"
+)
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // substring of the error; empty for none
+	}{
+		{"zero", Config{}, ""},
+		{"negative window", Config{WSBatchWindow: -1}, "WSBatchWindow is negative"},
+		{"window too long", Config{AjaxBatchWindow: time.Minute}, "AjaxBatchWindow"},
+		{"poll timeout too long", Config{PollTimeout: time.Minute}, "PollTimeout"},
+		{"ping too fast", Config{PingInterval: time.Millisecond}, "PingInterval"},
+		{"negative read limit", Config{ReadLimit: -1}, "ReadLimit"},
+		{"negative queue", Config{SendQueueLen: -1}, "SendQueueLen"},
+		{"bad csrf check", Config{CSRFCheck: 9}, "CSRFCheck"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.cfg)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.cfg.WSBatchWindow != defaultWSBatchWindow || s.cfg.ReadLimit != defaultReadLimit {
+					t.Errorf("defaults not applied: %+v", s.cfg)
+				}
+				if err := s.Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "web: ") {
+				t.Fatalf("err %v, want one about %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var be *protocol.BadEventError
+	if err := s.Send("", tweetEvent(1)); !errors.Is(err, ErrNoUID) {
+		t.Errorf("empty uid: %v", err)
+	}
+	if err := s.Send("u", protocol.Event{ID: "nonamespace"}); !errors.As(err, &be) || !errors.Is(err, protocol.ErrEventID) {
+		t.Errorf("invalid id: %v", err)
+	}
+	if err := s.Broadcast(protocol.Event{ID: "chsk/close"}); !errors.Is(err, protocol.ErrReservedID) {
+		t.Errorf("reserved id: %v", err)
+	}
+	if err := s.Send("nobody", tweetEvent(1)); err != nil {
+		t.Errorf("push to a uid without connection: %v", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, ok := <-s.Events(); ok {
+		t.Error("Events not closed")
+	}
+	if err := s.Broadcast(tweetEvent(1)); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Broadcast after Close: %v", err)
+	}
+}
+
+// TestZeroConfig checks that a zero Config serves: a random uid per
+// client-id, no CSRF, every origin.
+func TestZeroConfig(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Config{})
+	p := profileNamed(t, "v2")
+	a := ts.dialWS(t, "A", p, "zero-tab1")
+	m := ts.event(t)
+	h := a.expectHandshake()
+	if m.Event.ID != IDUIDPortOpen || m.UID != h.UID || len(h.UID) != 36 {
+		t.Fatalf("uidport %s %q, handshake uid %q", show(m.Event.Value()), m.UID, h.UID)
+	}
+	a.send(echoEvent("x"), "cb1234")
+	if m := ts.event(t); m.Request == nil || m.Request.URL.Query().Get("client-id") != "zero-tab1" || m.UID != h.UID {
+		t.Fatalf("message %+v", m)
+	}
+}
+
+func TestCSRFModes(t *testing.T) {
+	tests := []struct {
+		name   string
+		check  CSRFCheck
+		ref    string
+		query  string
+		header string
+		status int
+	}{
+		{"presented: none", CSRFPresented, "tok", "", "", 101},
+		{"presented: empty", CSRFPresented, "tok", "&csrf-token=", "", 101},
+		{"presented: good", CSRFPresented, "tok", "&csrf-token=tok", "", 101},
+		{"presented: bad", CSRFPresented, "tok", "&csrf-token=bad", "", 403},
+		{"presented: header", CSRFPresented, "tok", "", "tok", 101},
+		{"presented: header null", CSRFPresented, "tok", "", "null", 403},
+		{"presented: no reference token", CSRFPresented, "", "&csrf-token=tok", "", 403},
+		{"required: none", CSRFRequired, "tok", "", "", 403},
+		{"required: good", CSRFRequired, "tok", "&csrf-token=tok", "", 101},
+		{"off: bad", CSRFOff, "tok", "&csrf-token=bad", "", 101},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, Config{CSRFCheck: tt.check, CSRFToken: func(*http.Request) string { return tt.ref }})
+			hdr := http.Header{}
+			if tt.header != "" {
+				hdr.Set(headerCSRF, tt.header)
+			}
+			conn, resp, err := ts.dialWSRaw(t, "X", "client-id=c"+tt.query, hdr)
+			if conn != nil {
+				conn.Close()
+			}
+			if resp == nil {
+				t.Fatalf("no response: %v", err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+		})
+	}
+}
+
+func TestOrigins(t *testing.T) {
+	tests := []struct {
+		name            string
+		allowed         []string
+		origin, referer string
+		ok              bool
+	}{
+		{"all", nil, "http://any.example", "", true},
+		{"star", []string{"*"}, "http://any.example", "", true},
+		{"listed", []string{"http://a.example", "https://b.example"}, "https://b.example", "", true},
+		{"not listed", []string{"http://a.example"}, "http://a.example.evil", "", false},
+		{"referer", []string{"http://a.example"}, "", "http://a.example/page", true},
+		{"referer prefix trick", []string{"http://a.example"}, "", "http://a.example.evil/page", false},
+		{"neither", []string{"http://a.example"}, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{cfg: Config{AllowedOrigins: tt.allowed}}
+			r, _ := http.NewRequest(http.MethodGet, "http://x/chsk", nil)
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			if tt.referer != "" {
+				r.Header.Set("Referer", tt.referer)
+			}
+			if got := s.originAllowed(r); got != tt.ok {
+				t.Fatalf("got %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
+
+// TestBroadcastAllGenerations pushes one event to clients of every
+// generation over both transports: each reads it in its own encoding.
+func TestBroadcastAllGenerations(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testConfig())
+	var wss []*wsClient
+	var ajaxes []*ajaxClient
+	for _, p := range profiles {
+		c := ts.dialWS(t, "W-"+p.name, p, "ws"+p.name+"-tab1")
+		ts.expectEvent(t, IDUIDPortOpen)
+		c.expectHandshake()
+		c.send(helloEvent(0), "") // pins
+		ts.expectEvent(t, "test/hello")
+		wss = append(wss, c)
+		a := ts.ajax(t, "A-"+p.name, p, "ajax"+p.name+"-tab1")
+		a.expectHandshake()
+		ts.expectEvent(t, IDUIDPortOpen)
+		ajaxes = append(ajaxes, a)
+	}
+	if err := ts.s.Broadcast(tweetEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.s.Broadcast(tweetEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	ts.s.Flush()
+	for _, c := range wss {
+		c.expectBatch(2)
+	}
+	for _, a := range ajaxes {
+		a.expectBatch(a.poll(), 2)
+	}
+}
+
+// TestGenerationsHook checks Config.Generations: a deployment that serves
+// only 1.3 and 1.21+ clients writes both encodings to an unknown client
+// without holding pushes (no client reads both).
+func TestGenerationsHook(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Generations = func(*http.Request) protocol.GenerationSet {
+		return protocol.SetOf(protocol.GenFlexi, protocol.GenV2)
+	}
+	cfg.DetectTimeout = time.Minute // longer than waitFor: a held push would fail the test
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "flexi"), "hook-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	ts.send(t, "u-hook", tweetEvent(1))
+	a.expectBatch(1) // not held: it arrives before the client said anything
+	want := strings.Join([]string{
+		`A< -j["~:chsk/handshake",["u-hook","tok-123"]]`,
+		`app> send u-hook ["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]]`,
+		`A< [["~:chsk/handshake",["u-hook",null,null]],null]    (unreadable by 1.3.0: dropped)`,
+		`A< ["~:chsk/ws-ping",null]    (unreadable by 1.3.0: dropped)`,
+		`A< -j[["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]]]`,
+		`A< [[["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]]],null]    (unreadable by 1.3.0: dropped)`,
+	}, "\n")
+	if _, ok := a.next(); ok { // the v2 copy of the push
+		t.Fatal("a flexi client read the v2 copy")
+	}
+	a.send(helloEvent(1), "")
+	ts.expectEvent(t, "test/hello")
+	ts.send(t, "u-hook", tweetEvent(2))
+	a.expectBatch(1) // pinned: flexi only
+	want += "\n" + strings.Join([]string{
+		`A> +j[["~:test/hello",["^ ","~:n",1]]]`,
+		`app< ["~:test/hello",["^ ","~:n",1]] uid="u-hook" client-id="hook-tab1" via ws, flexi (1.3-1.8)`,
+		`app> send u-hook ["~:tweet/new",["^ ","~:id",2,"~:text","tweet 2"]]`,
+		`A< -j[["~:tweet/new",["^ ","~:id",2,"~:text","tweet 2"]]]`,
+	}, "\n")
+	if got := ts.tr.String(); !strings.Contains(got, want) {
+		t.Fatalf("transcript:\n%s\nwant it to contain:\n%s", got, want)
+	}
+}
+
+// TestWatchUIDs checks the change stream of ConnectedUIDs.
+func TestWatchUIDs(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.DisconnectGrace = 10 * time.Millisecond
+	ts := newTestServer(t, cfg)
+	changed, stop := ts.s.WatchUIDs()
+	defer stop()
+	waitChange := func(want ConnectedUIDs) {
+		t.Helper()
+		deadline := time.After(waitFor)
+		for {
+			got := ts.s.ConnectedUIDs()
+			if strings.Join(got.WS, ",") == strings.Join(want.WS, ",") &&
+				strings.Join(got.Ajax, ",") == strings.Join(want.Ajax, ",") &&
+				strings.Join(got.Any, ",") == strings.Join(want.Any, ",") {
+				return
+			}
+			select {
+			case <-changed:
+			case <-deadline:
+				t.Fatalf("connected %+v, want %+v", got, want)
+			}
+		}
+	}
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "watch-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	waitChange(ConnectedUIDs{WS: []string{"u-watch"}, Any: []string{"u-watch"}})
+	b := ts.ajax(t, "B", profileNamed(t, "v2"), "other-tab1")
+	b.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	waitChange(ConnectedUIDs{WS: []string{"u-watch"}, Ajax: []string{"u-other"}, Any: []string{"u-other", "u-watch"}})
+	// B stops polling: dropped after the grace period.
+	ts.expectEvent(t, IDUIDPortClose)
+	waitChange(ConnectedUIDs{WS: []string{"u-watch"}, Any: []string{"u-watch"}})
+	a.close()
+	ts.expectEvent(t, IDUIDPortClose)
+	waitChange(ConnectedUIDs{})
+	stop()
+	stop()
+}
+
+// TestCloseAnswersPending checks that Close answers a held poll with the
+// pushes buffered for it, and a pending Ajax callback with :chsk/timeout
+// when its context ends first.
+func TestCloseAnswersPending(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PollTimeout = 20 * time.Second
+	cfg.CallbackTimeout = 20 * time.Second
+	ts := newTestServer(t, cfg)
+	p := profileNamed(t, "flexi")
+	a := ts.ajax(t, "A", p, "close-tab1")
+	a.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	collect := a.pollAsync()
+	ts.waitHeld(t, "close-tab1")
+	ts.send(t, "u-close", tweetEvent(1)) // in its 100 ms window
+	b := ts.ajax(t, "B", p, "idle-tab1")
+	b.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	collectB := b.pollAsync()
+	ts.waitHeld(t, "idle-tab1")
+	waitPost := a.postAsync(echoEvent("never answered"), true)
+	ts.expectEvent(t, "test/echo")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := ts.s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close: %v (the callback was pending)", err)
+	}
+	a.expectBatch(collect(), 1)
+	if r := collectB(); r.body != "-j[]" {
+		t.Fatalf("idle poll answered %q at Close", r.body)
+	}
+	if r := waitPost(); r.body != `-j["~#'","~:chsk/timeout"]` {
+		t.Fatalf("pending callback answered %q at Close", r.body)
+	}
+}
+
+// TestCloseStuckApplication checks that Close gives up on an application
+// that stopped reading Events, and still ends every goroutine (goleak).
+func TestCloseStuckApplication(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.EventBuffer = 1
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "stuck-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	for i := range 5 {
+		a.send(helloEvent(i), "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := ts.s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// TestSharedBroker checks that two servers on one MemoryBroker reach each
+// other's clients.
+func TestSharedBroker(t *testing.T) {
+	t.Parallel()
+	b := NewMemoryBroker()
+	defer b.Close()
+	cfg := testConfig()
+	cfg.Broker = b
+	one := newTestServer(t, cfg)
+	two := newTestServer(t, cfg)
+	a := two.dialWS(t, "A", profileNamed(t, "v2"), "shared-tab1")
+	two.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	if err := one.s.Send("u-shared", tweetEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	a.expectBatch(1)
+	if err := one.s.Broadcast(tweetEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	a.expectBatch(1)
+}

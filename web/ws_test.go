@@ -1,0 +1,272 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+)
+
+// TestWebSocketSilentClient shows the probe window (doc.go, "Client
+// generations"): clients that never speak and do not answer the v2 probe
+// (1.16, 1.18) get their pushes after DetectTimeout, once, in v1; a 1.21
+// client that answers gets them at once in v2. Transcripts:
+// testdata/web/ws-silent-<release>.golden.
+func TestWebSocketSilentClient(t *testing.T) {
+	v118 := profileNamed(t, "v2mixed")
+	v118.name, v118.version, v118.pingCallback, v118.answersServerPing = "v118", "1.18.0", true, false
+	for _, p := range []profile{profileNamed(t, "v1"), v118, profileNamed(t, "v2")} {
+		t.Run(p.version, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig()
+			cfg.DetectTimeout = 200 * time.Millisecond
+			ts := newTestServer(t, cfg)
+			ts.tr.linef("# A Sente %s client that does not speak first (DetectTimeout %v)", p.version, cfg.DetectTimeout)
+			a := ts.dialWS(t, "A", p, p.name+"-tab1")
+			ts.expectEvent(t, IDUIDPortOpen)
+			a.expectHandshake()
+			ts.send(t, "u-"+p.name, tweetEvent(1))
+			a.expectBatch(1)
+			ts.send(t, "u-"+p.name, tweetEvent(2))
+			a.expectBatch(1)
+			checkGolden(t, "ws-silent-"+strings.ReplaceAll(p.version, ".", ""), ts.tr.String())
+		})
+	}
+}
+
+// TestWebSocketShutdown checks how Close ends each generation's socket:
+// queued pushes are written first; 1.9–1.17 clients (which never
+// reconnect after a close frame) see the stream end without one (1006),
+// the others get 1001 going away.
+func TestWebSocketShutdown(t *testing.T) {
+	wantCode := map[string]int{
+		"flexi":   websocket.CloseGoingAway,
+		"v1":      websocket.CloseAbnormalClosure,
+		"v2mixed": websocket.CloseGoingAway,
+		"v2":      websocket.CloseGoingAway,
+	}
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, testConfig())
+			a := ts.dialWS(t, "A", p, p.name+"-tab1")
+			ts.expectEvent(t, IDUIDPortOpen)
+			a.expectHandshake()
+			a.send(helloEvent(1), "") // pins the generation
+			ts.expectEvent(t, "test/hello")
+			ts.send(t, "u-"+p.name, tweetEvent(1)) // still in its batch window
+
+			closed := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				defer cancel()
+				closed <- ts.s.Close(ctx)
+			}()
+			a.expectBatch(1)
+			if code := a.readClose(); code != wantCode[p.name] {
+				t.Errorf("close code %d, want %d", code, wantCode[p.name])
+			}
+			a.conn.Close()
+			if err := <-closed; err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if err := ts.s.Send("u-"+p.name, tweetEvent(2)); !errors.Is(err, ErrServerClosed) {
+				t.Errorf("Send after Close: %v", err)
+			}
+			r := ts.rawRequest(t, "X", http.MethodGet, "_=1&client-id=x", "", http.Header{"Origin": {testOrigin}})
+			if r.status != http.StatusServiceUnavailable {
+				t.Errorf("poll after Close: %d", r.status)
+			}
+		})
+	}
+}
+
+// TestWebSocketReadLimit checks that a message over ReadLimit closes the
+// socket with 1009.
+func TestWebSocketReadLimit(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.ReadLimit = 1024
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "big-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	a.send(protocol.Event{ID: "test/big", Data: strings.Repeat("x", 2000)}, "")
+	if code := a.readClose(); code != websocket.CloseMessageTooBig {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+// TestWebSocketKeepAlive checks the RFC 6455 pings, and that a peer that
+// stops answering them is closed.
+func TestWebSocketKeepAlive(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PingInterval = 50 * time.Millisecond
+	cfg.PongTimeout = time.Second
+	cfg.DisconnectGrace = 10 * time.Millisecond
+	ts := newTestServer(t, cfg)
+
+	// A live client answers pings (gorilla does so while reading) and
+	// stays connected.
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "live-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	pings := make(chan struct{}, 16)
+	a.conn.SetPingHandler(func(data string) error {
+		signal(pings)
+		return a.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := a.conn.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	for range 3 {
+		select {
+		case <-pings:
+		case <-time.After(waitFor):
+			t.Fatal("no RFC 6455 ping")
+		}
+	}
+
+	// A dead client (it never reads, so never answers) is dropped.
+	d := ts.dialWS(t, "D", profileNamed(t, "v2"), "dead-tab1")
+	m := ts.expectEvent(t, IDUIDPortOpen)
+	if m.UID != "u-dead" {
+		t.Fatalf("uidport-open of %q", m.UID)
+	}
+	m = ts.expectEvent(t, IDUIDPortClose)
+	if m.UID != "u-dead" {
+		t.Fatalf("uidport-close of %q, want u-dead", m.UID)
+	}
+	_ = d
+	if got := ts.s.ConnectedUIDs(); len(got.WS) != 1 || got.WS[0] != "u-live" {
+		t.Fatalf("connected %+v", got)
+	}
+	a.conn.Close()
+	<-readErr
+}
+
+// TestWebSocketReplaced checks that a second socket of the same client-id
+// replaces the first without uidport churn.
+func TestWebSocketReplaced(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testConfig())
+	p := profileNamed(t, "v2")
+	a := ts.dialWS(t, "A", p, "re-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	b := ts.dialWS(t, "B", p, "re-tab1")
+	b.expectHandshake()
+	if code := a.readClose(); code != websocket.CloseAbnormalClosure {
+		t.Fatalf("replaced socket closed with %d", code)
+	}
+	ts.send(t, "u-re", tweetEvent(1))
+	b.expectBatch(1)
+	b.send(helloEvent(1), "")
+	if m := ts.event(t); m.Event.ID != "test/hello" {
+		t.Fatalf("event %s, want test/hello (no uidport churn)", show(m.Event.Value()))
+	}
+}
+
+// TestWebSocketReplyErrors checks Reply's errors.
+func TestWebSocketReplyErrors(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.DisconnectGrace = 10 * time.Millisecond
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "rep-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	a.send(echoEvent("1"), "cb0001")
+	m1 := ts.expectEvent(t, "test/echo")
+	a.send(echoEvent("2"), "cb0002")
+	m2 := ts.expectEvent(t, "test/echo")
+	if err := m1.Reply(make(chan int)); err == nil {
+		t.Fatal("Reply of a value Transit cannot write succeeded")
+	}
+	if err := m1.Reply("ok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m1.Reply("again"); !errors.Is(err, ErrReplied) {
+		t.Fatalf("second Reply: %v", err)
+	}
+	a.expectReply("cb0001")
+	a.close()
+	ts.expectEvent(t, IDUIDPortClose)
+	if err := m2.Reply("late"); !errors.Is(err, ErrReplyExpired) {
+		t.Fatalf("Reply after close: %v", err)
+	}
+}
+
+// TestWebSocketBadFrames checks that malformed and binary frames are
+// dropped with the socket kept, and that a client cannot forge a reserved
+// event.
+func TestWebSocketBadFrames(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testConfig())
+	p := profileNamed(t, "v2")
+	a := ts.dialWS(t, "A", p, "bad-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	for _, f := range []string{"", "+", "[", "[1,2,3]", `["~:nonamespace",null]`, `[["~:a/b"],42]`, `+j[["~:a/b"]`} {
+		a.sendRaw([]byte(f))
+	}
+	if err := a.conn.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	a.send(protocol.Event{ID: IDUIDPortOpen, Data: "u-someone-else"}, "")
+	a.send(helloEvent(7), "")
+	ts.expectEvent(t, "test/hello")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes, for a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogging checks that connections log with uid and client_id fields.
+func TestLogging(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	cfg := testConfig()
+	cfg.Logger = zerolog.New(&buf).Level(zerolog.DebugLevel)
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "log-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	a.sendRaw([]byte("garbage"))
+	a.send(helloEvent(1), "")
+	ts.expectEvent(t, "test/hello")
+	for _, want := range []string{`"uid":"u-log"`, `"client_id":"log-tab1"`, `"transport":"ws"`, `"message":"bad frame dropped"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, buf.String())
+		}
+	}
+}
