@@ -1,16 +1,20 @@
-// Command server runs the sente-go BirdWatch backend.
+// Command server runs the BirdWatch backend on sente-go: the Sente channel
+// socket at /chsk (every Sente client generation, WebSocket and Ajax), the
+// hub that answers BirdWatch's commands, an embedded tweet store and
+// percolator, and a tweet source. It needs no external service.
 //
 // Usage:
 //
-//	go run ./server [-addr :8888] [-log-level info]
+//	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|FILE.jsonl] …
 //
-// It serves /healthz now; the Sente endpoint and the BirdWatch components are
-// mounted by later packages. SIGINT or SIGTERM shut it down gracefully.
+// Run with -h for every flag. SIGINT or SIGTERM shut it down gracefully:
+// pending pushes are flushed before the sockets close.
 package main
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -18,21 +22,36 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/server/hub"
+	"github.com/sente-go/sente/server/percolator"
+	"github.com/sente-go/sente/server/source"
+	"github.com/sente-go/sente/server/store"
+	"github.com/sente-go/sente/web"
 )
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// after a shutdown signal.
+// shutdownTimeout bounds the graceful shutdown: flushing pushes, closing
+// sockets, finishing requests.
 const shutdownTimeout = 10 * time.Second
 
-// config is the server's configuration, filled from flags and environment.
+// config is the server's configuration, from flags and environment.
 type config struct {
-	addr     string // listen address, host:port
-	logLevel string // zerolog level name
+	addr      string  // listen address, host:port
+	logLevel  string  // zerolog level name
+	staticDir string  // a BirdWatch resources/public directory to serve at /
+	source    string  // "synthetic", "none" or a JSONL file to replay
+	rate      float64 // synthetic tweets per second
+	seed      uint64  // synthetic seed
+	backfill  int     // synthetic tweets dated before start
+	speed     float64 // replay speed-up (0: as fast as possible)
+	storeFile string  // store persistence file ("" : memory only)
+	storeSize int     // tweets kept
 }
 
 func main() {
@@ -58,17 +77,28 @@ func run(args []string, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	return serve(ctx, ln, log)
+	return serve(ctx, ln, cfg, log)
 }
 
-// parseConfig reads flags, with SENTE_ADDR and SENTE_LOG_LEVEL as defaults.
+// parseConfig reads flags; each has an environment variable as default.
 func parseConfig(args []string) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var cfg config
 	fs.StringVar(&cfg.addr, "addr", envOr("SENTE_ADDR", ":8888"), "listen address (env SENTE_ADDR)")
 	fs.StringVar(&cfg.logLevel, "log-level", envOr("SENTE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SENTE_LOG_LEVEL)")
+	fs.StringVar(&cfg.staticDir, "static-dir", envOr("SENTE_STATIC_DIR", ""), "serve this BirdWatch resources/public directory at / (env SENTE_STATIC_DIR)")
+	fs.StringVar(&cfg.source, "source", envOr("SENTE_SOURCE", "synthetic"), `tweet source: "synthetic", "none", or a JSONL file of Twitter statuses to replay (env SENTE_SOURCE)`)
+	fs.Float64Var(&cfg.rate, "rate", envFloat("SENTE_RATE", 5), "synthetic tweets per second (env SENTE_RATE)")
+	fs.Uint64Var(&cfg.seed, "seed", uint64(envFloat("SENTE_SEED", 1)), "synthetic tweet seed (env SENTE_SEED)")
+	fs.IntVar(&cfg.backfill, "backfill", int(envFloat("SENTE_BACKFILL", 5000)), "synthetic tweets dated before start, for history (env SENTE_BACKFILL)")
+	fs.Float64Var(&cfg.speed, "speed", envFloat("SENTE_SPEED", 1), "replay speed-up factor; 0 replays as fast as possible (env SENTE_SPEED)")
+	fs.StringVar(&cfg.storeFile, "store-file", envOr("SENTE_STORE_FILE", ""), "keep the tweet history in this JSONL file across restarts (env SENTE_STORE_FILE)")
+	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, nil
 }
@@ -76,6 +106,15 @@ func parseConfig(args []string) (config, error) {
 func envOr(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok {
 		return v
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
 	}
 	return def
 }
@@ -94,40 +133,152 @@ func newLogger(level string, out io.Writer) (zerolog.Logger, error) {
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// newRouter builds the HTTP routes.
-func newRouter() http.Handler {
+// app is the assembled backend.
+type app struct {
+	sente *web.Server
+	store *store.Memory
+	hub   *hub.Hub
+	http  http.Handler
+}
+
+// newApp builds the components from cfg; src, when not nil, replaces the
+// source cfg names (tests feed tweets through it).
+func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
+	st, err := store.New(store.Config{Capacity: cfg.storeSize, Path: cfg.storeFile, Logger: log.With().Str("component", "store").Logger()})
+	if err != nil {
+		return nil, fmt.Errorf("tweet store: %w", err)
+	}
+	if src == nil {
+		if src, err = newSource(cfg, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	csrf := newToken()
+	sente, err := web.New(web.Config{
+		CSRFToken: func(*http.Request) string { return csrf },
+		Logger:    log.With().Str("component", "sente").Logger(),
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("sente server: %w", err)
+	}
+	h, err := hub.New(hub.Config{
+		Transport:  sente,
+		Store:      st,
+		Percolator: percolator.New(percolator.Config{DocFreq: st.DocFreq}),
+		Source:     src,
+		Logger:     log.With().Str("component", "hub").Logger(),
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{sente: sente, store: st, hub: h, http: newRouter(cfg, sente.Handler())}, nil
+}
+
+// newSource returns the configured tweet source, or nil for "none".
+func newSource(cfg config, log zerolog.Logger) (hub.TweetSource, error) {
+	switch cfg.source {
+	case "none", "":
+		return nil, nil
+	case "synthetic":
+		s, err := source.NewSynthetic(source.SyntheticConfig{
+			GeneratorConfig: source.GeneratorConfig{Seed: cfg.seed, Rate: cfg.rate},
+			Backfill:        cfg.backfill,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("synthetic source: %w", err)
+		}
+		return s, nil
+	default:
+		r, err := source.NewReplay(source.ReplayConfig{Path: cfg.source, Speed: cfg.speed, Logger: log.With().Str("component", "replay").Logger()})
+		if err != nil {
+			return nil, fmt.Errorf("replay source: %w", err)
+		}
+		return r, nil
+	}
+}
+
+// newToken returns a random CSRF token, handed to clients in the
+// handshake and required on their POSTs.
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newRouter builds the HTTP routes: the Sente endpoint, health, avatars
+// of synthetic users, and the page.
+func newRouter(cfg config, chsk http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	r.Handle("/chsk", chsk)
+	r.Handle("/images/avatar-*", source.AvatarHandler())
+	if cfg.staticDir != "" {
+		r.Handle("/*", http.FileServer(http.Dir(cfg.staticDir)))
+	} else {
+		r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "BirdWatch backend (sente-go). Sente endpoint: /chsk. Serve a BirdWatch client build with -static-dir.\n")
+		})
+	}
 	return r
 }
 
-// serve answers HTTP on ln until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, ln net.Listener, log zerolog.Logger) error {
-	srv := &http.Server{
-		Handler:           newRouter(),
-		ReadHeaderTimeout: 10 * time.Second,
+// serve answers HTTP on ln until ctx is done, then shuts down: the Sente
+// server first (it flushes pushes and closes sockets), then the hub, the
+// HTTP server and the store.
+func serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
+	a, err := newApp(cfg, log, nil)
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
+	return a.serve(ctx, ln, cfg, log)
+}
 
+// serve runs the app on ln until ctx is done; see the function serve.
+func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
+	srv := &http.Server{Handler: a.http, ReadHeaderTimeout: 10 * time.Second}
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	hubErr := make(chan error, 1)
+	go func() { hubErr <- a.hub.Run(hubCtx) }()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Msg("listening")
+
+	var runErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case err := <-srvErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	case err := <-hubErr:
+		runErr = err
+		hubErr <- err // let the shutdown below see it
 	case <-ctx.Done():
 	}
 	log.Info().Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := a.sente.Close(sctx); err != nil {
+		log.Warn().Err(err).Msg("sente server did not close cleanly")
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	stopHub()
+	if err := <-hubErr; err != nil && runErr == nil {
+		runErr = err
 	}
-	log.Info().Msg("stopped")
-	return nil
+	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if err := a.store.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("closing the tweet store: %w", err)
+	}
+	if runErr == nil {
+		log.Info().Msg("stopped")
+	}
+	return runErr
 }

@@ -1,0 +1,429 @@
+// Package hub is BirdWatch's Communicator in Go: it routes the client's
+// commands to the tweet store and the percolator, and pushes their
+// answers, the live matches and the stats back through the Sente server.
+//
+// The hub owns the channel bundle of the original (query, query-results,
+// tweet-missing, missing-tweet-found, persistence, rt-persistence,
+// tweet-count, register-perc, perc-matches) and one goroutine per loop
+// between them. Run starts them all and returns when its context is done
+// and every loop has stopped.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/query"
+	"github.com/sente-go/sente/server/stats"
+	"github.com/sente-go/sente/server/tweet"
+	"github.com/sente-go/sente/transit"
+	"github.com/sente-go/sente/web"
+)
+
+// Event ids of the BirdWatch contract (docs/birdwatch.md §3).
+const (
+	IDPercolate       transit.Keyword = "cmd/percolate"
+	IDQuery           transit.Keyword = "cmd/query"
+	IDMissing         transit.Keyword = "cmd/missing"
+	IDTweetNew        transit.Keyword = "tweet/new"
+	IDPrevChunk       transit.Keyword = "tweet/prev-chunk"
+	IDMissingTweet    transit.Keyword = "tweet/missing-tweet"
+	IDUsersCount      transit.Keyword = "stats/users-count"
+	IDTotalTweetCount transit.Keyword = "stats/total-tweet-count"
+)
+
+// Transport is what the hub needs of the Sente server (web.Server).
+type Transport interface {
+	Events() <-chan web.Message
+	Send(uid string, ev protocol.Event) error
+	Broadcast(ev protocol.Event) error
+	ConnectedUIDs() web.ConnectedUIDs
+}
+
+// TweetStore keeps the tweet history (store.Memory).
+type TweetStore interface {
+	Add(t *tweet.Tweet) error
+	Search(q *query.Query, from, n int) []tweet.Stripped
+	Get(idStr string) (tweet.Stripped, bool)
+	Count() int
+}
+
+// Percolator matches new tweets against each uid's live query
+// (percolator.Percolator).
+type Percolator interface {
+	Register(uid string, q *query.Query)
+	Remove(uid string)
+	Match(t *tweet.Tweet) []string
+}
+
+// TweetSource produces new tweets until ctx is done (source.Synthetic,
+// source.Replay).
+type TweetSource interface {
+	Run(ctx context.Context, emit func(*tweet.Tweet)) error
+}
+
+// Config configures a Hub. Transport, Store and Percolator are required;
+// the other fields have the defaults documented on them.
+type Config struct {
+	Transport  Transport
+	Store      TweetStore
+	Percolator Percolator
+	// Source feeds new tweets; nil means none (history only).
+	Source TweetSource
+	// UsersCountEvery is the period of :stats/users-count; zero means 2 s.
+	UsersCountEvery time.Duration
+	// TweetCountEvery is the period of :stats/total-tweet-count; zero
+	// means 10 s.
+	TweetCountEvery time.Duration
+	// MaxChunk bounds n of a :cmd/query; zero means 500, what the client
+	// asks for.
+	MaxChunk int
+	// Buffer is the capacity of each channel of the bundle; zero means 256.
+	Buffer int
+	// Logger receives one line per notable event; the zero value logs
+	// nothing.
+	Logger zerolog.Logger
+}
+
+// channels is the channel bundle of the original Communicator. Each
+// channel has exactly one receiving loop; see Hub.Run.
+type channels struct {
+	Query             chan queryRequest   // :cmd/query → persistence
+	QueryResults      chan chunk          // persistence → :tweet/prev-chunk
+	TweetMissing      chan missingRequest // :cmd/missing → persistence
+	MissingTweetFound chan found          // persistence → :tweet/missing-tweet
+	Persistence       chan *tweet.Tweet   // new tweets → store
+	RTPersistence     chan *tweet.Tweet   // new tweets → percolator
+	TweetCount        chan int            // store count → :stats/total-tweet-count
+	RegisterPerc      chan registration   // :cmd/percolate (and port close) → percolator
+	PercMatches       chan match          // percolator → :tweet/new
+}
+
+type queryRequest struct {
+	uid     string
+	q       *query.Query
+	from, n int
+}
+
+type chunk struct {
+	uid    string
+	tweets []tweet.Stripped
+}
+
+type missingRequest struct{ uid, idStr string }
+
+type found struct {
+	uid string
+	t   tweet.Stripped
+}
+
+// registration sets (q != nil) or removes (q == nil) a uid's live query.
+type registration struct {
+	uid string
+	q   *query.Query
+}
+
+type match struct {
+	full any // the full raw tweet, converted once
+	uids []string
+}
+
+// Hub routes BirdWatch traffic. It is created by New and run by Run, once.
+type Hub struct {
+	cfg Config
+	ch  channels
+	log zerolog.Logger
+}
+
+// New checks cfg and returns a Hub ready to Run.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Transport == nil || cfg.Store == nil || cfg.Percolator == nil {
+		return nil, errors.New("hub: Transport, Store and Percolator are required")
+	}
+	if cfg.UsersCountEvery < 0 || cfg.TweetCountEvery < 0 || cfg.MaxChunk < 0 || cfg.Buffer < 0 {
+		return nil, fmt.Errorf("hub: negative setting in config")
+	}
+	if cfg.UsersCountEvery == 0 {
+		cfg.UsersCountEvery = 2 * time.Second
+	}
+	if cfg.TweetCountEvery == 0 {
+		cfg.TweetCountEvery = 10 * time.Second
+	}
+	if cfg.MaxChunk == 0 {
+		cfg.MaxChunk = 500
+	}
+	if cfg.Buffer == 0 {
+		cfg.Buffer = 256
+	}
+	b := cfg.Buffer
+	return &Hub{
+		cfg: cfg,
+		log: cfg.Logger,
+		ch: channels{
+			Query:             make(chan queryRequest, b),
+			QueryResults:      make(chan chunk, b),
+			TweetMissing:      make(chan missingRequest, b),
+			MissingTweetFound: make(chan found, b),
+			Persistence:       make(chan *tweet.Tweet, b),
+			RTPersistence:     make(chan *tweet.Tweet, b),
+			TweetCount:        make(chan int, 1),
+			RegisterPerc:      make(chan registration, b),
+			PercMatches:       make(chan match, b),
+		},
+	}, nil
+}
+
+// Run runs every loop of the hub until ctx is done or the transport's
+// event channel closes, then waits for all of them. It returns the
+// source's error, if the source failed.
+func (h *Hub) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		srcErr error
+	)
+	loops := []func(context.Context){h.events, h.persistence, h.ingest, h.percolate, h.send, h.ticks}
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel() // one loop ending (events closed) ends them all
+			loop(ctx)
+		}()
+	}
+	if h.cfg.Source != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := h.cfg.Source.Run(ctx, func(t *tweet.Tweet) { h.newTweet(ctx, t) })
+			if err != nil && !errors.Is(err, context.Canceled) {
+				srcErr = fmt.Errorf("hub: tweet source: %w", err)
+				h.log.Error().Err(err).Msg("tweet source stopped")
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return srcErr
+}
+
+// newTweet hands a new tweet to the store and to the percolator.
+func (h *Hub) newTweet(ctx context.Context, t *tweet.Tweet) {
+	for _, c := range []chan *tweet.Tweet{h.ch.Persistence, h.ch.RTPersistence} {
+		select {
+		case c <- t:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// events routes client events: the Communicator's event handler.
+func (h *Hub) events(ctx context.Context) {
+	evs := h.cfg.Transport.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-evs:
+			if !ok {
+				return
+			}
+			h.route(ctx, m)
+		}
+	}
+}
+
+// command is the data of :cmd/percolate, :cmd/query and :cmd/missing.
+type command struct {
+	Query any    `transit:"query"`
+	N     int    `transit:"n"`
+	From  int    `transit:"from"`
+	IDStr string `transit:"id_str"`
+	UID   string `transit:"uid"`
+}
+
+func (h *Hub) route(ctx context.Context, m web.Message) {
+	id := m.Event.ID
+	var out any // what to queue, and where
+	switch id {
+	case IDPercolate, IDQuery:
+		var cmd command
+		if err := transit.Assign(&cmd, m.Event.Data); err != nil {
+			h.log.Warn().Err(err).Str("uid", m.UID).Str("event", string(id)).Msg("malformed command")
+			return
+		}
+		q, err := query.FromMap(cmd.Query)
+		if err != nil {
+			h.log.Warn().Err(err).Str("uid", m.UID).Str("event", string(id)).Msg("query does not parse")
+		}
+		if id == IDPercolate {
+			if q == nil {
+				return // a query that does not parse matches nothing: keep the old one
+			}
+			out = registration{uid: m.UID, q: q}
+			break
+		}
+		n := min(max(cmd.N, 0), h.cfg.MaxChunk)
+		out = queryRequest{uid: m.UID, q: q, from: max(cmd.From, 0), n: n}
+	case IDMissing:
+		var cmd command
+		if err := transit.Assign(&cmd, m.Event.Data); err != nil || cmd.IDStr == "" {
+			h.log.Warn().Err(err).Str("uid", m.UID).Msg("malformed :cmd/missing")
+			return
+		}
+		out = missingRequest{uid: m.UID, idStr: cmd.IDStr}
+	case web.IDUIDPortClose:
+		out = registration{uid: m.UID}
+	case protocol.IDWSPing, web.IDUIDPortOpen:
+		return
+	default:
+		if e := h.log.Debug(); e.Enabled() {
+			e.Str("uid", m.UID).Str("event", string(id)).Msg("unmatched event")
+		}
+		return
+	}
+	switch v := out.(type) {
+	case registration:
+		put(ctx, h.ch.RegisterPerc, v)
+	case queryRequest:
+		put(ctx, h.ch.Query, v)
+	case missingRequest:
+		put(ctx, h.ch.TweetMissing, v)
+	}
+}
+
+// put sends v on c unless ctx ends first.
+func put[T any](ctx context.Context, c chan<- T, v T) {
+	select {
+	case c <- v:
+	case <-ctx.Done():
+	}
+}
+
+// persistence answers history and missing-tweet requests from the store.
+func (h *Hub) persistence(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-h.ch.Query:
+			var tweets []tweet.Stripped
+			if r.q != nil {
+				tweets = h.cfg.Store.Search(r.q, r.from, r.n)
+			}
+			if tweets == nil {
+				tweets = []tweet.Stripped{}
+			}
+			put(ctx, h.ch.QueryResults, chunk{uid: r.uid, tweets: tweets})
+		case r := <-h.ch.TweetMissing:
+			t, ok := h.cfg.Store.Get(r.idStr)
+			if !ok {
+				t = tweet.Missing()
+			}
+			put(ctx, h.ch.MissingTweetFound, found{uid: r.uid, t: t})
+		}
+	}
+}
+
+// ingest stores new tweets.
+func (h *Hub) ingest(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-h.ch.Persistence:
+			if err := h.cfg.Store.Add(t); err != nil {
+				h.log.Warn().Err(err).Str("id_str", t.IDStr).Msg("tweet not stored")
+			}
+		}
+	}
+}
+
+// percolate keeps the live queries and matches new tweets against them.
+func (h *Hub) percolate(ctx context.Context) {
+	p := h.cfg.Percolator
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-h.ch.RegisterPerc:
+			if r.q == nil {
+				p.Remove(r.uid)
+			} else {
+				p.Register(r.uid, r.q)
+			}
+		case t := <-h.ch.RTPersistence:
+			uids := p.Match(t)
+			if len(uids) == 0 {
+				continue
+			}
+			full, err := t.Full()
+			if err != nil {
+				h.log.Warn().Err(err).Str("id_str", t.IDStr).Msg("tweet not convertible")
+				continue
+			}
+			put(ctx, h.ch.PercMatches, match{full: full, uids: uids})
+		}
+	}
+}
+
+// send pushes answers, matches and counts to the clients.
+func (h *Hub) send(ctx context.Context) {
+	tr := h.cfg.Transport
+	push := func(uid string, id transit.Keyword, data any) {
+		if err := tr.Send(uid, protocol.NewEvent(id, data)); err != nil {
+			h.log.Debug().Err(err).Str("uid", uid).Str("event", string(id)).Msg("push not sent")
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-h.ch.QueryResults:
+			push(c.uid, IDPrevChunk, c.tweets)
+		case f := <-h.ch.MissingTweetFound:
+			push(f.uid, IDMissingTweet, f.t)
+		case m := <-h.ch.PercMatches:
+			for _, uid := range m.uids {
+				push(uid, IDTweetNew, m.full)
+			}
+		case n := <-h.ch.TweetCount:
+			if err := tr.Broadcast(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {
+				h.log.Debug().Err(err).Msg("tweet count not broadcast")
+			}
+		}
+	}
+}
+
+// ticks drives the two stats: users every UsersCountEvery, the tweet count
+// every TweetCountEvery (the first of each one period after start).
+func (h *Hub) ticks(ctx context.Context) {
+	users := time.NewTicker(h.cfg.UsersCountEvery)
+	defer users.Stop()
+	count := time.NewTicker(h.cfg.TweetCountEvery)
+	defer count.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-users.C:
+			n := len(h.cfg.Transport.ConnectedUIDs().Any)
+			if err := h.cfg.Transport.Broadcast(protocol.NewEvent(IDUsersCount, n)); err != nil {
+				h.log.Debug().Err(err).Msg("users count not broadcast")
+			}
+		case <-count.C:
+			select {
+			case h.ch.TweetCount <- h.cfg.Store.Count():
+			default: // the previous count is still queued
+			}
+		}
+	}
+}

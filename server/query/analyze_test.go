@@ -1,0 +1,134 @@
+package query
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestTokens(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"Hello, World!", []string{"hello", "world"}},
+		{"RT @techweekly: Transducers land in Clojure 1.7 http://t.co/Ab12Cd34Ef #clojure",
+			[]string{"rt", "techweekly", "transducers", "land", "in", "clojure", "1.7", "http", "t.co", "ab12cd34ef", "clojure"}},
+		{"don't stop", []string{"don't", "stop"}},
+		{"don’t", []string{"don’t"}},
+		{"it's 3,000.50 dollars", []string{"it's", "3,000.50", "dollars"}},
+		{"wi-fi a/b a_b", []string{"wi", "fi", "a", "b", "a_b"}},
+		{"end. Next", []string{"end", "next"}},
+		{"1. 2,", []string{"1", "2"}},
+		{"a.1 1.a", []string{"a", "1", "1", "a"}},
+		{"user:jane re: x", []string{"user:jane", "re", "x"}},
+		{"___ _x x_", []string{"_x", "x_"}},
+		{"b2b mp3 3d", []string{"b2b", "mp3", "3d"}},
+		{"Naïve CAFÉ", []string{"naïve", "café"}},
+		{"東京で会いましょう", []string{"東", "京", "で", "会", "い", "ま", "し", "ょ", "う"}},
+		{"コーヒー and カタカナ", []string{"コーヒー", "and", "カタカナ"}},
+		{"Привет МИР", []string{"привет", "мир"}},
+		{"e\u0301cole", []string{"e\u0301cole"}},
+		{"emoji 😀 between", []string{"emoji", "between"}},
+		{"#tag @name $AAPL", []string{"tag", "name", "aapl"}},
+		{"\xff\xfeabc", []string{"abc"}},
+	}
+	for _, tt := range tests {
+		got := AppendTokens(nil, tt.in)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Tokens(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTokensLongWord(t *testing.T) {
+	word := strings.Repeat("ab", 200) // 400 characters
+	got := AppendTokens(nil, word)
+	if len(got) != 2 || len(got[0]) != MaxTokenLength || got[0]+got[1] != word {
+		t.Errorf("a 400-character word gave %d tokens of lengths %v", len(got), lens(got))
+	}
+}
+
+func lens(ss []string) []int {
+	var out []int
+	for _, s := range ss {
+		out = append(out, len(s))
+	}
+	return out
+}
+
+func TestTokensStopEarly(t *testing.T) {
+	n := 0
+	for range Tokens("a b c d") {
+		n++
+		if n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Errorf("iterated %d tokens after break, want 2", n)
+	}
+}
+
+func TestTokensNoAllocationWhenLower(t *testing.T) {
+	s := "already lower case text"
+	buf := make([]string, 0, 8)
+	allocs := testing.AllocsPerRun(100, func() { buf = AppendTokens(buf[:0], s) })
+	if allocs != 0 {
+		t.Errorf("AppendTokens allocated %v times, want 0", allocs)
+	}
+}
+
+func TestWildcard(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"clo*", "clojure", true},
+		{"clo*", "cl", false},
+		{"*ure", "clojure", true},
+		{"c*j*e", "clojure", true},
+		{"c*j*x", "clojure", false},
+		{"j?b", "job", true},
+		{"j?b", "jb", false},
+		{"?", "é", true},
+		{"a*b*c*d", "aXbXcXd", true},
+		{"a*a*a*a*b", strings.Repeat("a", 50), false},
+		{`a\*b`, "a*b", true},
+		{`a\*b`, "axb", false},
+		{"**", "", true},
+	}
+	for _, tt := range tests {
+		parts, prefix := compileWildcard(tt.pattern)
+		n := &Wildcard{Pattern: tt.pattern, parts: parts, prefix: prefix}
+		if got := n.MatchToken(tt.s); got != tt.want {
+			t.Errorf("wildcard %q on %q = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestWithinEdits(t *testing.T) {
+	tests := []struct {
+		a, b      string
+		k, prefix int
+		want      bool
+	}{
+		{"clojure", "clojure", 0, 0, true},
+		{"clojrue", "clojure", 1, 0, true}, // transposition
+		{"clojure", "closure", 1, 0, true},
+		{"clojure", "clozure", 0, 0, false},
+		{"jobz", "job", 1, 0, true},
+		{"jobz", "jo", 1, 0, false},
+		{"abc", "cab", 2, 0, true},
+		{"abcdef", "abcxyz", 2, 0, false},
+		{"clojure", "blojure", 1, 1, false}, // prefix differs
+		{"café", "cafe", 1, 0, true},
+		{"", "ab", 2, 0, true},
+	}
+	for _, tt := range tests {
+		if got := withinEdits(tt.a, tt.b, tt.k, tt.prefix); got != tt.want {
+			t.Errorf("withinEdits(%q, %q, %d, %d) = %v, want %v", tt.a, tt.b, tt.k, tt.prefix, got, tt.want)
+		}
+	}
+}

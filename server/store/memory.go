@@ -1,0 +1,376 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/server/query"
+	"github.com/sente-go/sente/server/tweet"
+)
+
+// Defaults and limits of Config.
+const (
+	// DefaultCapacity is how many tweets a store keeps by default.
+	DefaultCapacity = 100_000
+	// MaxCapacity bounds Config.Capacity.
+	MaxCapacity = 100_000_000
+	// MaxPage is the most results one Search returns; the client asks
+	// for 500.
+	MaxPage = 10_000
+)
+
+// Errors returned by Memory.
+var (
+	// ErrNoID is returned by Add for a tweet without an id.
+	ErrNoID = errors.New("store: tweet has no id")
+	// ErrClosed is returned by Add after Close.
+	ErrClosed = errors.New("store: closed")
+)
+
+// DefaultIndexedFields returns the fields a store indexes when
+// Config.IndexedFields is nil: the ones BirdWatch users search.
+func DefaultIndexedFields() []string {
+	return []string{
+		"text", "lang", "id_str",
+		"user.screen_name", "user.name",
+		"entities.hashtags.text", "entities.user_mentions.screen_name",
+		"retweeted_status.user.screen_name",
+	}
+}
+
+// Config configures a Memory store. The zero value keeps the newest
+// 100,000 tweets in memory only.
+type Config struct {
+	// Capacity is the most tweets kept; when a tweet is added to a full
+	// store, the oldest (smallest id) is evicted. 0 means DefaultCapacity;
+	// at most MaxCapacity.
+	Capacity int
+	// Path, when set, makes the store persistent: an append-only JSONL
+	// file of Twitter JSON (one status per line, the format source.Replay
+	// reads). New loads it, keeping the newest Capacity tweets; Add
+	// appends to it; it is rewritten (compacted) on load when it holds
+	// more than the store keeps, and while running when it grows past
+	// twice the capacity. "" means memory only.
+	Path string
+	// IndexedFields are the fields (query.Field names) kept in the
+	// inverted index. Queries on other fields still work, by checking
+	// candidate tweets one by one, which is slower. nil means
+	// DefaultIndexedFields.
+	IndexedFields []string
+	// Logger receives warnings about lines of the file that cannot be
+	// read. The zero value logs nothing.
+	Logger zerolog.Logger
+}
+
+// Memory is the in-memory tweet store: the tweets by id, an inverted index
+// of their indexed fields, and optionally a file that keeps them across
+// restarts.
+//
+// Every method is safe for concurrent use. Searches share a read lock and
+// run in parallel; Add takes the write lock for the time it takes to index
+// one tweet (microseconds) and writes the file after releasing it. Stored
+// tweets are slim copies (tweet.Tweet.Slim) and are never modified, so
+// results are built outside the lock.
+type Memory struct {
+	capacity int
+	indexed  []query.Field
+	isIndex  []bool // by query.Field
+
+	mu       sync.RWMutex // guards everything below; lock order: file.mu, then mu
+	closed   bool
+	docs     []*tweet.Tweet // sorted by id, oldest first
+	docIDs   []int64        // the ids of docs, for iterating all documents
+	byID     map[int64]*tweet.Tweet
+	postings []map[string]*posting // by query.Field; nil for fields not indexed
+	doc      *query.Doc            // reused to analyse the tweet being added or removed
+	seen     []string              // reused to drop a document's repeated tokens
+
+	file *file // nil without Config.Path
+}
+
+// posting is the sorted (ascending) ids of the tweets containing a term.
+type posting struct {
+	ids []int64
+}
+
+// New returns a store for cfg, loading cfg.Path when it is set. The caller
+// must Close a persistent store to flush its file.
+func New(cfg Config) (*Memory, error) {
+	if cfg.Capacity == 0 {
+		cfg.Capacity = DefaultCapacity
+	}
+	if cfg.Capacity < 0 || cfg.Capacity > MaxCapacity {
+		return nil, fmt.Errorf("store: capacity %d outside [1, %d]", cfg.Capacity, MaxCapacity)
+	}
+	if cfg.IndexedFields == nil {
+		cfg.IndexedFields = DefaultIndexedFields()
+	}
+	s := &Memory{
+		capacity: cfg.Capacity,
+		isIndex:  make([]bool, query.NumFields),
+		byID:     make(map[int64]*tweet.Tweet),
+		postings: make([]map[string]*posting, query.NumFields),
+		doc:      query.NewDoc(nil),
+	}
+	for _, name := range cfg.IndexedFields {
+		f, ok := query.LookupField(name)
+		if !ok {
+			return nil, fmt.Errorf("store: unknown indexed field %q", name)
+		}
+		if f.Kind() == query.Number {
+			return nil, fmt.Errorf("store: number field %q cannot be indexed", name)
+		}
+		if !s.isIndex[f] {
+			s.isIndex[f] = true
+			s.indexed = append(s.indexed, f)
+			s.postings[f] = make(map[string]*posting)
+		}
+	}
+	if cfg.Path != "" {
+		f, err := openFile(s, cfg.Path, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.file = f
+	}
+	return s, nil
+}
+
+// Add stores t (a slim copy of it), replacing a stored tweet with the same
+// id, and evicts the oldest tweets beyond the capacity; a tweet older than
+// every stored one is not kept when the store is full. With a file, t is
+// then appended to it (as the JSON it was read from, if any); a write
+// error is returned, but t stays in memory. t must not be modified after
+// Add. Errors: ErrNoID, ErrClosed, or the file's error.
+func (s *Memory) Add(t *tweet.Tweet) error {
+	if t == nil || t.ID == 0 {
+		return ErrNoID
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.insertLocked(t.Slim())
+	s.mu.Unlock()
+	if s.file != nil {
+		return s.file.append(t)
+	}
+	return nil
+}
+
+// insertLocked adds t to the documents and the index. Callers hold mu.
+func (s *Memory) insertLocked(t *tweet.Tweet) {
+	if old, ok := s.byID[t.ID]; ok {
+		s.removeLocked(old)
+	}
+	n := len(s.docs)
+	if n >= s.capacity && t.ID < s.docIDs[0] {
+		return
+	}
+	if n == 0 || s.docIDs[n-1] < t.ID {
+		s.docs = append(s.docs, t)
+		s.docIDs = append(s.docIDs, t.ID)
+	} else {
+		i := sort.Search(n, func(i int) bool { return s.docIDs[i] > t.ID })
+		s.docs = slices.Insert(s.docs, i, t)
+		s.docIDs = slices.Insert(s.docIDs, i, t.ID)
+	}
+	s.byID[t.ID] = t
+	s.eachTerm(t, func(f query.Field, term string) {
+		m := s.postings[f]
+		p := m[term]
+		if p == nil {
+			p = &posting{}
+			m[strings.Clone(term)] = p // a substring would pin the tweet's text
+		}
+		p.insert(t.ID)
+	})
+	for len(s.docs) > s.capacity {
+		s.removeLocked(s.docs[0])
+	}
+}
+
+// removeLocked removes a stored tweet. Callers hold mu.
+func (s *Memory) removeLocked(t *tweet.Tweet) {
+	i, found := slices.BinarySearch(s.docIDs, t.ID)
+	if !found {
+		return
+	}
+	if i == 0 {
+		// The common case, eviction of the oldest: drop the front, and the
+		// reference, so the tweet can be collected before append copies.
+		s.docs[0] = nil
+		s.docs, s.docIDs = s.docs[1:], s.docIDs[1:]
+	} else {
+		s.docs = slices.Delete(s.docs, i, i+1)
+		s.docIDs = slices.Delete(s.docIDs, i, i+1)
+	}
+	delete(s.byID, t.ID)
+	s.eachTerm(t, func(f query.Field, term string) {
+		m := s.postings[f]
+		if p := m[term]; p != nil {
+			p.remove(t.ID)
+			if len(p.ids) == 0 {
+				delete(m, term)
+			}
+		}
+	})
+}
+
+// eachTerm calls fn once for every distinct term of every indexed field of
+// t. Callers hold mu (it uses the shared scratch Doc).
+func (s *Memory) eachTerm(t *tweet.Tweet, fn func(f query.Field, term string)) {
+	s.doc.Reset(t)
+	for _, f := range s.indexed {
+		s.seen = s.seen[:0]
+	tokens:
+		for _, tok := range s.doc.Tokens(f) {
+			for _, x := range s.seen {
+				if x == tok.Text {
+					continue tokens
+				}
+			}
+			s.seen = append(s.seen, tok.Text)
+			fn(f, tok.Text)
+		}
+	}
+	clear(s.seen)
+	s.doc.Reset(nil)
+}
+
+func (p *posting) insert(id int64) {
+	n := len(p.ids)
+	if n == 0 || p.ids[n-1] < id {
+		p.ids = append(p.ids, id)
+		return
+	}
+	if i, found := slices.BinarySearch(p.ids, id); !found {
+		p.ids = slices.Insert(p.ids, i, id)
+	}
+}
+
+func (p *posting) remove(id int64) {
+	if len(p.ids) > 0 && p.ids[0] == id {
+		p.ids = p.ids[1:]
+		return
+	}
+	if i, found := slices.BinarySearch(p.ids, id); found {
+		p.ids = slices.Delete(p.ids, i, i+1)
+	}
+}
+
+// Search returns the tweets matching q, newest (largest id) first,
+// skipping the first from matches and returning at most n (at most
+// MaxPage), stripped for the client (tweet.Tweet.Strip). A negative from
+// counts as 0; n ≤ 0 gives an empty result. The result is never nil.
+func (s *Memory) Search(q *query.Query, from, n int) []tweet.Stripped {
+	hits := s.SearchTweets(q, from, n)
+	out := make([]tweet.Stripped, len(hits))
+	for i, t := range hits {
+		out[i] = t.Strip()
+	}
+	return out
+}
+
+// SearchTweets is Search returning the stored (slim, read-only) tweets.
+func (s *Memory) SearchTweets(q *query.Query, from, n int) []*tweet.Tweet {
+	from = max(from, 0)
+	n = min(n, MaxPage)
+	if n <= 0 {
+		return []*tweet.Tweet{}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	it := s.iteratorLocked(q)
+	hits := make([]*tweet.Tweet, 0, min(n, len(s.docs)))
+	for id := it.advance(int64(^uint64(0) >> 1)); id != none; id = it.advance(id - 1) {
+		if from > 0 {
+			from--
+			continue
+		}
+		hits = append(hits, s.byID[id])
+		if len(hits) == n {
+			break
+		}
+	}
+	return hits
+}
+
+// Get returns the stored tweet with the given id_str, stripped.
+func (s *Memory) Get(idStr string) (tweet.Stripped, bool) {
+	t, ok := s.GetTweet(idStr)
+	if !ok {
+		return tweet.Stripped{}, false
+	}
+	return t.Strip(), true
+}
+
+// GetTweet returns the stored (slim, read-only) tweet with the given id_str.
+func (s *Memory) GetTweet(idStr string) (*tweet.Tweet, bool) {
+	id, err := strconv.ParseInt(idStr, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	s.mu.RLock()
+	t, ok := s.byID[id]
+	s.mu.RUnlock()
+	return t, ok
+}
+
+// Count returns the number of stored tweets.
+func (s *Memory) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.docs)
+}
+
+// DocFreq returns how many stored tweets contain term in field f. ok is
+// false when f is not indexed.
+func (s *Memory) DocFreq(f query.Field, term string) (n int, ok bool) {
+	if int(f) >= len(s.isIndex) || !s.isIndex[f] {
+		return 0, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if p := s.postings[f][term]; p != nil {
+		return len(p.ids), true
+	}
+	return 0, true
+}
+
+// Flush writes buffered tweets to the file and syncs it; without a file it
+// does nothing.
+func (s *Memory) Flush() error {
+	if s.file == nil {
+		return nil
+	}
+	return s.file.flush()
+}
+
+// Close flushes and closes the file; later Adds fail with ErrClosed.
+// Searches keep working. Close is idempotent.
+func (s *Memory) Close() error {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if already || s.file == nil {
+		return nil
+	}
+	return s.file.close()
+}
+
+// snapshot returns the stored tweets, oldest first.
+func (s *Memory) snapshot() []*tweet.Tweet {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.docs)
+}
