@@ -29,33 +29,42 @@ func TestSchedulerOrder(t *testing.T) {
 
 	type ran struct {
 		name string
-		at   time.Duration
+		at   time.Time
 	}
 	got := make(chan ran, 16)
-	start := time.Now()
-	add := func(k delayKind, name string) {
-		s.after(k, func() { got <- ran{name, time.Since(start)} })
+	due := map[string]time.Time{} // when each task became due
+	add := func(k delayKind, name string, d time.Duration) {
+		due[name] = time.Now().Add(d)
+		s.after(k, func() { got <- ran{name, time.Now()} })
 	}
-	add(delayFlushAjax, "ajax1")
-	add(delayFlushWS, "ws1")
-	add(delayFlushWS, "ws2")
-	add(delayGrace, "grace")
-	add(delayDetect, "never")
-	add(delayFlushAjax, "ajax2")
+	add(delayFlushAjax, "ajax1", 20*time.Millisecond)
+	add(delayFlushWS, "ws1", 5*time.Millisecond)
+	add(delayFlushWS, "ws2", 5*time.Millisecond)
+	add(delayGrace, "grace", time.Millisecond)
+	add(delayDetect, "never", time.Hour)
+	add(delayFlushAjax, "ajax2", 20*time.Millisecond)
 
-	want := []struct {
-		name string
-		min  time.Duration
-	}{{"grace", time.Millisecond}, {"ws1", 5 * time.Millisecond}, {"ws2", 5 * time.Millisecond},
-		{"ajax1", 20 * time.Millisecond}, {"ajax2", 20 * time.Millisecond}}
-	for _, w := range want {
+	// Each task runs once due, and tasks run in the order they became due
+	// (which is the order of the delays unless this goroutine stalled
+	// while adding them).
+	var prev time.Time
+	for range 5 {
 		select {
 		case r := <-got:
-			if r.name != w.name || r.at < w.min {
-				t.Fatalf("ran %s at %v, want %s after %v", r.name, r.at, w.name, w.min)
+			d, ok := due[r.name]
+			if !ok || r.name == "never" {
+				t.Fatalf("ran %s", r.name)
 			}
+			if r.at.Before(d) {
+				t.Fatalf("ran %s %v before it was due", r.name, d.Sub(r.at))
+			}
+			if d.Before(prev) {
+				t.Fatalf("ran %s (due %v) after a task due later", r.name, d)
+			}
+			prev = d
+			delete(due, r.name)
 		case <-time.After(waitFor):
-			t.Fatalf("%s did not run", w.name)
+			t.Fatalf("tasks %v did not run", due)
 		}
 	}
 }
