@@ -34,6 +34,7 @@ import (
 	"github.com/sente-go/sente/server/source"
 	"github.com/sente-go/sente/server/store"
 	"github.com/sente-go/sente/web"
+	"github.com/sente-go/sente/web/page"
 )
 
 // shutdownTimeout bounds the graceful shutdown: flushing pushes, closing
@@ -174,7 +175,8 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	return &app{sente: sente, store: st, hub: h, http: newRouter(cfg, sente.Handler())}, nil
+	token := func(*http.Request) string { return csrf }
+	return &app{sente: sente, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
 }
 
 // newSource returns the configured tweet source, or nil for "none".
@@ -209,8 +211,10 @@ func newToken() string {
 }
 
 // newRouter builds the HTTP routes: the Sente endpoint, health, avatars
-// of synthetic users, and the page.
-func newRouter(cfg config, chsk http.Handler) http.Handler {
+// of synthetic users, and the page: the directory cfg.staticDir, or the
+// built-in BirdWatch page (package web/page), which hands its client the
+// CSRF token csrf returns.
+func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -221,10 +225,10 @@ func newRouter(cfg config, chsk http.Handler) http.Handler {
 	if cfg.staticDir != "" {
 		r.Handle("/*", http.FileServer(http.Dir(cfg.staticDir)))
 	} else {
-		r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			io.WriteString(w, "BirdWatch backend (sente-go). Sente endpoint: /chsk. Serve a BirdWatch client build with -static-dir.\n")
-		})
+		pg := page.Handler(page.Config{CSRFToken: csrf})
+		r.Handle("/", pg)
+		r.Handle("/index.html", pg)
+		r.Handle("/assets/*", pg)
 	}
 	return r
 }

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/rs/zerolog"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// findChromium returns the browser to drive, failing under CI (.ci/run
+// installs it) and skipping loudly elsewhere.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	path := chromiumPath
+	if p := os.Getenv("SENTE_CHROMIUM"); p != "" {
+		path = p
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("chromium not found at %s: the browser test of the BirdWatch page cannot run (apt-get install -y chromium)", path)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("!!! SKIPPED: " + msg)
+	return ""
+}
+
+// consoleLog collects what a tab reports as an error: console.error and
+// console.warn calls, uncaught exceptions, and browser log entries of
+// level error or warning (failed requests, CSP violations).
+type consoleLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (c *consoleLog) add(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+// listen collects the tab's console messages until ctx ends; the
+// returned channel closes when it has stopped.
+func (c *consoleLog) listen(ctx context.Context) <-chan struct{} {
+	msgs := chromedp.Console(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			switch m.Type {
+			case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
+				c.add("%s at %s:%d: %s", m.Type, m.URL, m.Line+1, m.Text)
+			}
+		}
+	}()
+	return stopped
+}
+
+func (c *consoleLog) check(t *testing.T, tab string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.errs {
+		t.Errorf("%s tab: %s", tab, e)
+	}
+}
+
+// tab is one browser tab on the page.
+type tab struct {
+	name, path, transport string
+	ctx                   context.Context
+	cancel                context.CancelFunc
+	log                   consoleLog
+	logStopped            <-chan struct{}
+}
+
+// pageInt reads an element's text as a number ("1,234" → 1234; -1 when
+// it is not a number).
+func pageInt(ctx context.Context, sel string) (int, error) {
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(s), ",", ""))
+	if err != nil {
+		return -1, nil
+	}
+	return n, nil
+}
+
+// waitFor polls cond every 100 ms until it holds or within passes.
+func waitFor(ctx context.Context, within time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %v", what, within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestBrowserPage drives the built-in BirdWatch page (package web/page)
+// in headless Chromium against the server with the synthetic source: one
+// tab over a WebSocket, one forced to Ajax long polling, both searching.
+func TestBrowserPage(t *testing.T) {
+	chromium := findChromium(t)
+
+	cfg := config{source: "synthetic", seed: 7, rate: 20, backfill: 3000, storeSize: 20000}
+	a, err := newApp(cfg, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(srvCtx, ln, cfg, zerolog.Nop()) }()
+	defer func() {
+		stopSrv()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browserCtx); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+
+	tabs := []*tab{
+		{name: "websocket", path: "/", transport: "ws"},
+		{name: "ajax", path: "/?transport=ajax", transport: "ajax"},
+	}
+	const search = "police"
+	for _, tb := range tabs {
+		tb.ctx, tb.cancel = chromedp.NewContext(browserCtx)
+		defer tb.cancel()
+		tb.logStopped = tb.log.listen(tb.ctx)
+		err := chromedp.Do(tb.ctx,
+			chromedp.Navigate(base+tb.path),
+			chromedp.WaitVisible(chromedp.CSS(`#conn[data-state="open"]`)),
+		)
+		if err != nil {
+			t.Fatalf("%s tab: loading the page: %v", tb.name, err)
+		}
+		attr, err := chromedp.Run(tb.ctx, chromedp.AttributeValue(chromedp.CSS(`#conn`), "data-transport"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		transport := attr.Value
+		title, err := chromedp.Run(tb.ctx, chromedp.Title())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(tb.ctx,
+			chromedp.SendKeys(chromedp.CSS(`#search-input`), search),
+			chromedp.Click(chromedp.CSS(`#search-button`)),
+		)
+		if err != nil {
+			t.Fatalf("%s tab: searching: %v", tb.name, err)
+		}
+		if transport != tb.transport {
+			t.Errorf("%s tab: connected over %q, want %q", tb.name, transport, tb.transport)
+		}
+		if !strings.HasPrefix(title, "BirdWatch") {
+			t.Errorf("%s tab: title %q", tb.name, title)
+		}
+	}
+
+	for _, tb := range tabs {
+		// Matching tweets appear within seconds, and only matching ones.
+		err := waitFor(tb.ctx, 5*time.Second, "tweets shown", func() (bool, error) {
+			n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#tweet-list li.tweet").length`))
+			return n >= 10, err
+		})
+		if err != nil {
+			t.Fatalf("%s tab: %v", tb.name, err)
+		}
+		texts, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#tweet-list .text")].map(e => e.textContent)`))
+		if err != nil {
+			t.Fatalf("%s tab: %v", tb.name, err)
+		}
+		hash, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`location.hash`))
+		if err != nil {
+			t.Fatalf("%s tab: %v", tb.name, err)
+		}
+		for _, s := range texts {
+			if !strings.Contains(strings.ToLower(s), search) {
+				t.Errorf("%s tab: tweet %q does not match %q", tb.name, s, search)
+			}
+		}
+		if hash != "#"+search {
+			t.Errorf("%s tab: URL fragment %q, want #%s", tb.name, hash, search)
+		}
+	}
+
+	// Counts: users online (every 2 s; both tabs), tweets indexed (every
+	// 10 s), the search's tweet count growing with live tweets, and the
+	// word chart.
+	for _, tb := range tabs {
+		first, err := pageInt(tb.ctx, "#search-count")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = waitFor(tb.ctx, 15*time.Second, "counts", func() (bool, error) {
+			users, err := pageInt(tb.ctx, "#users-count")
+			if err != nil {
+				return false, err
+			}
+			total, err := pageInt(tb.ctx, "#total-count")
+			if err != nil {
+				return false, err
+			}
+			n, err := pageInt(tb.ctx, "#search-count")
+			return users == len(tabs) && total >= cfg.backfill && n > first, err
+		})
+		if err != nil {
+			texts, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`["#users-count", "#total-count", "#search-count"].map(s => document.querySelector(s).textContent)`))
+			users, total, n := texts[0], texts[1], texts[2]
+			t.Fatalf("%s tab: %v (users %q, total %q, search %q from %d)", tb.name, err, users, total, n, first)
+		}
+		bars, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#word-chart svg rect").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bars == 0 {
+			t.Errorf("%s tab: no word-frequency bars", tb.name)
+		}
+	}
+
+	// Sorting by followers orders the list.
+	err = chromedp.Do(tabs[0].ctx,
+		chromedp.Click(chromedp.CSS(`label[for="sort-followers"]`)),
+		chromedp.Sleep(400*time.Millisecond), // the list re-renders every 250 ms
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	followers, err := chromedp.Run(tabs[0].ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#tweet-list .meta span:nth-child(3)")].map(e => parseInt(e.textContent.replace(/,/g, ""), 10))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(followers); i++ {
+		if followers[i] > followers[i-1] {
+			t.Errorf("sorted by followers: %v", followers)
+			break
+		}
+	}
+	if len(followers) == 0 {
+		t.Error("no tweets after sorting by followers")
+	}
+	if err := chromedp.Do(tabs[0].ctx, chromedp.Click(chromedp.CSS(`label[for="sort-latest"]`)), chromedp.Sleep(400*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+
+	outDir := filepath.Join("..", "testdata", "out")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tabs {
+		png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("%s tab: screenshot: %v", tb.name, err)
+		}
+		path := filepath.Join(outDir, "birdwatch-"+tb.name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+
+	for _, tb := range tabs {
+		tb.cancel()
+		<-tb.logStopped
+		tb.log.check(t, tb.name)
+	}
+	if err := chromedp.Cancel(browserCtx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Logf("closing the browser: %v", err)
+	}
+}
