@@ -4,8 +4,9 @@
 //
 // The hub owns the channel bundle of the original (query, query-results,
 // tweet-missing, missing-tweet-found, persistence, rt-persistence,
-// tweet-count, register-perc, perc-matches) and one goroutine per loop
-// between them. Run starts them all and returns when its context is done
+// tweet-count, perc-matches) and one goroutine per loop between them. The
+// original's register-perc channel is a direct call here: a registration
+// must take effect before the search's history queries are answered. Run starts them all and returns when its context is done
 // and every loop has stopped.
 package hub
 
@@ -59,6 +60,7 @@ type TweetStore interface {
 type Percolator interface {
 	Register(uid string, q *query.Query)
 	Remove(uid string)
+	Lookup(uid string) (*query.Query, bool)
 	Match(t *tweet.Tweet) []string
 }
 
@@ -101,7 +103,6 @@ type channels struct {
 	Persistence       chan *tweet.Tweet   // new tweets → store
 	RTPersistence     chan *tweet.Tweet   // new tweets → percolator
 	TweetCount        chan int            // store count → :stats/total-tweet-count
-	RegisterPerc      chan registration   // :cmd/percolate (and port close) → percolator
 	PercMatches       chan match          // percolator → :tweet/new
 }
 
@@ -130,8 +131,9 @@ type registration struct {
 }
 
 type match struct {
-	full any // the full raw tweet, converted once
-	uids []string
+	full    any            // the full raw tweet, converted once
+	uids    []string       // who it matched
+	queries []*query.Query // the live query of each uid it matched
 }
 
 // Hub routes BirdWatch traffic. It is created by New and run by Run, once.
@@ -173,7 +175,6 @@ func New(cfg Config) (*Hub, error) {
 			Persistence:       make(chan *tweet.Tweet, b),
 			RTPersistence:     make(chan *tweet.Tweet, b),
 			TweetCount:        make(chan int, 1),
-			RegisterPerc:      make(chan registration, b),
 			PercMatches:       make(chan match, b),
 		},
 	}, nil
@@ -292,7 +293,16 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 	}
 	switch v := out.(type) {
 	case registration:
-		put(ctx, h.ch.RegisterPerc, v)
+		// Registered before the next event is routed, so that the
+		// history chunks of a new search are never followed by live
+		// tweets that matched the search before it. A client that asked
+		// for a callback learns when the registration is in place.
+		h.register(v)
+		if m.Reply != nil {
+			if err := m.Reply(true); err != nil {
+				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
+			}
+		}
 	case queryRequest:
 		put(ctx, h.ch.Query, v)
 	case missingRequest:
@@ -347,19 +357,22 @@ func (h *Hub) ingest(ctx context.Context) {
 	}
 }
 
-// percolate keeps the live queries and matches new tweets against them.
+// register sets or removes a uid's live query.
+func (h *Hub) register(r registration) {
+	if r.q == nil {
+		h.cfg.Percolator.Remove(r.uid)
+	} else {
+		h.cfg.Percolator.Register(r.uid, r.q)
+	}
+}
+
+// percolate matches new tweets against the live queries.
 func (h *Hub) percolate(ctx context.Context) {
 	p := h.cfg.Percolator
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case r := <-h.ch.RegisterPerc:
-			if r.q == nil {
-				p.Remove(r.uid)
-			} else {
-				p.Register(r.uid, r.q)
-			}
 		case t := <-h.ch.RTPersistence:
 			uids := p.Match(t)
 			if len(uids) == 0 {
@@ -370,7 +383,11 @@ func (h *Hub) percolate(ctx context.Context) {
 				h.log.Warn().Err(err).Str("id_str", t.IDStr).Msg("tweet not convertible")
 				continue
 			}
-			put(ctx, h.ch.PercMatches, match{full: full, uids: uids})
+			qs := make([]*query.Query, len(uids))
+			for i, uid := range uids {
+				qs[i], _ = p.Lookup(uid)
+			}
+			put(ctx, h.ch.PercMatches, match{full: full, uids: uids, queries: qs})
 		}
 	}
 }
@@ -392,8 +409,12 @@ func (h *Hub) send(ctx context.Context) {
 		case f := <-h.ch.MissingTweetFound:
 			push(f.uid, IDMissingTweet, f.t)
 		case m := <-h.ch.PercMatches:
-			for _, uid := range m.uids {
-				push(uid, IDTweetNew, m.full)
+			for i, uid := range m.uids {
+				// A uid that started another search since the match gets
+				// nothing: the tweet matched its previous query.
+				if q, _ := h.cfg.Percolator.Lookup(uid); q == m.queries[i] {
+					push(uid, IDTweetNew, m.full)
+				}
 			}
 		case n := <-h.ch.TweetCount:
 			if err := tr.Broadcast(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {

@@ -322,6 +322,7 @@
     tweets: new Map(),   // id_str -> tweet
     words: new Map(),    // word -> count
     queriesSent: 0,
+    searchGen: 0,       // bumped by every search; stale callbacks compare it
     pendingChunks: 0,   // :cmd/query sent, :tweet/prev-chunk not yet received
     staleChunks: 0,     // of those, how many belong to an earlier search
     awaitingFirst: false, // no chunk of this search yet: tweet/new may be stale
@@ -360,8 +361,15 @@
     state.dirty = state.wordsDirty = true;
     if (!sente.open) return; // the handshake starts it
     const q = queryMap(text);
-    sente.send(K.percolate, { query: q, uid: state.uid });
-    for (let i = 0; i < 4; i++) sendQuery();
+    // The history queries go out once the server confirms the live query
+    // (or after the callback times out): over Ajax, concurrent POSTs may
+    // otherwise reach it in any order, and the first chunk could precede
+    // the registration, letting the old search's live tweets through.
+    const gen = ++state.searchGen;
+    sente.send(K.percolate, { query: q, uid: state.uid }, () => {
+      if (gen !== state.searchGen) return;
+      for (let i = 0; i < 4; i++) sendQuery();
+    }, 5000);
   }
 
   function sendQuery() {
