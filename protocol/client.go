@@ -14,27 +14,45 @@ type ClientFrame struct {
 	// writes it ([ev] or [ev 0]) and GenV2 otherwise ([ev nil], [ev :ajax],
 	// or [ev "cb-uuid"], which both write; GenV2 frames are read by both).
 	Generation Generation
+	// Format is the packer format of the frame: FormatEDN for "+e…"/"-e…"
+	// and for an EDN body ("+[[:cmd/query …]]", "[[:cmd/query …] nil]"),
+	// FormatTransit otherwise. Answer in Dialect{Generation, Format}.
+	Format Format
 }
 
-// ParseClientFrame parses a client frame, detecting its generation from its
-// first bytes (sente-protocol.md §11.2): '+' or '-' then 'j' or 'e' is the
-// flexi packer, '+' or '-' then Transit is envelope v1, '[' is envelope v2.
+// Dialect returns the dialect the frame reveals, to answer in.
+func (cf ClientFrame) Dialect() Dialect { return Dialect{Generation: cf.Generation, Format: cf.Format} }
+
+// ParseClientFrame parses a client frame, detecting its generation and
+// format from its first bytes (sente-protocol.md §11.2):
+//
+//	+j… -j…      GenFlexi, Transit JSON after the marker
+//	+e… -e…      GenFlexi, EDN after the marker
+//	+[… +{… -[…  GenV1, Transit or EDN by the rule below
+//	[…           envelope v2 (GenV2Mixed or GenV2), Transit or EDN by the rule below
+//
+// Without a marker, the first byte after the leading run of '[' and '{'
+// decides: '"' (a Transit string, as in [["~:cmd/query",…]]) or another
+// byte that continues JSON is Transit; ':' (an EDN keyword, as in
+// [[:cmd/query …]], never valid JSON) or another printable character is
+// EDN. Every well-formed Transit or EDN client frame starts its event with
+// its id, so the rule never mistakes one for the other.
 //
 // A frame that cannot be unpacked returns a *BadPackageError (Sente's
 // :chsk/bad-package). A frame that unpacks to something that is not an
 // event returns a *BadEventError (Sente's :chsk/bad-event) whose Value is
 // the decoded value; the returned ClientFrame then still carries the
-// Generation and the Callback, since Sente keeps the reply function of a
-// bad event. In every error case Generation is set if the prefix revealed
-// it.
+// Generation, the Format and the Callback, since Sente keeps the reply
+// function of a bad event. In every error case Generation and Format are
+// set if the first bytes revealed them.
 //
 // Events are returned whatever their namespace: a client's :chsk/ws-ping
 // and :chsk/ws-pong, but also a forged :chsk/uidport-open, parse like any
 // other event; what to do with them is the caller's decision.
 //
 // ParseClientFrame does not retain or modify frame; it never panics and is
-// safe for concurrent use. Input size and nesting are bounded by package
-// transit's default limits.
+// safe for concurrent use. Input size and nesting are bounded by the
+// default limits of package transit and package edn.
 func ParseClientFrame(frame []byte) (ClientFrame, error) {
 	var cf ClientFrame
 	if len(frame) == 0 {
@@ -47,10 +65,13 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 		var p Packer
 		if len(frame) > 1 {
 			switch frame[1] {
-			case flexiJSON, flexiEDN:
+			case flexiJSON:
 				cf.Generation, p = GenFlexi, FlexiPacker{}
+			case flexiEDN:
+				cf.Generation, cf.Format, p = GenFlexi, FormatEDN, FlexiPacker{Format: FormatEDN}
 			case '[', '{':
-				cf.Generation, p = GenV1, TransitPacker{}
+				cf.Generation, cf.Format = GenV1, detectFormat(frame[1:])
+				p = cf.Format.packer()
 			}
 		}
 		if p == nil {
@@ -59,8 +80,8 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 		x, slot, err = unwrapV1(frame, p)
 	case v2Start:
 		var n int
-		cf.Generation = GenV2
-		x, slot, n, err = unwrapV2(frame, TransitPacker{})
+		cf.Generation, cf.Format = GenV2, detectFormat(frame)
+		x, slot, n, err = unwrapV2(frame, cf.Format.packer())
 		if err == nil && (n == 1 || slot == ajaxMarkerV1) {
 			cf.Generation = GenV2Mixed
 		}
@@ -68,11 +89,11 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 		return cf, &BadPackageError{Err: ErrUnknownPrefix}
 	}
 	if err != nil {
-		return cf, &BadPackageError{Generation: cf.Generation, Err: err}
+		return cf, &BadPackageError{Generation: cf.Generation, Format: cf.Format, Err: err}
 	}
 	cf.Callback, err = parseCallback(slot)
 	if err != nil {
-		return cf, &BadPackageError{Generation: cf.Generation, Err: err}
+		return cf, &BadPackageError{Generation: cf.Generation, Format: cf.Format, Err: err}
 	}
 	cf.Event, err = EventFromValue(x)
 	return cf, err
@@ -84,12 +105,20 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 // the Ajax marker of the generation. The server never sends it; it is for
 // tests and Go clients, and it is ParseClientFrame's inverse.
 func (g Generation) ClientFrame(ev Event, cb Callback) ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+	return Dialect{Generation: g}.ClientFrame(ev, cb)
+}
+
+// ClientFrame returns the frame a client of dialect d sends for event ev
+// with callback cb; see Generation.ClientFrame. In EDN: +e[ev cb],
+// +[ev cb], [ev cb] or [ev cb-or-nil], such as
+// [[:cmd/query {:q "clojure"}] :ajax].
+func (d Dialect) ClientFrame(ev Event, cb Callback) ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
-	return d.clientFrame(nil, ev.Value(), cb)
+	return impl.clientFrame(nil, ev.Value(), cb)
 }

@@ -29,8 +29,6 @@ func TestParseClientFrameMalformed(t *testing.T) {
 		{"prefix only", "+", false, ErrBadMarker, GenUnknown},
 		{"bad marker", `+x[["~:cmd/query"]]`, false, ErrBadMarker, GenUnknown},
 		{"bad marker space", `+ [["~:cmd/query"]]`, false, ErrBadMarker, GenUnknown},
-		{"edn marker", `+e[[:cmd/query {:q "clojure"}]]`, false, ErrEDNNotSupported, GenFlexi},
-		{"edn marker unwrapped", `-e[:chsk/ws-ping]`, false, ErrEDNNotSupported, GenFlexi},
 		{"marker without body", "+j", false, errTransitSyntax, GenFlexi},
 		{"truncated transit flexi", `+j[["~:cmd/query",["^ ","~:q"`, false, errTransitSyntax, GenFlexi},
 		{"truncated transit v1", `+[["~:cmd/query"]`, false, errTransitSyntax, GenV1},
@@ -104,6 +102,9 @@ func TestParseClientFrameMalformed(t *testing.T) {
 			if cf.Generation != tt.gen {
 				t.Errorf("ClientFrame.Generation = %v, want %v", cf.Generation, tt.gen)
 			}
+			if cf.Format != FormatTransit || bp != nil && bp.Format != FormatTransit {
+				t.Errorf("format %v (package error %+v), want Transit", cf.Format, bp)
+			}
 			if cf.Event.ID != "" {
 				t.Errorf("event %v returned with an error", cf.Event)
 			}
@@ -142,7 +143,7 @@ func TestParseClientFrameValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseClientFrame(%q): %v", tt.frame, err)
 			}
-			if cf.Event.ID != tt.id || cf.Event.HasData != tt.data || cf.Callback != tt.cb || cf.Generation != tt.gen {
+			if cf.Event.ID != tt.id || cf.Event.HasData != tt.data || cf.Callback != tt.cb || cf.Generation != tt.gen || cf.Format != FormatTransit {
 				t.Errorf("ParseClientFrame(%q) = %+v, want id %v, data %v, callback %+v, generation %v",
 					tt.frame, cf, tt.id, tt.data, tt.cb, tt.gen)
 			}

@@ -7,9 +7,9 @@
 // # Layers
 //
 // A frame is an envelope around a packed value. The Packer (TransitPacker,
-// FlexiPacker) turns one value into text and back; envelope v1 prefixes it
-// with '-' (the value is the message) or '+' (the value is [x] or
-// [x cb-uuid]); envelope v2 has no prefix and the value is the wrapper
+// EDNPacker, FlexiPacker) turns one value into text and back; envelope v1
+// prefixes it with '-' (the value is the message) or '+' (the value is [x]
+// or [x cb-uuid]); envelope v2 has no prefix and the value is the wrapper
 // vector itself. A message is an Event ([id] or [id data], id a namespaced
 // keyword), a push batch (a vector of events), a handshake, or a reply.
 //
@@ -23,10 +23,22 @@
 //	GenV2Mixed  1.18–1.20  [["~:chsk/handshake",["uid",null]]]      [["~:cmd/query",…],"a1b2c3"]
 //	GenV2       1.21+      [["~:chsk/handshake",["uid",null,null]],null]
 //
+// # Formats and dialects
+//
+// Each generation comes in two formats (Format): Transit JSON and EDN,
+// Sente's default packer, whose frames are the same envelopes around EDN
+// as Clojure prints it: -[:chsk/handshake ["uid" "tok"]] and
+// [[:chsk/handshake ["uid" nil nil]] nil]; GenFlexi marks EDN with 'e'.
+// A Dialect is a Generation and a Format; its methods write and read that
+// variant's frames. The methods of Generation are those of its Transit
+// dialect, so code that knows only generations speaks Transit.
+// ParseClientFrame tells both from a frame (ClientFrame.Dialect).
+//
 // Methods of Generation write each server frame (Handshake, Batch,
 // CallbackReply, Pong, AjaxReply, AjaxDummyReply, AjaxTimeoutReply,
-// PollTimeout, ServerPing); PackBatch encodes one push batch once for
-// several generations so that a broadcast reuses the bytes.
+// PollTimeout, ServerPing); PackBatch (Format.PackBatch for EDN) encodes
+// one push batch once for several generations so that a broadcast reuses
+// the bytes.
 // ParseClientFrame reads a WebSocket message or an Ajax ppstr and tells the
 // generation it reveals; DetectAjax and DetectWebSocket tell what the
 // request's query parameters reveal (a GenerationSet, since they may not
@@ -39,7 +51,7 @@
 // *BadPackageError (Sente's :chsk/bad-package); one that unpacks to a value
 // that is not an event is a *BadEventError (Sente's :chsk/bad-event, §9).
 // Their causes are the ErrXxx values of this package or errors of package
-// transit, testable with errors.Is and errors.As. Recommended handling
+// transit or package edn, testable with errors.Is and errors.As. Recommended handling
 // (§9): drop a bad WebSocket frame without closing the socket, answer a bad
 // Ajax POST with HTTP 400.
 //

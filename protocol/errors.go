@@ -15,11 +15,8 @@ var (
 	ErrUnknownPrefix = errors.New("protocol: unknown frame prefix")
 	// ErrBadMarker is the cause for a v1 frame whose packer marker (the byte
 	// after '+' or '-') is neither a flexi marker ('j', 'e') nor the start of
-	// Transit JSON ('[', '{').
+	// a vector or map ('[', '{').
 	ErrBadMarker = errors.New("protocol: unknown packer marker")
-	// ErrEDNNotSupported is the cause for a flexi frame with the EDN marker
-	// 'e' ("+e[…]"): this package has no EDN packer yet.
-	ErrEDNNotSupported = errors.New("protocol: EDN not supported yet")
 	// ErrBadEnvelope is the cause for a frame that decoded but whose
 	// envelope is not a vector of one or two elements ([x] or [x cb]).
 	ErrBadEnvelope = errors.New("protocol: envelope is not a vector of 1 or 2 elements")
@@ -47,8 +44,12 @@ var (
 
 var (
 	// ErrUnknownGeneration is returned by the writers of the zero (or an
-	// out-of-range) Generation.
+	// out-of-range) Generation, and of a Dialect with an invalid generation
+	// or format.
 	ErrUnknownGeneration = errors.New("protocol: unknown generation")
+	// ErrUnknownFormat is returned by Format.PackBatch for an out-of-range
+	// Format.
+	ErrUnknownFormat = errors.New("protocol: unknown format")
 	// ErrNoServerPing is returned by ServerPing for GenFlexi: 1.3–1.8
 	// clients throw on a Sente server ping (sente-protocol.md §5.2); use a
 	// WebSocket ping control frame instead.
@@ -59,17 +60,20 @@ var (
 )
 
 // BadPackageError reports a frame that could not be unpacked: empty, an
-// unknown prefix or marker, an EDN body, malformed Transit, or an envelope
-// of the wrong shape. It corresponds to Sente's :chsk/bad-package; the
+// unknown prefix or marker, malformed Transit or EDN, or an envelope of the
+// wrong shape. It corresponds to Sente's :chsk/bad-package; the
 // recommended handling is to drop a WebSocket frame and to answer an Ajax
 // POST with HTTP 400 (sente-protocol.md §9).
 type BadPackageError struct {
 	// Generation is the generation the frame's first bytes revealed, or
 	// GenUnknown if not even the prefix could be read.
 	Generation Generation
+	// Format is the format the frame's first bytes revealed, and in which
+	// it failed (FormatTransit when the prefix could not be read).
+	Format Format
 	// Err is the cause: one of the ErrXxx values of this package
-	// (ErrEmptyFrame, ErrUnknownPrefix, ErrBadMarker, ErrEDNNotSupported,
-	// ErrBadEnvelope, ErrBadCallback) or an error of package transit.
+	// (ErrEmptyFrame, ErrUnknownPrefix, ErrBadMarker, ErrBadEnvelope,
+	// ErrBadCallback) or an error of package transit or package edn.
 	Err error
 }
 

@@ -5,27 +5,32 @@ const (
 	// flexiJSON marks a Transit JSON body; the only one a :json flexi
 	// packer writes (sente-protocol.md §3.2).
 	flexiJSON = 'j'
-	// flexiEDN marks an EDN body.
+	// flexiEDN marks an EDN body, which every flexi packer reads.
 	flexiEDN = 'e'
 )
 
 // FlexiPacker is the Transit "flexi" packer of Sente 1.3–1.8
-// (get-flexi-packer :json): a marker byte, 'j' for Transit JSON or 'e' for
-// EDN, then the body. It always writes 'j' (a :json flexi packer can choose
-// nothing else) and reads 'j'; an 'e' body fails with ErrEDNNotSupported
-// until an EDN packer exists. Its zero value is ready to use and safe for
-// concurrent use.
-type FlexiPacker struct{}
+// (get-flexi-packer): a marker byte, 'j' for Transit JSON or 'e' for EDN,
+// then the body. It writes the marker of its Format: 'j' for the zero
+// value (what a :json flexi packer, the only kind BirdWatch-era clients
+// use, always writes), 'e' for FormatEDN. It reads both markers whatever
+// its Format, as every flexi packer does. It is safe for concurrent use.
+type FlexiPacker struct {
+	// Format is the format written: FormatTransit (the zero value) or
+	// FormatEDN.
+	Format Format
+}
 
 var _ Packer = FlexiPacker{}
 
-// AppendPack appends 'j' and the Transit JSON of v to dst.
-func (FlexiPacker) AppendPack(dst []byte, v any) ([]byte, error) {
-	return TransitPacker{}.AppendPack(append(dst, flexiJSON), v)
+// AppendPack appends the marker and the body of v: 'j' and Transit JSON,
+// or 'e' and EDN.
+func (p FlexiPacker) AppendPack(dst []byte, v any) ([]byte, error) {
+	return p.Format.packer().AppendPack(append(dst, p.Format.flexiMarker()), v)
 }
 
-// Unpack reads a marked body: 'j' then Transit JSON. An 'e' body returns
-// ErrEDNNotSupported, any other first byte (or none) ErrBadMarker.
+// Unpack reads a marked body: 'j' then Transit JSON, or 'e' then EDN. Any
+// other first byte (or none) is ErrBadMarker.
 func (FlexiPacker) Unpack(data []byte) (any, error) {
 	if len(data) == 0 {
 		return nil, ErrBadMarker
@@ -34,7 +39,7 @@ func (FlexiPacker) Unpack(data []byte) (any, error) {
 	case flexiJSON:
 		return TransitPacker{}.Unpack(data[1:])
 	case flexiEDN:
-		return nil, ErrEDNNotSupported
+		return EDNPacker{}.Unpack(data[1:])
 	}
 	return nil, ErrBadMarker
 }

@@ -60,26 +60,20 @@ func (g Generation) Valid() bool { return g >= GenFlexi && g <= GenV2 }
 
 // Packer returns the packer the generation uses for Transit clients:
 // FlexiPacker for GenFlexi, TransitPacker for the others, nil for an
-// invalid generation.
-func (g Generation) Packer() Packer {
-	switch g {
-	case GenFlexi:
-		return FlexiPacker{}
-	case GenV1, GenV2Mixed, GenV2:
-		return TransitPacker{}
-	}
-	return nil
-}
+// invalid generation. Dialect.Packer gives the packer of either format.
+func (g Generation) Packer() Packer { return Dialect{Generation: g}.Packer() }
 
-// dialect is what each generation file implements: the frames of one
-// generation. dst is appended to; v and ev are values of the transit value
-// model, ev an already validated event vector.
-type dialect interface {
+// generationImpl is what each generation file implements: the frames of
+// one generation, in the format the implementation was made with
+// (Dialect.impl). dst is appended to; v and ev are values of the transit
+// value model, ev an already validated event vector.
+type generationImpl interface {
 	// handshake appends the handshake frame.
 	handshake(dst []byte, h Handshake) ([]byte, error)
 	// batch appends a push frame around body, the batch vector already
-	// packed by TransitPacker (a batch has no callback, so no cache entry
-	// of the envelope precedes it and its bytes can be spliced).
+	// packed by the format's packer without marker (a batch has no
+	// callback, so no Transit cache entry of the envelope precedes it and
+	// its bytes can be spliced).
 	batch(dst, body []byte) []byte
 	// callbackReply appends the WebSocket reply v to callback cbID.
 	callbackReply(dst []byte, v any, cbID string) ([]byte, error)
@@ -93,21 +87,6 @@ type dialect interface {
 	clientFrame(dst []byte, ev []any, cb Callback) ([]byte, error)
 	// parseServerFrame reads a frame as this generation's client reads it.
 	parseServerFrame(frame []byte) (ServerFrame, error)
-}
-
-// dialect returns the implementation of g, or nil for an invalid g.
-func (g Generation) dialect() dialect {
-	switch g {
-	case GenFlexi:
-		return flexiGen{}
-	case GenV1:
-		return v1Gen{}
-	case GenV2Mixed:
-		return v2MixedGen{}
-	case GenV2:
-		return v2Gen{}
-	}
-	return nil
 }
 
 // reads reports whether a client of generation client reads every server

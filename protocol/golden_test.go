@@ -14,8 +14,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/protocol")
 
-// goldenRoot holds one directory of golden frames per generation.
+// goldenRoot holds one directory of golden frames per generation, with
+// the EDN frames of the generation in its subdirectory edn/.
 const goldenRoot = "../testdata/protocol"
+
+// goldenGlobs match every golden file: Transit, then EDN.
+var goldenGlobs = []string{
+	filepath.Join(goldenRoot, "*", "*.golden"),
+	filepath.Join(goldenRoot, "*", "edn", "*.golden"),
+}
 
 // goldenDirs names the directory of each generation.
 var goldenDirs = map[Generation]string{
@@ -72,57 +79,70 @@ const (
 // goldenCase is one golden frame: how to build it from Go values, and how
 // to read it back.
 type goldenCase struct {
-	gen   Generation
+	d     Dialect
 	name  string // file name without .golden
 	kind  frameKind
-	build func(g Generation) ([]byte, error)
+	build func(d Dialect) ([]byte, error)
 	// detected is the generation ParseClientFrame must report for a client
-	// frame (kindClient); GenUnknown means gen.
+	// frame (kindClient); GenUnknown means d.Generation.
 	detected Generation
 }
 
 func (c goldenCase) path() string {
-	return filepath.Join(goldenRoot, goldenDirs[c.gen], c.name+".golden")
+	dir := filepath.Join(goldenRoot, goldenDirs[c.d.Generation])
+	if c.d.Format == FormatEDN {
+		dir = filepath.Join(dir, "edn")
+	}
+	return filepath.Join(dir, c.name+".golden")
+}
+
+// label names the case in test output: "v1/handshake", "v1/edn/handshake".
+func (c goldenCase) label() string {
+	if c.d.Format == FormatEDN {
+		return goldenDirs[c.d.Generation] + "/edn/" + c.name
+	}
+	return goldenDirs[c.d.Generation] + "/" + c.name
 }
 
 func clientCase(name string, ev Event, cb Callback) goldenCase {
-	return goldenCase{name: name, kind: kindClient, build: func(g Generation) ([]byte, error) { return g.ClientFrame(ev, cb) }}
+	return goldenCase{name: name, kind: kindClient, build: func(d Dialect) ([]byte, error) { return d.ClientFrame(ev, cb) }}
 }
 
 // goldenCases lists every golden frame: the frame kinds of every
-// generation, with the data of the examples in sente-protocol.md.
+// generation in both formats, with the data of the examples in
+// sente-protocol.md, and the EDN examples of §3.6 and §13.
 func goldenCases() []goldenCase {
 	common := []goldenCase{
-		{name: "handshake", kind: kindHandshake, build: func(g Generation) ([]byte, error) {
-			return g.Handshake(Handshake{UID: exUID, CSRFToken: exCSRF})
+		{name: "handshake", kind: kindHandshake, build: func(d Dialect) ([]byte, error) {
+			return d.Handshake(Handshake{UID: exUID, CSRFToken: exCSRF})
 		}},
-		{name: "handshake-data", kind: kindHandshake, build: func(g Generation) ([]byte, error) {
-			return g.Handshake(Handshake{UID: exUID, CSRFToken: exCSRF, Data: transit.NewMap(kw("user"), "jane")})
+		{name: "handshake-data", kind: kindHandshake, build: func(d Dialect) ([]byte, error) {
+			return d.Handshake(Handshake{UID: exUID, CSRFToken: exCSRF, Data: transit.NewMap(kw("user"), "jane")})
 		}},
-		{name: "handshake-nil-uid", kind: kindHandshake, build: func(g Generation) ([]byte, error) {
-			return g.Handshake(Handshake{})
+		{name: "handshake-nil-uid", kind: kindHandshake, build: func(d Dialect) ([]byte, error) {
+			return d.Handshake(Handshake{})
 		}},
-		{name: "push", kind: kindBatch, build: func(g Generation) ([]byte, error) {
-			return g.Batch(tweetEvent(42, "hello"))
+		{name: "push", kind: kindBatch, build: func(d Dialect) ([]byte, error) {
+			return d.Batch(tweetEvent(42, "hello"))
 		}},
-		{name: "push-2", kind: kindBatch, build: func(g Generation) ([]byte, error) {
-			return g.Batch(tweetEvent(42, "hello"), tweetEvent(43, "again"))
+		{name: "push-2", kind: kindBatch, build: func(d Dialect) ([]byte, error) {
+			return d.Batch(tweetEvent(42, "hello"), tweetEvent(43, "again"))
 		}},
-		{name: "ws-reply", kind: kindCallbackReply, build: func(g Generation) ([]byte, error) {
-			return g.CallbackReply(okReply(true), exCB)
+		{name: "ws-reply", kind: kindCallbackReply, build: func(d Dialect) ([]byte, error) {
+			return d.CallbackReply(okReply(true), exCB)
 		}},
-		{name: "ws-reply-ok", kind: kindCallbackReply, build: func(g Generation) ([]byte, error) {
-			return g.CallbackReply(okReply(false), exCB)
+		{name: "ws-reply-ok", kind: kindCallbackReply, build: func(d Dialect) ([]byte, error) {
+			return d.CallbackReply(okReply(false), exCB)
 		}},
-		{name: "pong", kind: kindPong, build: func(g Generation) ([]byte, error) {
-			return g.Pong(exPing)
+		{name: "pong", kind: kindPong, build: func(d Dialect) ([]byte, error) {
+			return d.Pong(exPing)
 		}},
-		{name: "ajax-reply", kind: kindAjaxReply, build: func(g Generation) ([]byte, error) {
-			return g.AjaxReply(okReply(true))
+		{name: "ajax-reply", kind: kindAjaxReply, build: func(d Dialect) ([]byte, error) {
+			return d.AjaxReply(okReply(true))
 		}},
-		{name: "ajax-dummy", kind: kindAjaxDummy, build: Generation.AjaxDummyReply},
-		{name: "ajax-timeout", kind: kindAjaxTimeout, build: Generation.AjaxTimeoutReply},
-		{name: "poll-timeout", kind: kindPollTimeout, build: Generation.PollTimeout},
+		{name: "ajax-dummy", kind: kindAjaxDummy, build: Dialect.AjaxDummyReply},
+		{name: "ajax-timeout", kind: kindAjaxTimeout, build: Dialect.AjaxTimeoutReply},
+		{name: "poll-timeout", kind: kindPollTimeout, build: Dialect.PollTimeout},
 		clientCase("client-send", queryEvent(true), Callback{}),
 		clientCase("client-send-cb", queryEvent(true), Callback{ID: exCB}),
 		clientCase("client-send-cb-q", queryEvent(false), Callback{ID: exCB}),
@@ -130,34 +150,37 @@ func goldenCases() []goldenCase {
 		clientCase("client-ajax-cb-q", queryEvent(false), Callback{Ajax: true}),
 	}
 	var cases []goldenCase
-	for g := GenFlexi; g <= GenV2; g++ {
-		for _, c := range common {
-			c.gen = g
-			if c.kind == kindClient && g == GenV2Mixed && strings.HasPrefix(c.name, "client-send-cb") {
-				c.detected = GenV2 // [ev "cb"]: 1.18–1.20 and 1.21+ both write it
+	for f := FormatTransit; f <= FormatEDN; f++ {
+		for g := GenFlexi; g <= GenV2; g++ {
+			d := Dialect{g, f}
+			for _, c := range common {
+				c.d = d
+				if c.kind == kindClient && g == GenV2Mixed && strings.HasPrefix(c.name, "client-send-cb") {
+					c.detected = GenV2 // [ev "cb"]: 1.18–1.20 and 1.21+ both write it
+				}
+				cases = append(cases, c)
 			}
-			cases = append(cases, c)
-		}
-		if g != GenFlexi {
-			cases = append(cases, goldenCase{gen: g, name: "server-ping", kind: kindServerPing, build: Generation.ServerPing})
-		}
-		switch g {
-		case GenFlexi, GenV1:
-			// 1.3–1.17 clients ping without a callback.
-			c := clientCase("client-ping", Event{ID: IDWSPing}, Callback{})
-			c.gen = g
-			cases = append(cases, c)
-		case GenV2Mixed, GenV2:
-			// 1.18+ ping with a callback; 1.19+ answer a server ping.
-			c := clientCase("client-ping", Event{ID: IDWSPing}, Callback{ID: exPing})
-			c.gen, c.detected = g, GenV2
-			cases = append(cases, c)
-			c = clientCase("client-pong", Event{ID: IDWSPong}, Callback{})
-			c.gen = g
-			cases = append(cases, c)
+			if g != GenFlexi {
+				cases = append(cases, goldenCase{d: d, name: "server-ping", kind: kindServerPing, build: Dialect.ServerPing})
+			}
+			switch g {
+			case GenFlexi, GenV1:
+				// 1.3–1.17 clients ping without a callback.
+				c := clientCase("client-ping", Event{ID: IDWSPing}, Callback{})
+				c.d = d
+				cases = append(cases, c)
+			case GenV2Mixed, GenV2:
+				// 1.18+ ping with a callback; 1.19+ answer a server ping.
+				c := clientCase("client-ping", Event{ID: IDWSPing}, Callback{ID: exPing})
+				c.d, c.detected = d, GenV2
+				cases = append(cases, c)
+				c = clientCase("client-pong", Event{ID: IDWSPong}, Callback{})
+				c.d = d
+				cases = append(cases, c)
+			}
 		}
 	}
-	return cases
+	return append(cases, ednDocCases()...)
 }
 
 // TestGolden builds every frame from Go values and compares it with its
@@ -166,8 +189,8 @@ func goldenCases() []goldenCase {
 // files instead of comparing.
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases() {
-		t.Run(goldenDirs[c.gen]+"/"+c.name, func(t *testing.T) {
-			got, err := c.build(c.gen)
+		t.Run(c.label(), func(t *testing.T) {
+			got, err := c.build(c.d)
 			if err != nil {
 				t.Fatalf("build: %v", err)
 			}
@@ -200,7 +223,7 @@ func TestGolden(t *testing.T) {
 // rewrite parses a golden frame the way its reader would and writes the
 // parsed content again with the writer of the frame's kind.
 func rewrite(c goldenCase, frame []byte) ([]byte, error) {
-	g := c.gen
+	g := c.d
 	if c.kind == kindClient {
 		cf, err := ParseClientFrame(frame)
 		if err != nil {
@@ -208,12 +231,12 @@ func rewrite(c goldenCase, frame []byte) ([]byte, error) {
 		}
 		want := c.detected
 		if want == GenUnknown {
-			want = g
+			want = g.Generation
 		}
-		if cf.Generation != want {
-			return nil, fmt.Errorf("detected generation %v, want %v", cf.Generation, want)
+		if cf.Generation != want || cf.Format != g.Format {
+			return nil, fmt.Errorf("detected %v, want %v", cf.Dialect(), Dialect{want, g.Format})
 		}
-		viaDetected, err := cf.Generation.ClientFrame(cf.Event, cf.Callback)
+		viaDetected, err := cf.Dialect().ClientFrame(cf.Event, cf.Callback)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +296,7 @@ func rewrite(c goldenCase, frame []byte) ([]byte, error) {
 		}
 		return g.AjaxTimeoutReply()
 	case kindPollTimeout:
-		if g == GenFlexi {
+		if g.Generation == GenFlexi {
 			if v, ok := sf.Value.([]any); !ok || len(v) != 0 {
 				return nil, fmt.Errorf("flexi idle poll value %#v, want an empty batch", sf.Value)
 			}
@@ -297,16 +320,18 @@ func TestGoldenFilesCovered(t *testing.T) {
 	for _, c := range goldenCases() {
 		known[c.path()] = true
 	}
-	files, err := filepath.Glob(filepath.Join(goldenRoot, "*", "*.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no golden files found")
-	}
-	for _, f := range files {
-		if !known[f] {
-			t.Errorf("golden file %s is produced by no test case", f)
+	for _, glob := range goldenGlobs {
+		files, err := filepath.Glob(glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) == 0 {
+			t.Fatalf("no golden files match %s", glob)
+		}
+		for _, f := range files {
+			if !known[f] {
+				t.Errorf("golden file %s is produced by no test case", f)
+			}
 		}
 	}
 }
@@ -387,41 +412,56 @@ func TestDocExamples(t *testing.T) {
 }
 
 // TestBatchSplice checks that the spliced batch frames of PackBatch equal
-// packing the whole envelope value, Transit cache included.
+// packing the whole envelope value, Transit cache included, in both
+// formats.
 func TestBatchSplice(t *testing.T) {
 	evs := tweetBatch(10)
 	batch := make([]any, len(evs))
 	for i, ev := range evs {
 		batch[i] = ev.Value()
 	}
-	pb, err := PackBatch(evs, AllGenerations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[Generation]func() ([]byte, error){
-		GenFlexi:   func() ([]byte, error) { return appendV1Unwrapped(nil, FlexiPacker{}, batch) },
-		GenV1:      func() ([]byte, error) { return appendV1Unwrapped(nil, TransitPacker{}, batch) },
-		GenV2Mixed: func() ([]byte, error) { return appendV2(nil, TransitPacker{}, batch, nil, false) },
-		GenV2:      func() ([]byte, error) { return appendV2(nil, TransitPacker{}, batch, nil, true) },
-	}
-	for g, f := range want {
-		w, err := f()
+	for f := FormatTransit; f <= FormatEDN; f++ {
+		pb, err := f.PackBatch(evs, AllGenerations)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pb.Frame(g); !bytes.Equal(got, w) {
-			t.Errorf("%v: spliced frame differs\n got: %s\nwant: %s", g, got, w)
+		if pb.Format() != f {
+			t.Errorf("PackedBatch.Format() = %v, want %v", pb.Format(), f)
 		}
-		one, err := g.Batch(evs...)
-		if err != nil || !bytes.Equal(one, w) {
-			t.Errorf("%v: Batch = %s, %v", g, one, err)
+		p := f.packer()
+		want := map[Generation]func() ([]byte, error){
+			GenFlexi:   func() ([]byte, error) { return appendV1Unwrapped(nil, FlexiPacker{Format: f}, batch) },
+			GenV1:      func() ([]byte, error) { return appendV1Unwrapped(nil, p, batch) },
+			GenV2Mixed: func() ([]byte, error) { return appendV2(nil, p, batch, nil, false) },
+			GenV2:      func() ([]byte, error) { return appendV2(nil, p, batch, nil, true) },
+		}
+		for g, build := range want {
+			w, err := build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pb.Frame(g); !bytes.Equal(got, w) {
+				t.Errorf("%v: spliced frame differs\n got: %s\nwant: %s", Dialect{g, f}, got, w)
+			}
+			one, err := Dialect{g, f}.Batch(evs...)
+			if err != nil || !bytes.Equal(one, w) {
+				t.Errorf("%v: Batch = %s, %v", Dialect{g, f}, one, err)
+			}
+			if f == FormatTransit {
+				if one, err := g.Batch(evs...); err != nil || !bytes.Equal(one, w) {
+					t.Errorf("%v: Generation.Batch = %s, %v", g, one, err)
+				}
+			}
+		}
+		if pb.Frame(GenUnknown) != nil {
+			t.Error("Frame(GenUnknown) is not nil")
+		}
+		pb, err = f.PackBatch(evs, SetOf(GenV2))
+		if err != nil || pb.Frame(GenFlexi) != nil || pb.Frame(GenV2) == nil {
+			t.Errorf("PackBatch for {GenV2}: flexi frame %q, v2 frame %q, error %v", pb.Frame(GenFlexi), pb.Frame(GenV2), err)
 		}
 	}
-	if pb.Frame(GenUnknown) != nil {
-		t.Error("Frame(GenUnknown) is not nil")
-	}
-	pb, err = PackBatch(evs, SetOf(GenV2))
-	if err != nil || pb.Frame(GenFlexi) != nil || pb.Frame(GenV2) == nil {
-		t.Errorf("PackBatch for {GenV2}: flexi frame %q, v2 frame %q, error %v", pb.Frame(GenFlexi), pb.Frame(GenV2), err)
+	if pb, err := PackBatch(evs, AllGenerations); err != nil || pb.Format() != FormatTransit {
+		t.Errorf("PackBatch: format %v, error %v", pb.Format(), err)
 	}
 }

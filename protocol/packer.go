@@ -6,10 +6,11 @@ import "github.com/sente-go/sente/transit"
 // below the envelope (sente-protocol.md §3). Sente calls it the packer; the
 // envelope adds the callback id and, in v1, a '+' or '-' prefix.
 //
-// Implementations in this package are TransitPacker (Sente 1.9+) and
-// FlexiPacker (1.3–1.8). An EDN packer, or the binary packers of 1.21,
-// would implement the same interface. Implementations must be safe for
-// concurrent use and must not retain data or dst.
+// Implementations in this package are TransitPacker (Sente 1.9+),
+// EDNPacker (Sente's default, every release) and FlexiPacker (1.3–1.8). The
+// binary packers of 1.21 would implement the same interface.
+// Implementations must be safe for concurrent use and must not retain data
+// or dst.
 type Packer interface {
 	// AppendPack appends the packed form of v to dst and returns the
 	// extended slice.

@@ -1,9 +1,10 @@
 package protocol
 
-// Server → client frames. Each method of Generation below returns a new
-// slice the caller owns; all are safe for concurrent use. An invalid
-// Generation returns ErrUnknownGeneration; a value the Transit writer cannot
-// encode returns its error, wrapped.
+// Server → client frames. Each method below returns a new slice the caller
+// owns; all are safe for concurrent use. An invalid Generation or Dialect
+// returns ErrUnknownGeneration; a value the packer cannot encode returns
+// its error, wrapped. The methods of Generation write Transit frames;
+// those of Dialect write its format's (package doc, format.go).
 
 // Handshake returns the handshake frame for h (sente-protocol.md §4):
 //
@@ -14,25 +15,38 @@ package protocol
 //
 // with h.Data as a third element when it is not nil.
 func (g Generation) Handshake(h Handshake) ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+	return Dialect{Generation: g}.Handshake(h)
+}
+
+// Handshake returns the handshake frame for h; see Generation.Handshake.
+// In EDN: -e[:chsk/handshake ["<uid>" "<csrf>"]], -[…],
+// [[:chsk/handshake ["<uid>" nil]]], [[:chsk/handshake ["<uid>" nil nil]] nil].
+func (d Dialect) Handshake(h Handshake) ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
-	return d.handshake(nil, h)
+	return impl.handshake(nil, h)
 }
 
 // CallbackReply returns the WebSocket reply v to the callback cbID (the
 // Callback.ID of the client frame): "+j[v,cb]", "+[v,cb]" or "[v,cb]".
 // An empty cbID is ErrBadCallback.
 func (g Generation) CallbackReply(v any, cbID string) ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+	return Dialect{Generation: g}.CallbackReply(v, cbID)
+}
+
+// CallbackReply returns the WebSocket reply v to the callback cbID; see
+// Generation.CallbackReply. In EDN: "+e[v cb]", "+[v cb]" or "[v cb]".
+func (d Dialect) CallbackReply(v any, cbID string) ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
 	if cbID == "" {
 		return nil, ErrBadCallback
 	}
-	return d.callbackReply(nil, v, cbID)
+	return impl.callbackReply(nil, v, cbID)
 }
 
 // pongReply is the reply 1.18+ clients expect to a ping with a callback.
@@ -42,47 +56,62 @@ const pongReply = "pong"
 // with callback cbID, as 1.18+ clients require within 5 s
 // (["pong","k9m2p1"]); older clients ping without a callback and get no
 // reply. It is CallbackReply("pong", cbID).
-func (g Generation) Pong(cbID string) ([]byte, error) {
-	return g.CallbackReply(pongReply, cbID)
-}
+func (g Generation) Pong(cbID string) ([]byte, error) { return g.CallbackReply(pongReply, cbID) }
+
+// Pong returns the reply "pong" to a client ping with callback cbID; see
+// Generation.Pong. In EDN: ["pong" "k9m2p1"].
+func (d Dialect) Pong(cbID string) ([]byte, error) { return d.CallbackReply(pongReply, cbID) }
 
 // AjaxReply returns the body of the reply v to an Ajax POST that asked for
 // a callback: "-j<v>", "-<v>", "[v]" (GenV2Mixed) or "[v,null]" (GenV2).
-func (g Generation) AjaxReply(v any) ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+func (g Generation) AjaxReply(v any) ([]byte, error) { return Dialect{Generation: g}.AjaxReply(v) }
+
+// AjaxReply returns the body of the reply v to an Ajax POST; see
+// Generation.AjaxReply. In EDN: "-e<v>", "-<v>", "[v]" or "[v nil]".
+func (d Dialect) AjaxReply(v any) ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
-	return d.ajaxReply(nil, v)
+	return impl.ajaxReply(nil, v)
 }
 
 // AjaxDummyReply returns the body of the reply to an Ajax POST that asked
 // for no callback: the keyword :chsk/dummy-cb-200, which the client
 // discards ("-j[\"~#'\",\"~:chsk/dummy-cb-200\"]" for GenFlexi). An Ajax
 // reply body must never be empty (sente-protocol.md §2.3).
-func (g Generation) AjaxDummyReply() ([]byte, error) {
-	return g.AjaxReply(IDDummyReply)
-}
+func (g Generation) AjaxDummyReply() ([]byte, error) { return g.AjaxReply(IDDummyReply) }
+
+// AjaxDummyReply returns the reply to an Ajax POST without callback; see
+// Generation.AjaxDummyReply. In EDN: "-e:chsk/dummy-cb-200", …
+func (d Dialect) AjaxDummyReply() ([]byte, error) { return d.AjaxReply(IDDummyReply) }
 
 // AjaxTimeoutReply returns the body of the reply to an Ajax POST callback
 // the application did not answer in time: the keyword :chsk/timeout, which
 // the client's callback receives (1.9+ servers send it; 1.3–1.8 clients
 // accept it too, sente-protocol.md §8).
-func (g Generation) AjaxTimeoutReply() ([]byte, error) {
-	return g.AjaxReply(IDTimeout)
-}
+func (g Generation) AjaxTimeoutReply() ([]byte, error) { return g.AjaxReply(IDTimeout) }
+
+// AjaxTimeoutReply returns the reply to an unanswered Ajax POST callback;
+// see Generation.AjaxTimeoutReply.
+func (d Dialect) AjaxTimeoutReply() ([]byte, error) { return d.AjaxReply(IDTimeout) }
 
 // PollTimeout returns the answer to a long poll that ends without data
 // (sente-protocol.md §6): an empty batch "-j[]" for GenFlexi, whose poll
 // loop dies on anything but a handshake or a batch, and :chsk/timeout for
 // the others ("-[\"~#'\",\"~:chsk/timeout\"]", "[\"~:chsk/timeout\"]",
 // "[\"~:chsk/timeout\",null]").
-func (g Generation) PollTimeout() ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+func (g Generation) PollTimeout() ([]byte, error) { return Dialect{Generation: g}.PollTimeout() }
+
+// PollTimeout returns the answer to an idle long poll; see
+// Generation.PollTimeout. In EDN: "-e[]", "-:chsk/timeout",
+// "[:chsk/timeout]", "[:chsk/timeout nil]".
+func (d Dialect) PollTimeout() ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
-	return d.pollTimeout(nil)
+	return impl.pollTimeout(nil)
 }
 
 // ServerPing returns the server's keep-alive ping :chsk/ws-ping
@@ -90,12 +119,17 @@ func (g Generation) PollTimeout() ([]byte, error) {
 // "[\"~:chsk/ws-ping\",null]"); 1.19+ clients answer [:chsk/ws-pong]. It
 // returns ErrNoServerPing for GenFlexi, whose clients throw on it: keep
 // those alive with WebSocket ping control frames.
-func (g Generation) ServerPing() ([]byte, error) {
-	d := g.dialect()
-	if d == nil {
+func (g Generation) ServerPing() ([]byte, error) { return Dialect{Generation: g}.ServerPing() }
+
+// ServerPing returns the server's keep-alive ping; see
+// Generation.ServerPing. In EDN: "-:chsk/ws-ping", "[:chsk/ws-ping]",
+// "[:chsk/ws-ping nil]".
+func (d Dialect) ServerPing() ([]byte, error) {
+	impl := d.impl()
+	if impl == nil {
 		return nil, ErrUnknownGeneration
 	}
-	return d.serverPing(nil)
+	return impl.serverPing(nil)
 }
 
 // ServerFrame is a parsed server → client frame, as a client reads it.
@@ -114,13 +148,20 @@ type ServerFrame struct {
 // the inverse of the server writers, for tests and Go clients; a server
 // does not need it. It does not retain frame and never panics.
 func (g Generation) ParseServerFrame(frame []byte) (ServerFrame, error) {
-	d := g.dialect()
-	if d == nil {
+	return Dialect{Generation: g}.ParseServerFrame(frame)
+}
+
+// ParseServerFrame parses a server frame as a client of dialect d reads
+// it; see Generation.ParseServerFrame. A GenFlexi client reads both flexi
+// markers, whatever d.Format.
+func (d Dialect) ParseServerFrame(frame []byte) (ServerFrame, error) {
+	impl := d.impl()
+	if impl == nil {
 		return ServerFrame{}, ErrUnknownGeneration
 	}
-	sf, err := d.parseServerFrame(frame)
+	sf, err := impl.parseServerFrame(frame)
 	if err != nil {
-		return ServerFrame{}, &BadPackageError{Generation: g, Err: err}
+		return ServerFrame{}, &BadPackageError{Generation: d.Generation, Format: d.Format, Err: err}
 	}
 	return sf, nil
 }
@@ -134,9 +175,9 @@ func serverFrameV1(frame []byte, p Packer) (ServerFrame, error) {
 	return serverFrame(x, slot)
 }
 
-// serverFrameV2 reads a server frame in envelope v2.
-func serverFrameV2(frame []byte) (ServerFrame, error) {
-	x, slot, _, err := unwrapV2(frame, TransitPacker{})
+// serverFrameV2 reads a server frame in envelope v2 with packer p.
+func serverFrameV2(frame []byte, p Packer) (ServerFrame, error) {
+	x, slot, _, err := unwrapV2(frame, p)
 	if err != nil {
 		return ServerFrame{}, err
 	}

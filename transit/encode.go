@@ -671,6 +671,21 @@ func appendJavaDouble(b []byte, f float64, bits int) []byte {
 	}
 	var tmp [32]byte
 	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits) // -d.ddde±xx
+	if len(s) < 2 || (s[1] != '.' && (s[0] != '-' || s[2] != '.')) {
+		// One significant digit: Java picks, among the decimals of one or
+		// two digits that round to f, the closest to f (4.9E-324, not
+		// 5.0E-324, for the smallest double).
+		two := strconv.AppendFloat(tmp[16:16], f, 'e', 1, bits) // [-]d.de±xx
+		dot := 1
+		if two[0] == '-' {
+			dot = 2
+		}
+		if two[dot] == '.' && two[dot+1] != '0' {
+			if back, err := strconv.ParseFloat(string(two), bits); err == nil && back == f {
+				s = two
+			}
+		}
+	}
 	if s[0] == '-' {
 		b = append(b, '-')
 		s = s[1:]

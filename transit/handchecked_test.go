@@ -101,7 +101,9 @@ var handChecked = []struct {
 	{"2^53 boundary", []any{int64(1<<53 - 1), int64(1 << 53), int64(-(1<<53 - 1)), int64(-(1 << 53))},
 		`[9007199254740991,"~i9007199254740992",-9007199254740991,"~i-9007199254740992"]`, ""},
 	{"uint64 beyond int64", []uint64{math.MaxUint64}, `["~n18446744073709551615"]`, ""},
-	{"float32 shortest digits", []float32{0.1, 3.4e38}, `[0.1,3.4E38]`, ""},
+	{"float32 shortest digits", []float32{0.1, 3.4e38, math.SmallestNonzeroFloat32}, `[0.1,3.4E38,1.4E-45]`, ""},
+	{"smallest subnormal as Java prints it", []any{math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, 2.0, 1e23, 5e-300},
+		`[4.9E-324,-4.9E-324,2.0,1.0E23,5.0E-300]`, ""},
 }
 
 func TestHandChecked(t *testing.T) {

@@ -280,6 +280,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cf, err := protocol.ParseClientFrame([]byte(r.Form.Get(paramPpstr)))
+	if err == nil && cf.Format != protocol.FormatTransit {
+		err = errEDNClient
+	}
 	if err != nil {
 		s.log.Warn().Err(err).Msg("bad ajax post")
 		writeText(w, http.StatusBadRequest, bodyBadPackage)

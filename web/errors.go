@@ -23,3 +23,8 @@ var (
 
 	errNilHandler = errors.New("web: nil publication handler")
 )
+
+// errEDNClient rejects frames of clients using Sente's EDN packer: package
+// protocol reads them, but this server answers in Transit only, which such
+// a client could not read.
+var errEDNClient = errors.New("web: EDN-packed frames are not served yet (Transit only)")

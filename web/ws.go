@@ -168,6 +168,10 @@ func (c *wsConn) finish() {
 // logged and dropped; the socket is kept (sente-protocol.md §9).
 func (c *wsConn) handleFrame(data []byte) {
 	cf, err := protocol.ParseClientFrame(data)
+	if err == nil && cf.Format != protocol.FormatTransit {
+		c.log.Warn().Err(errEDNClient).Int("bytes", len(data)).Msg("frame dropped")
+		return
+	}
 	if err != nil {
 		var be *protocol.BadEventError
 		if errors.As(err, &be) {

@@ -84,7 +84,9 @@ func New(cfg Config) *Percolator {
 	}
 }
 
-// Register makes q the live query of uid, replacing its previous one.
+// Register makes q (not nil) the live query of uid, replacing its
+// previous one. Registering a query with the same String again does
+// nothing.
 func (p *Percolator) Register(uid string, q *query.Query) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -312,14 +314,16 @@ func (p *Percolator) Match(t *tweet.Tweet) []string {
 			}
 		}
 	}
-	var out []string
+	s.matched = s.matched[:0]
+	total := 0
 	check := func(e *entry) {
 		if s.entryStamp[e.slot] == s.epoch {
 			return
 		}
 		s.entryStamp[e.slot] = s.epoch
 		if e.prog.match(s) {
-			out = append(out, e.uids...)
+			s.matched = append(s.matched, e)
+			total += len(e.uids)
 		}
 	}
 	for _, id := range s.terms {
@@ -330,6 +334,14 @@ func (p *Percolator) Match(t *tweet.Tweet) []string {
 	for _, e := range p.always {
 		check(e)
 	}
+	if total == 0 {
+		return nil
+	}
+	out := make([]string, 0, total)
+	for _, e := range s.matched {
+		out = append(out, e.uids...)
+	}
+	clear(s.matched)
 	return out
 }
 
@@ -340,6 +352,7 @@ type scratch struct {
 	termStamp  []uint32 // by term id: epoch when the tweet has the term
 	entryStamp []uint32 // by entry slot: epoch when already checked
 	terms      []int32  // the tweet's marked terms
+	matched    []*entry // the entries that matched
 }
 
 func (p *Percolator) getScratch(t *tweet.Tweet) *scratch {

@@ -57,10 +57,10 @@ import "github.com/sente-go/sente/server/tweet"
 // phrase does not match across two of them.
 const positionGap = 100
 
-// Token is one analysed token of a text field and its position.
+// Token is one analysed token of a text field.
 type Token struct {
-	Text string
-	Pos  int32
+	Text string // the lower-cased word
+	Pos  int32  // its position: consecutive words differ by one
 }
 
 // Doc is a tweet prepared for matching: its fields are found and analysed

@@ -249,6 +249,17 @@ func (n *Fuzzy) MatchToken(s string) bool {
 	return withinEdits(n.Value, s, n.Edits, n.PrefixLength)
 }
 
+// Prefix returns the literal text every matching token starts with: the
+// first PrefixLength characters of Value.
+func (n *Fuzzy) Prefix() string {
+	i := 0
+	for k := 0; k < n.PrefixLength && i < len(n.Value); k++ {
+		_, size := utf8.DecodeRuneInString(n.Value[i:])
+		i += size
+	}
+	return n.Value[:i]
+}
+
 // Match implements Node.
 func (n *Regexp) Match(d *Doc) bool {
 	for _, t := range d.Tokens(n.Field) {
@@ -261,6 +272,13 @@ func (n *Regexp) Match(d *Doc) bool {
 
 // MatchToken reports whether the pattern matches the whole token s.
 func (n *Regexp) MatchToken(s string) bool { return n.re.MatchString(s) }
+
+// Prefix returns literal text every matching token starts with ("" when
+// there is none).
+func (n *Regexp) Prefix() string {
+	p, _ := n.re.LiteralPrefix()
+	return p
+}
 
 // Match implements Node.
 func (n *TermRange) Match(d *Doc) bool {
@@ -285,6 +303,23 @@ func (n *TermRange) MatchToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// Prefix returns the text every token in the range starts with: the
+// common prefix of both bounds ("" for an open range).
+func (n *TermRange) Prefix() string {
+	if !n.HasLower || !n.HasUpper {
+		return ""
+	}
+	i := 0
+	for i < len(n.Lower) && i < len(n.Upper) && n.Lower[i] == n.Upper[i] {
+		i++
+	}
+	// Do not end inside a UTF-8 sequence.
+	for i > 0 && i < len(n.Lower) && !utf8.RuneStart(n.Lower[i]) {
+		i--
+	}
+	return n.Lower[:i]
 }
 
 // Match implements Node.

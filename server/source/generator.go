@@ -184,7 +184,9 @@ func (g *Generator) makeUsers() {
 	n := g.cfg.Users
 	g.users = make([]*tweet.User, 0, n)
 	g.userTopic = make([]int, 0, n)
-	seen := map[string]bool{}
+	seen := make(map[string]bool, n)
+	drop := strings.NewReplacer(".", "", "-", "")
+	avatarPrefix, avatarSuffix, _ := strings.Cut(g.cfg.AvatarURL, "%d")
 	for i := 0; len(g.users) < n; i++ {
 		var name, screen, desc string
 		var followers int64
@@ -209,7 +211,7 @@ func (g *Generator) makeUsers() {
 			default:
 				screen = strings.ToLower(last) + strconv.Itoa(1950+r.IntN(60))
 			}
-			screen = strings.NewReplacer(".", "", "-", "").Replace(screen)
+			screen = drop.Replace(screen)
 			if len(screen) > 15 {
 				screen = screen[:15]
 			}
@@ -240,7 +242,7 @@ func (g *Generator) makeUsers() {
 			Description:     desc,
 			FollowersCount:  followers,
 			FriendsCount:    int64(r.IntN(2000)),
-			ProfileImageURL: fmt.Sprintf(g.cfg.AvatarURL, len(g.users)%g.cfg.Avatars),
+			ProfileImageURL: avatarPrefix + strconv.Itoa(len(g.users)%g.cfg.Avatars) + avatarSuffix,
 			Lang:            lang,
 			Verified:        verified,
 		})

@@ -132,7 +132,7 @@ func (r *Replay) RunStats(ctx context.Context, emit func(*tweet.Tweet)) (ReplayS
 			st.Malformed++
 			log.Warn().Str("path", r.cfg.Path).Int("line", lineNo).Msg("replay line too long, skipped")
 		case len(bytes.TrimSpace(line)) == 0:
-			if !atEOF {
+			if !atEOF || len(line) > 0 { // not the nothing after a final newline
 				st.NotStatus++
 			}
 		default:
@@ -197,7 +197,8 @@ func (r *Replay) wait(ctx context.Context, t *tweet.Tweet, prevTime, prevDue *ti
 	}
 }
 
-// readLine returns the next line without its newline. tooLong reports a
+// readLine returns the next line without its newline (a "\r" before it
+// stays; JSON ignores it). tooLong reports a
 // line longer than max, which is consumed and not returned. err is io.EOF
 // at the end of the input (line may then hold a last line without newline).
 func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
@@ -214,8 +215,6 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		buf = bytes.TrimSuffix(buf, []byte("\n"))
-		buf = bytes.TrimSuffix(buf, []byte("\r"))
-		return buf, tooLong, err
+		return bytes.TrimSuffix(buf, []byte("\n")), tooLong, err
 	}
 }

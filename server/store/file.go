@@ -96,7 +96,7 @@ func (fl *file) load() (int, error) {
 			case perr != nil:
 				// A torn last line after a crash lands here too.
 				fl.log.Warn().Str("path", fl.path).Int("line", lines).Err(perr).Msg("store file line skipped")
-			case t != nil && t.ID != 0:
+			case t != nil && t.ID > 0:
 				s.mu.Lock()
 				s.insertLocked(t.Slim())
 				s.mu.Unlock()

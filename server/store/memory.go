@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,7 +29,7 @@ const (
 
 // Errors returned by Memory.
 var (
-	// ErrNoID is returned by Add for a tweet without an id.
+	// ErrNoID is returned by Add for a tweet without a positive id.
 	ErrNoID = errors.New("store: tweet has no id")
 	// ErrClosed is returned by Add after Close.
 	ErrClosed = errors.New("store: closed")
@@ -88,9 +89,9 @@ type Memory struct {
 	docs     []*tweet.Tweet // sorted by id, oldest first
 	docIDs   []int64        // the ids of docs, for iterating all documents
 	byID     map[int64]*tweet.Tweet
-	postings []map[string]*posting // by query.Field; nil for fields not indexed
-	doc      *query.Doc            // reused to analyse the tweet being added or removed
-	seen     []string              // reused to drop a document's repeated tokens
+	postings []*terms   // by query.Field; nil for fields not indexed
+	doc      *query.Doc // reused to analyse the tweet being added or removed
+	seen     []string   // reused to drop a document's repeated tokens
 
 	file *file // nil without Config.Path
 }
@@ -116,7 +117,7 @@ func New(cfg Config) (*Memory, error) {
 		capacity: cfg.Capacity,
 		isIndex:  make([]bool, query.NumFields),
 		byID:     make(map[int64]*tweet.Tweet),
-		postings: make([]map[string]*posting, query.NumFields),
+		postings: make([]*terms, query.NumFields),
 		doc:      query.NewDoc(nil),
 	}
 	for _, name := range cfg.IndexedFields {
@@ -130,7 +131,7 @@ func New(cfg Config) (*Memory, error) {
 		if !s.isIndex[f] {
 			s.isIndex[f] = true
 			s.indexed = append(s.indexed, f)
-			s.postings[f] = make(map[string]*posting)
+			s.postings[f] = newTerms()
 		}
 	}
 	if cfg.Path != "" {
@@ -150,7 +151,7 @@ func New(cfg Config) (*Memory, error) {
 // error is returned, but t stays in memory. t must not be modified after
 // Add. Errors: ErrNoID, ErrClosed, or the file's error.
 func (s *Memory) Add(t *tweet.Tweet) error {
-	if t == nil || t.ID == 0 {
+	if t == nil || t.ID <= 0 {
 		return ErrNoID
 	}
 	s.mu.Lock()
@@ -185,11 +186,11 @@ func (s *Memory) insertLocked(t *tweet.Tweet) {
 	}
 	s.byID[t.ID] = t
 	s.eachTerm(t, func(f query.Field, term string) {
-		m := s.postings[f]
-		p := m[term]
+		ts := s.postings[f]
+		p := ts.get(term)
 		if p == nil {
 			p = &posting{}
-			m[strings.Clone(term)] = p // a substring would pin the tweet's text
+			ts.put(strings.Clone(term), p) // a substring would pin the tweet's text
 		}
 		p.insert(t.ID)
 	})
@@ -215,11 +216,11 @@ func (s *Memory) removeLocked(t *tweet.Tweet) {
 	}
 	delete(s.byID, t.ID)
 	s.eachTerm(t, func(f query.Field, term string) {
-		m := s.postings[f]
-		if p := m[term]; p != nil {
+		ts := s.postings[f]
+		if p := ts.get(term); p != nil {
 			p.remove(t.ID)
 			if len(p.ids) == 0 {
-				delete(m, term)
+				ts.delete(term)
 			}
 		}
 	})
@@ -291,7 +292,7 @@ func (s *Memory) SearchTweets(q *query.Query, from, n int) []*tweet.Tweet {
 	defer s.mu.RUnlock()
 	it := s.iteratorLocked(q)
 	hits := make([]*tweet.Tweet, 0, min(n, len(s.docs)))
-	for id := it.advance(int64(^uint64(0) >> 1)); id != none; id = it.advance(id - 1) {
+	for id := it.advance(math.MaxInt64); id != none; id = it.advance(id - 1) {
 		if from > 0 {
 			from--
 			continue
@@ -340,7 +341,7 @@ func (s *Memory) DocFreq(f query.Field, term string) (n int, ok bool) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if p := s.postings[f][term]; p != nil {
+	if p := s.postings[f].get(term); p != nil {
 		return len(p.ids), true
 	}
 	return 0, true

@@ -63,13 +63,13 @@ func (s *Memory) plan(n query.Node) plan {
 		p.exact = false
 		return p
 	case *query.Wildcard:
-		return s.expand(n.Field, n.MatchToken)
+		return s.expand(n.Field, n.Prefix(), n.MatchToken)
 	case *query.Fuzzy:
-		return s.expand(n.Field, n.MatchToken)
+		return s.expand(n.Field, n.Prefix(), n.MatchToken)
 	case *query.Regexp:
-		return s.expand(n.Field, n.MatchToken)
+		return s.expand(n.Field, n.Prefix(), n.MatchToken)
 	case *query.TermRange:
-		return s.expand(n.Field, n.MatchToken)
+		return s.expand(n.Field, n.Prefix(), n.MatchToken)
 	case *query.NumberRange:
 		if n.Field.Name() == "id" {
 			// Documents are sorted by id: a range of ids is a slice of them.
@@ -88,7 +88,7 @@ func (s *Memory) plan(n query.Node) plan {
 }
 
 func (s *Memory) termPlan(f query.Field, term string) plan {
-	p := s.postings[f][term]
+	p := s.postings[f].get(term)
 	if p == nil {
 		return emptyPlan
 	}
@@ -96,19 +96,20 @@ func (s *Memory) termPlan(f query.Field, term string) plan {
 }
 
 // expand is the union of the postings of every indexed term of f that
-// match accepts (wildcards, fuzzy terms, regular expressions, ranges).
-func (s *Memory) expand(f query.Field, match func(string) bool) plan {
+// starts with prefix and that match accepts (wildcards, fuzzy terms,
+// regular expressions, ranges).
+func (s *Memory) expand(f query.Field, prefix string, match func(string) bool) plan {
 	if !s.isIndex[f] {
 		return plan{}
 	}
 	var lists [][]int64
 	total := 0
-	for term, p := range s.postings[f] {
+	s.postings[f].scan(prefix, func(term string, p *posting) {
 		if match(term) {
 			lists = append(lists, p.ids)
 			total += len(p.ids)
 		}
-	}
+	})
 	switch len(lists) {
 	case 0:
 		return emptyPlan

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/sente-go/sente/transit"
 )
@@ -163,8 +164,8 @@ func (r *jsonReader) array(depth int) (any, error) {
 	}
 }
 
-// str reads a string; escapes are decoded by encoding/json, the common
-// unescaped case is a plain copy.
+// str reads a string: the common plain case is a copy, anything else is
+// decoded by encoding/json.
 func (r *jsonReader) str() (string, error) {
 	start := r.i
 	r.i++ // "
@@ -177,9 +178,11 @@ func (r *jsonReader) str() (string, error) {
 			continue
 		case c == '"':
 			r.i++
-			if !escaped {
+			if !escaped && utf8.Valid(r.b[start+1:r.i-1]) {
 				return string(r.b[start+1 : r.i-1]), nil
 			}
+			// Escapes, or invalid UTF-8 (replaced by U+FFFD, as
+			// encoding/json does).
 			var s string
 			if err := json.Unmarshal(r.b[start:r.i], &s); err != nil {
 				return "", fmt.Errorf("tweet: invalid JSON string at offset %d: %w", start, err)

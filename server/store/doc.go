@@ -1,0 +1,29 @@
+// Package store keeps BirdWatch's tweet history and answers the
+// client's history queries (:cmd/query) and missing-tweet lookups
+// (:cmd/missing), in place of the original's Elasticsearch index
+// (docs/birdwatch.md §5).
+//
+// Memory holds the newest tweets up to a capacity (the oldest, by id, is
+// evicted, with its index entries) and an inverted index of their
+// analysed fields (query.Tokens): for each indexed field and term, the ids
+// of the tweets containing it, sorted. A query (package query) is planned
+// against the index: terms are posting lists, conjunctions intersect them
+// from the newest id down by galloping search (the rarest list leads),
+// disjunctions merge, exclusions skip; wildcards, fuzzy terms, regular
+// expressions and term ranges are the union of the terms they expand to;
+// anything the index cannot decide exactly (phrases, fields that are not
+// indexed, numeric ranges) gives candidates that are checked with
+// query.Node.Match. Because every list is walked from the newest id, the
+// first 500 results of a search cost in proportion to the tweets visited
+// to find them, not to the size of the store.
+//
+// Optionally the store is backed by an append-only JSONL file (Twitter
+// JSON, one status per line) that is loaded on start, so that a restart
+// keeps the history.
+//
+// # Concurrency
+//
+// A *Memory is safe for concurrent use: searches run in parallel under a
+// read lock; Add holds the write lock while it indexes one tweet. Stored
+// tweets are immutable, so results are used without any lock.
+package store

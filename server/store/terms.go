@@ -1,0 +1,50 @@
+package store
+
+import "strings"
+
+// terms is the dictionary of one indexed field: term → posting. It is
+// split by the term's first byte, so that a wildcard, regular expression or
+// range with a literal prefix scans only the terms that start like it; in
+// a real tweet stream most terms are rare (t.co codes, typos, truncated
+// words), and a field has hundreds of thousands of them.
+type terms struct {
+	buckets [256]map[string]*posting
+}
+
+func newTerms() *terms { return &terms{} }
+
+func (ts *terms) get(term string) *posting {
+	if term == "" {
+		return nil
+	}
+	return ts.buckets[term[0]][term]
+}
+
+func (ts *terms) put(term string, p *posting) {
+	m := ts.buckets[term[0]]
+	if m == nil {
+		m = make(map[string]*posting)
+		ts.buckets[term[0]] = m
+	}
+	m[term] = p
+}
+
+func (ts *terms) delete(term string) { delete(ts.buckets[term[0]], term) }
+
+// scan calls fn for every term that starts with prefix.
+func (ts *terms) scan(prefix string, fn func(term string, p *posting)) {
+	visit := func(m map[string]*posting) {
+		for t, p := range m {
+			if strings.HasPrefix(t, prefix) {
+				fn(t, p)
+			}
+		}
+	}
+	if prefix != "" {
+		visit(ts.buckets[prefix[0]])
+		return
+	}
+	for _, m := range ts.buckets {
+		visit(m)
+	}
+}
