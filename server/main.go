@@ -53,6 +53,8 @@ type config struct {
 	speed     float64 // replay speed-up (0: as fast as possible)
 	storeFile string  // store persistence file ("" : memory only)
 	storeSize int     // tweets kept
+	confPath  string  // BirdWatch conf.edn to read ("" : none)
+	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 }
 
 func main() {
@@ -71,6 +73,11 @@ func run(args []string, logOut io.Writer) error {
 	log, err := newLogger(cfg.logLevel, logOut)
 	if err != nil {
 		return err
+	}
+	if cfg.confPath != "" {
+		if err := applyConf(&cfg, cfg.confPath, cfg.addrSet, log); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -95,9 +102,11 @@ func parseConfig(args []string) (config, error) {
 	fs.Float64Var(&cfg.speed, "speed", envFloat("SENTE_SPEED", 1), "replay speed-up factor; 0 replays as fast as possible (env SENTE_SPEED)")
 	fs.StringVar(&cfg.storeFile, "store-file", envOr("SENTE_STORE_FILE", ""), "keep the tweet history in this JSONL file across restarts (env SENTE_STORE_FILE)")
 	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
+	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port; other keys are logged) (env SENTE_CONF)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	fs.Visit(func(f *flag.Flag) { cfg.addrSet = cfg.addrSet || f.Name == "addr" })
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+func TestApplyConf(t *testing.T) {
+	dir := t.TempDir()
+	write := func(text string) string {
+		p := filepath.Join(dir, "conf.edn")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// BirdWatch MainApp's conf.edn, plus a key nobody knows.
+	p := write(`{:es-address "http://127.0.0.1:9200" :es-index "birdwatch" :port 9999
+ :pidfile-name "birdwatch.pid" :redis-host "127.0.0.1" :redis-port 6379 :inspect-port 8001
+ :colour :blue}`)
+	var logs bytes.Buffer
+	log := zerolog.New(&logs)
+	cfg := config{addr: ":8888"}
+	if err := applyConf(&cfg, p, false, log); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != ":9999" {
+		t.Errorf("addr = %q, want :9999 from :port", cfg.addr)
+	}
+	if !strings.Contains(logs.String(), `"level":"warn","conf":"`+p+`","key":":colour"`) {
+		t.Errorf("unknown key not warned about:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"key":"redis-host","reason":"Redis is not supported yet"`) {
+		t.Errorf("unused key not logged:\n%s", logs.String())
+	}
+	cfg = config{addr: "127.0.0.1:1"}
+	if err := applyConf(&cfg, p, true, log); err != nil || cfg.addr != "127.0.0.1:1" {
+		t.Errorf("-addr did not win over :port: %q %v", cfg.addr, err)
+	}
+	for _, bad := range []string{`{:port "x"}`, `[1 2]`, `{:port`} {
+		if err := applyConf(&cfg, write(bad), false, log); err == nil {
+			t.Errorf("conf %s accepted", bad)
+		}
+	}
+	if err := applyConf(&cfg, filepath.Join(dir, "absent.edn"), false, log); err == nil {
+		t.Error("missing conf file accepted")
+	}
+	c, err := parseConfig([]string{"-conf", p, "-addr", ":1"})
+	if err != nil || c.confPath != p || !c.addrSet {
+		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+}
