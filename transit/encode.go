@@ -269,9 +269,9 @@ func (e *encodeState) writeFloat(f float64, bits int, asKey bool) {
 		e.emit("~z", "-INF", asKey)
 	case asKey:
 		var tmp [32]byte
-		e.emit("~d", string(appendJavaDouble(tmp[:0], f, bits)), asKey)
+		e.emit("~d", string(AppendJavaFloat(tmp[:0], f, bits)), asKey)
 	default:
-		e.buf = appendJavaDouble(e.buf, f, bits)
+		e.buf = AppendJavaFloat(e.buf, f, bits)
 	}
 }
 
@@ -659,10 +659,13 @@ func appendU(b []byte, r rune) []byte {
 	return append(b, '\\', 'u', hexUpper[r>>12&0xF], hexUpper[r>>8&0xF], hexUpper[r>>4&0xF], hexUpper[r&0xF])
 }
 
-// appendJavaDouble formats f as Java's Double.toString (Float.toString for
-// bits == 32) does: shortest round-trip digits, plain notation for
-// 10^-3 ≤ |f| < 10^7, computerised scientific notation otherwise.
-func appendJavaDouble(b []byte, f float64, bits int) []byte {
+// AppendJavaFloat appends f as Java's Double.toString prints it (or
+// Float.toString, for bitSize 32): the shortest digits that read back (of
+// one or two digits, the closest to f), plain notation for
+// 10^-3 ≤ |f| < 10^7 ("2.0", "0.001"), computerised scientific notation
+// otherwise ("1.0E7", "4.9E-324"). Transit writes floats this way, and
+// Clojure prints doubles this way in EDN. f must be finite.
+func AppendJavaFloat(b []byte, f float64, bits int) []byte {
 	if f == 0 {
 		if math.Signbit(f) {
 			return append(b, "-0.0"...)

@@ -187,7 +187,7 @@ func (e *encodeState) writeFloat(f float64, bits int) {
 	case math.IsInf(f, -1):
 		e.buf = append(e.buf, "##-Inf"...)
 	default:
-		e.buf = appendJavaDouble(e.buf, f, bits)
+		e.buf = transit.AppendJavaFloat(e.buf, f, bits) // as Clojure prints a double
 	}
 }
 

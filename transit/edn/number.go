@@ -1,7 +1,6 @@
 package edn
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -243,75 +242,3 @@ func parseRatio(neg bool, num, den string) (any, error) {
 	return new(big.Int).Set(r.Num()), nil
 }
 
-// appendJavaDouble formats f as Java's Double.toString (Float.toString for
-// bits == 32), which Clojure prints for a double: the shortest digits that
-// read back, plain notation for 10^-3 ≤ |f| < 10^7 ("2.0", "0.001"),
-// computerised scientific notation otherwise ("1.0E7", "6.626E-34"). f
-// must be finite.
-func appendJavaDouble(b []byte, f float64, bits int) []byte {
-	if f == 0 {
-		if math.Signbit(f) {
-			return append(b, "-0.0"...)
-		}
-		return append(b, "0.0"...)
-	}
-	var tmp [32]byte
-	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits) // -d.ddde±xx
-	if len(s) > 1 && s[1] == 'e' || len(s) > 2 && s[0] == '-' && s[2] == 'e' {
-		// One digit is enough. Java (19+) then picks the decimal of one or
-		// two digits closest to f: "4.9E-324", not "5.0E-324", for the
-		// smallest subnormal, whose rounding interval is wide. (Only
-		// subnormals of a few bits have two-digit decimals other than d.0
-		// in their interval.)
-		var tmp2 [32]byte
-		s2 := strconv.AppendFloat(tmp2[:0], f, 'e', 1, bits)
-		e2 := bytes.IndexByte(s2, 'e')
-		if g, err := strconv.ParseFloat(string(s2), bits); err == nil && g == f && s2[e2-1] != '0' {
-			s = append(tmp[:0], s2...)
-		}
-	}
-	if s[0] == '-' {
-		b = append(b, '-')
-		s = s[1:]
-	}
-	e := 0
-	for s[e] != 'e' {
-		e++
-	}
-	exp, _ := strconv.Atoi(string(s[e+1:]))
-	var dbuf [24]byte
-	d := dbuf[:0]
-	for _, c := range s[:e] {
-		if c != '.' {
-			d = append(d, c)
-		}
-	}
-	if abs := math.Abs(f); abs >= 1e-3 && abs < 1e7 {
-		switch {
-		case exp < 0: // 0.00ddd
-			b = append(b, '0', '.')
-			for i := 0; i < -exp-1; i++ {
-				b = append(b, '0')
-			}
-			return append(b, d...)
-		case len(d) <= exp+1: // ddd00.0
-			b = append(b, d...)
-			for i := len(d); i <= exp; i++ {
-				b = append(b, '0')
-			}
-			return append(b, '.', '0')
-		default: // dd.ddd
-			b = append(b, d[:exp+1]...)
-			b = append(b, '.')
-			return append(b, d[exp+1:]...)
-		}
-	}
-	b = append(b, d[0], '.')
-	if len(d) > 1 {
-		b = append(b, d[1:]...)
-	} else {
-		b = append(b, '0')
-	}
-	b = append(b, 'E')
-	return strconv.AppendInt(b, int64(exp), 10)
-}
