@@ -241,4 +241,3 @@ func parseRatio(neg bool, num, den string) (any, error) {
 	}
 	return new(big.Int).Set(r.Num()), nil
 }
-
