@@ -35,13 +35,15 @@ var _ transport = (*ajaxConn)(nil)
 
 func (a *ajaxConn) kind() Transport { return TransportAjax }
 
-// generation returns the generation to answer in: the one the client's
-// frames revealed, else the writer of what its polls told.
-func (a *ajaxConn) generation() protocol.Generation {
-	if g := a.cl.pinned(); g.Valid() {
-		return g
+// dialect returns the dialect to answer in: the generation the client's
+// frames revealed, else the writer of what its polls told, and the
+// client's format (Server.formatOf).
+func (a *ajaxConn) dialect() protocol.Dialect {
+	g := a.cl.pinned()
+	if !g.Valid() {
+		g = ajaxWriter(protocol.GenerationSet(a.cl.hint.Load()))
 	}
-	return ajaxWriter(protocol.GenerationSet(a.cl.hint.Load()))
+	return protocol.Dialect{Generation: g, Format: a.s.formatOf(a.cl)}
 }
 
 // deliver queues a push and wakes the held poll; see transport.
@@ -162,7 +164,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	// than a later one.
 	if set := cl.narrow(detected); created || q.Has(paramHandshake) {
 		if g, ok := set.Only(); ok {
-			cl.pin(g)
+			cl.pinGeneration(g)
 		}
 	}
 	if created || q.Has(paramHandshake) {
@@ -173,7 +175,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		if s.cfg.HandshakeData != nil {
 			hs.Data = s.cfg.HandshakeData(r, cl.uid)
 		}
-		frame, err := a.generation().Handshake(hs)
+		frame, err := a.dialect().Handshake(hs)
 		if err != nil {
 			a.log.Error().Err(err).Msg("cannot write handshake")
 			writeText(w, http.StatusInternalServerError, bodyInternal)
@@ -214,27 +216,38 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 
 // answer returns the body for queued pushes: one batch of all their events.
 func (a *ajaxConn) answer(items []outItem) []byte {
-	g := a.generation()
+	d := a.dialect()
 	if len(items) == 1 {
-		return items[0].push.batch.Frame(g)
+		if frame, err := items[0].push.frame(d); err == nil {
+			return frame
+		}
 	}
 	var events []protocol.Event
 	for _, it := range items {
 		events = append(events, it.push.events...)
 	}
-	b, err := protocol.PackBatch(events, protocol.SetOf(g))
+	frame, err := d.Batch(events...)
 	if err != nil {
-		// Cannot happen: each push was packed before. Send the first.
-		a.log.Error().Err(err).Int("dropped", len(items)-1).Msg("cannot merge pushes")
-		return items[0].push.batch.Frame(g)
+		// Each push was packed before, for the formats then in use; this
+		// one may not write an event. Send the pushes that pack.
+		a.log.Error().Err(err).Stringer("dialect", d).Msg("cannot merge pushes")
+		events = events[:0]
+		for _, it := range items {
+			if _, err := it.push.frame(d); err == nil {
+				events = append(events, it.push.events...)
+			}
+		}
+		if frame, err = d.Batch(events...); err != nil {
+			frame, _ = d.Batch() // an empty batch: the client polls again
+		}
 	}
-	return b.Frame(g)
+	return frame
 }
 
 // writeNoData ends a poll without data: an empty batch for 1.3–1.8, whose
 // poll loop dies on anything else, :chsk/timeout for 1.9+.
 func (a *ajaxConn) writeNoData(w http.ResponseWriter) {
-	frame, err := a.generation().PollTimeout()
+	frame, err := a.dialect().PollTimeout()
 	if err != nil {
 		writeText(w, http.StatusInternalServerError, bodyInternal)
 		return
@@ -280,8 +293,8 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cf, err := protocol.ParseClientFrame([]byte(r.Form.Get(paramPpstr)))
-	if err == nil && cf.Format != protocol.FormatTransit {
-		err = errEDNClient
+	if err == nil && !s.cfg.Packer.accepts(cf.Format) {
+		err = errFormatRefused
 	}
 	if err != nil {
 		s.log.Warn().Err(err).Msg("bad ajax post")
@@ -297,19 +310,24 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, bodyBadClientID)
 		return
 	}
-	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Request: r}
+	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
 	if cid != "" {
 		cl, err := s.reg.bind(cid, func() string { return s.userID(r, cid) })
 		if err != nil {
 			writeText(w, http.StatusServiceUnavailable, bodyClosing)
 			return
 		}
-		msg.Generation = cl.pin(cf.Generation)
+		if f, ok := cl.pinFormat(cf.Format); !ok {
+			s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
+			writeText(w, http.StatusBadRequest, bodyBadPackage)
+			return
+		}
+		msg.Generation = cl.pinGeneration(cf.Generation)
 		msg.UID = cl.uid
 	} else if s.cfg.UserID != nil {
 		msg.UID = s.cfg.UserID(r, "")
 	}
-	g := msg.Generation
+	g := protocol.Dialect{Generation: msg.Generation, Format: msg.Format}
 	if !cf.Callback.Requested() {
 		if !s.deliverEvent(msg, r.Context().Done()) {
 			return

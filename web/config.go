@@ -68,6 +68,18 @@ type Config struct {
 	// nothing. It must be safe for concurrent use.
 	Generations func(r *http.Request) protocol.GenerationSet
 
+	// Packer chooses the packer format the server speaks (Sente's
+	// :packer): PackerTransit (the zero value) or PackerEDN for every
+	// client, or PackerAuto to answer each client in the format of its
+	// own frames. With a fixed format, a frame in the other format is
+	// dropped (WebSocket) or answered 400 (Ajax POST). With PackerAuto a
+	// client (its client-id, for every transport, or a POST without
+	// client-id alone) is answered in Transit until its first frame, whose
+	// format then sticks: handshakes, and pushes to a WebSocket that has
+	// not spoken yet, are Transit, and later frames in the other format are
+	// refused as above. Sente's query parameters never tell the packer.
+	Packer Packer
+
 	// WSBatchWindow is how long pushes to a uid are collected before they
 	// go to its WebSockets as one batch (Sente's :send-buf-ms-ws). Zero
 	// means 30 ms; at most 10 s.
@@ -155,6 +167,60 @@ const (
 	CSRFOff
 )
 
+// Packer is the packer choice of a Server (Config.Packer): which
+// protocol.Format it writes frames in.
+type Packer uint8
+
+const (
+	// PackerTransit answers every client in Transit JSON (Sente's
+	// Transit packer, or the flexi packer's 'j' bodies for 1.3–1.8).
+	PackerTransit Packer = iota
+	// PackerEDN answers every client in EDN, Sente's default packer ('e'
+	// bodies for 1.3–1.8 flexi clients).
+	PackerEDN
+	// PackerAuto answers each client in the format of its first frame,
+	// Transit until it has sent one (protocol.ClientFrame.Format).
+	PackerAuto
+)
+
+// String returns "transit", "edn" or "auto".
+func (p Packer) String() string {
+	switch p {
+	case PackerTransit:
+		return "transit"
+	case PackerEDN:
+		return "edn"
+	case PackerAuto:
+		return "auto"
+	}
+	return "unknown packer"
+}
+
+// fixed returns the format p imposes on every client; ok is false for
+// PackerAuto.
+func (p Packer) fixed() (f protocol.Format, ok bool) {
+	switch p {
+	case PackerEDN:
+		return protocol.FormatEDN, true
+	case PackerAuto:
+		return protocol.FormatTransit, false
+	}
+	return protocol.FormatTransit, true
+}
+
+// defaultFormat is the format of frames to a client whose format is not
+// known: the fixed format, Transit for PackerAuto.
+func (p Packer) defaultFormat() protocol.Format {
+	f, _ := p.fixed()
+	return f
+}
+
+// accepts reports whether a frame in format f is served.
+func (p Packer) accepts(f protocol.Format) bool {
+	fixed, ok := p.fixed()
+	return !ok || f == fixed
+}
+
 // Defaults of Config, see the fields.
 const (
 	defaultWSBatchWindow   = 30 * time.Millisecond
@@ -241,6 +307,9 @@ func (c Config) withDefaults() (Config, error) {
 		case *s.v == 0:
 			*s.v = s.def
 		}
+	}
+	if c.Packer > PackerAuto {
+		return c, errors.New("web: Config.Packer is not a Packer constant")
 	}
 	if c.CSRFCheck > CSRFOff {
 		return c, errors.New("web: Config.CSRFCheck is not a CSRFCheck constant")

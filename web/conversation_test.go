@@ -9,17 +9,19 @@ import (
 )
 
 // TestWebSocketConversation runs one WebSocket conversation per client
-// generation and compares it with testdata/web/ws-<generation>.golden:
+// generation, with the Transit packer and with the EDN packer (a server
+// configured with PackerEDN), and compares it with
+// testdata/web/ws-<generation>[-edn].golden:
 // rejections (origin, CSRF, client-id), handshake, client events with and
 // without callback, a malformed frame, keep-alive ping, a push, a batch of
 // several pushes, a second tab of the same uid, uidport events.
 func TestWebSocketConversation(t *testing.T) {
-	for _, p := range profiles {
+	for _, p := range append(profiles[:len(profiles):len(profiles)], ednProfiles...) {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t, testConfig())
+			ts := newTestServer(t, p.config())
 			tr := ts.tr
-			tr.linef("# WebSocket conversation of a Sente %s client (%s)", p.version, p.gen)
+			tr.linef("# WebSocket conversation of a Sente %s client (%s)", p.version, p.describe())
 			uid := "u-" + p.name
 			cid := p.name + "-tab1"
 
@@ -102,18 +104,19 @@ func TestWebSocketConversation(t *testing.T) {
 	}
 }
 
-// TestAjaxConversation runs one Ajax conversation per client generation
-// and compares it with testdata/web/ajax-<generation>.golden: rejections,
+// TestAjaxConversation runs one Ajax conversation per client generation,
+// with the Transit packer and with the EDN packer, and compares it with
+// testdata/web/ajax-<generation>[-edn].golden: rejections,
 // handshake poll, POSTs with and without callback, a push queued between
 // two polls, a batch of several pushes to a held poll, a poll that ends
 // without data, a second tab, uidport events.
 func TestAjaxConversation(t *testing.T) {
-	for _, p := range profiles {
+	for _, p := range append(profiles[:len(profiles):len(profiles)], ednProfiles...) {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			ts := newTestServer(t, testConfig())
+			ts := newTestServer(t, p.config())
 			tr := ts.tr
-			tr.linef("# Ajax conversation of a Sente %s client (%s)", p.version, p.gen)
+			tr.linef("# Ajax conversation of a Sente %s client (%s)", p.version, p.describe())
 			uid := "u-" + p.name
 			cid := p.name + "-tab1"
 			a := ts.ajax(t, "A", p, cid)
@@ -123,7 +126,7 @@ func TestAjaxConversation(t *testing.T) {
 			if r := ts.rawRequest(t, "X", http.MethodGet, p.clock+"=1&client-id="+cid, "", hdr); r.status != http.StatusForbidden {
 				t.Fatalf("evil origin: %d", r.status)
 			}
-			ping, _ := p.gen.ClientFrame(helloEvent(0), protocol.Callback{})
+			ping, _ := p.dialect().ClientFrame(helloEvent(0), protocol.Callback{})
 			r, shown := a.postRaw(ping, "wrong", http.Header{headerCSRF: {"wrong"}})
 			tr.linef("X> POST /chsk %s (token %q)", shown, "wrong")
 			tr.linef("X< %d %s", r.status, r.body)
@@ -169,7 +172,7 @@ func TestAjaxConversation(t *testing.T) {
 
 			tr.section("poll that ends without data")
 			r = a.poll()
-			if want, _ := p.gen.PollTimeout(); r.body != string(want) {
+			if want, _ := p.dialect().PollTimeout(); r.body != string(want) {
 				t.Fatalf("idle poll answered %q, want %q", r.body, want)
 			}
 

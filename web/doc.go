@@ -85,6 +85,22 @@
 //     consoles at connect time, and two handshakes for 1.18–1.20 clients.
 //     A reconnect of a client-id whose generation is known skips all this.
 //
+// # Packers
+//
+// Each generation comes in two packer formats (protocol.Format): Transit
+// JSON and EDN, Sente's default packer ("+e…"/"-e…" in the 1.3–1.8 flexi
+// packer). Config.Packer chooses: PackerTransit (the default) or PackerEDN
+// answer every client in that format and refuse frames in the other
+// (dropped on a WebSocket, 400 for an Ajax POST); PackerAuto answers each
+// client-id in the format of its first frame, pinned like its generation
+// (together they are its protocol.Dialect), and in Transit until then: a
+// handshake, and pushes to a WebSocket that has not spoken yet, are
+// Transit. Sente's query parameters never tell the packer. Every frame
+// the server writes (handshake, replies, pongs, Ajax dummy and timeout
+// replies, "no data" answers, pushes) is in the client's dialect; a push is
+// packed once per format in use and generation. Message.Format tells the
+// format an event came in.
+//
 // Pings: 1.18+ clients ping with a callback and get "pong"; older clients'
 // pings (no callback) get nothing; neither reaches Events. Keep-alive uses
 // RFC 6455 ping frames every Config.PingInterval, never Sente pings, which
@@ -114,9 +130,10 @@
 // Redis backplane is a second implementation of the same interface) to
 // per-uid buffers, one per transport, flushed after the batch window
 // (Config.WSBatchWindow, AjaxBatchWindow) or by Flush. A flush packs the
-// batch once for every generation (protocol.PackBatch) and queues the same
-// bytes on every connection it goes to; a WebSocket broadcast is written as
-// one websocket.PreparedMessage per generation. Each connection has a
+// batch once for every generation in each format its connections are
+// answered in (protocol.Format.PackBatch) and queues the same bytes on
+// every connection it goes to; a WebSocket broadcast is written as one
+// websocket.PreparedMessage per dialect. Each connection has a
 // bounded queue (Config.SendQueueLen, SendQueueBytes): a push never waits
 // for a client, and a client whose queue overflows is disconnected (it
 // reconnects and gets a new handshake). An Ajax client's queue keeps pushes

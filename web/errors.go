@@ -24,7 +24,7 @@ var (
 	errNilHandler = errors.New("web: nil publication handler")
 )
 
-// errEDNClient rejects frames of clients using Sente's EDN packer: package
-// protocol reads them, but this server answers in Transit only, which such
-// a client could not read.
-var errEDNClient = errors.New("web: EDN-packed frames are not served yet (Transit only)")
+// errFormatRefused refuses a frame whose packer format is not the one the
+// server answers its client in (Config.Packer): a fixed format, or under
+// PackerAuto the format of the client's first frame.
+var errFormatRefused = errors.New("web: frame in a packer format the client is not answered in")

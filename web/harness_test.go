@@ -65,6 +65,9 @@ type profile struct {
 	name    string              // transcript and client-id prefix
 	version string              // the emulated release
 	gen     protocol.Generation // its wire generation
+	// format is its packer: Transit, or EDN (Sente's default packer; the
+	// flexi packer configured for EDN for 1.3–1.8).
+	format protocol.Format
 	// csrfOnRequests: 1.14+ send the page's token on the WebSocket URL and
 	// as X-CSRF-Token on every Ajax request.
 	csrfOnRequests bool
@@ -94,9 +97,45 @@ var profiles = []profile{
 		postClientID: true, pingCallback: true, answersServerPing: true},
 }
 
+// ednProfiles are the same releases with Sente's EDN packer: a 1.3 flexi
+// client configured for EDN writes "+e[…]" and reads "-e…" and "-j…"; the
+// others write and read EDN bodies in their generation's envelope.
+var ednProfiles = func() []profile {
+	var ps []profile
+	for _, p := range profiles {
+		p.name += "-edn"
+		p.format = protocol.FormatEDN
+		ps = append(ps, p)
+	}
+	return ps
+}()
+
+// dialect is the wire variant the client writes and reads.
+func (p profile) dialect() protocol.Dialect {
+	return protocol.Dialect{Generation: p.gen, Format: p.format}
+}
+
+// config returns the configuration of a conversation with a client of
+// p: testConfig, with the client's packer.
+func (p profile) config() Config {
+	cfg := testConfig()
+	if p.format == protocol.FormatEDN {
+		cfg.Packer = PackerEDN
+	}
+	return cfg
+}
+
+// describe names the client in a transcript title.
+func (p profile) describe() string {
+	if p.format == protocol.FormatTransit {
+		return p.gen.String()
+	}
+	return p.dialect().String()
+}
+
 func profileNamed(t *testing.T, name string) profile {
 	t.Helper()
-	for _, p := range profiles {
+	for _, p := range append(profiles[:len(profiles):len(profiles)], ednProfiles...) {
 		if p.name == name {
 			return p
 		}
@@ -239,7 +278,11 @@ func describeMessage(m Message) string {
 	if m.Reply != nil {
 		cb = " reply-fn"
 	}
-	return fmt.Sprintf("app< %s uid=%q client-id=%q via %s, %s%s", show(m.Event.Value()), m.UID, m.ClientID, m.Transport, m.Generation, cb)
+	gen := m.Generation.String()
+	if m.Format != protocol.FormatTransit {
+		gen = protocol.Dialect{Generation: m.Generation, Format: m.Format}.String()
+	}
+	return fmt.Sprintf("app< %s uid=%q client-id=%q via %s, %s%s", show(m.Event.Value()), m.UID, m.ClientID, m.Transport, gen, cb)
 }
 
 // reply answers m with v and records it.
@@ -357,7 +400,7 @@ func (c *wsClient) next() (sf protocol.ServerFrame, ok bool) {
 	if typ != websocket.TextMessage {
 		c.t.Fatalf("%s: frame type %d", c.label, typ)
 	}
-	sf, err = c.p.gen.ParseServerFrame(data)
+	sf, err = c.p.dialect().ParseServerFrame(data)
 	if err != nil {
 		c.ts.tr.linef("%s< %s    (unreadable by %s: dropped)", c.label, data, c.p.version)
 		return sf, false
@@ -434,7 +477,7 @@ func (c *wsClient) expectReply(cb string) any {
 // send writes ev as the client does, with callback cb if not empty.
 func (c *wsClient) send(ev protocol.Event, cb string) {
 	c.t.Helper()
-	frame, err := c.p.gen.ClientFrame(ev, protocol.Callback{ID: cb})
+	frame, err := c.p.dialect().ClientFrame(ev, protocol.Callback{ID: cb})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -574,7 +617,7 @@ func (a *ajaxClient) parse(r response) protocol.ServerFrame {
 	if r.status != http.StatusOK {
 		return protocol.ServerFrame{}
 	}
-	sf, err := a.p.gen.ParseServerFrame([]byte(r.body))
+	sf, err := a.p.dialect().ParseServerFrame([]byte(r.body))
 	if err != nil {
 		a.t.Fatalf("%s: %s cannot read %q: %v", a.label, a.p.version, r.body, err)
 	}
@@ -638,7 +681,7 @@ func (a *ajaxClient) postRaw(ppstr []byte, token string, header http.Header) (re
 // does; the function returned waits for the answer and records it.
 func (a *ajaxClient) postAsync(ev protocol.Event, cb bool) func() response {
 	a.t.Helper()
-	frame, err := a.p.gen.ClientFrame(ev, protocol.Callback{Ajax: cb})
+	frame, err := a.p.dialect().ClientFrame(ev, protocol.Callback{Ajax: cb})
 	if err != nil {
 		a.t.Fatal(err)
 	}

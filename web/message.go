@@ -73,6 +73,9 @@ type Message struct {
 	// Generation is the wire generation of the frame the event came in;
 	// GenUnknown for uidport events.
 	Generation protocol.Generation
+	// Format is the packer format of the frame the event came in, which
+	// Reply answers in (Config.Packer); FormatTransit for uidport events.
+	Format protocol.Format
 	// Request is the request that opened the WebSocket or carried the Ajax
 	// POST, for its headers, cookies and URL; nil for uidport events. It
 	// is shared and read-only: do not read its Body. Its Context is done

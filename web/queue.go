@@ -12,17 +12,40 @@ import (
 // numGenerations indexes per-generation arrays by protocol.Generation.
 const numGenerations = int(protocol.GenV2) + 1
 
+// formatSet is a set of protocol.Format, bit f for format f.
+type formatSet uint8
+
+func formatsOf(f protocol.Format) formatSet { return 1 << f }
+
+func (s formatSet) has(f protocol.Format) bool { return f.Valid() && s&formatsOf(f) != 0 }
+
+// allFormats lists the formats, in packing order.
+var allFormats = [...]protocol.Format{protocol.FormatTransit, protocol.FormatEDN}
+
+// numFormats indexes per-format arrays by protocol.Format.
+const numFormats = int(protocol.FormatEDN) + 1
+
 // push is one push batch on its way to connections: the events, packed once
-// for every generation (protocol.PackBatch), shared by every connection it
-// was flushed to. It is immutable once built, except for the lazily built
-// prepared messages, which sync.Once guards.
+// per format for every generation (protocol.Format.PackBatch), shared by
+// every connection it was flushed to. The formats of the connections it was
+// flushed to are packed when it is built; another one (a WebSocket whose
+// client revealed its format meanwhile) is packed on first use. It is
+// immutable once built, except for the lazily built packs and prepared
+// messages, which sync.Once guards.
 type push struct {
-	events []protocol.Event     // for Ajax clients, which may merge several pushes into one answer
-	batch  protocol.PackedBatch // the frame of each generation
-	size   int                  // bytes charged to a queue: the longest frame
+	events []protocol.Event // for Ajax clients, which may merge several pushes into one answer
+	size   int              // bytes charged to a queue: the longest frame packed when built
 	// shared says the push goes to several WebSockets: they write it as a
-	// websocket.PreparedMessage, framed once per generation.
-	shared   bool
+	// websocket.PreparedMessage, framed once per dialect.
+	shared bool
+	packs  [numFormats]packedFormat
+}
+
+// packedFormat is the push packed in one format, built on first use.
+type packedFormat struct {
+	once     sync.Once
+	batch    protocol.PackedBatch // the frame of each generation
+	err      error
 	prepared [numGenerations]preparedFrame
 }
 
@@ -33,15 +56,28 @@ type preparedFrame struct {
 	err  error
 }
 
-// newPush packs events for every generation. An event that cannot be packed
-// (its data has a value Transit cannot write) is logged and left out rather
+// newPush packs events for every generation in each format of formats
+// (Transit when empty). An event that cannot be packed in one of them (its
+// data has a value the codec cannot write) is logged and left out rather
 // than failing the whole batch; nil is returned when nothing is left.
-func newPush(events []protocol.Event, shared bool, log *zerolog.Logger) *push {
-	batch, err := protocol.PackBatch(events, protocol.AllGenerations)
-	if err != nil {
+func newPush(events []protocol.Event, formats formatSet, shared bool, log *zerolog.Logger) *push {
+	if formats == 0 {
+		formats = formatsOf(protocol.FormatTransit)
+	}
+	packs := func(evs []protocol.Event, gens protocol.GenerationSet) error {
+		for _, f := range allFormats {
+			if formats.has(f) {
+				if _, err := f.PackBatch(evs, gens); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if packs(events, protocol.AllGenerations) != nil {
 		good := events[:0:0]
 		for _, ev := range events {
-			if _, err := protocol.PackBatch([]protocol.Event{ev}, protocol.SetOf(protocol.GenV2)); err != nil {
+			if err := packs([]protocol.Event{ev}, protocol.SetOf(protocol.GenV2)); err != nil {
 				log.Error().Err(err).Str("event_id", string(ev.ID)).Msg("push dropped: cannot pack event")
 				continue
 			}
@@ -51,23 +87,56 @@ func newPush(events []protocol.Event, shared bool, log *zerolog.Logger) *push {
 			return nil
 		}
 		events = good
-		if batch, err = protocol.PackBatch(events, protocol.AllGenerations); err != nil {
+	}
+	p := &push{events: events, shared: shared}
+	for _, f := range allFormats {
+		if !formats.has(f) {
+			continue
+		}
+		b, err := p.batch(f)
+		if err != nil {
 			log.Error().Err(err).Msg("push dropped: cannot pack batch")
 			return nil
 		}
-	}
-	p := &push{events: events, batch: batch, shared: shared}
-	for _, g := range generations {
-		p.size = max(p.size, len(batch.Frame(g)))
+		for _, g := range generations {
+			p.size = max(p.size, len(b.Frame(g)))
+		}
 	}
 	return p
 }
 
-// preparedMessage returns the PreparedMessage of the frame of generation g.
-func (p *push) preparedMessage(g protocol.Generation) (*websocket.PreparedMessage, error) {
-	f := &p.prepared[g]
+// batch returns the push packed in format f, packing it on first use.
+func (p *push) batch(f protocol.Format) (protocol.PackedBatch, error) {
+	if !f.Valid() {
+		return protocol.PackedBatch{}, protocol.ErrUnknownFormat
+	}
+	pf := &p.packs[f]
+	pf.once.Do(func() { pf.batch, pf.err = f.PackBatch(p.events, protocol.AllGenerations) })
+	return pf.batch, pf.err
+}
+
+// frame returns the push's frame in dialect d.
+func (p *push) frame(d protocol.Dialect) ([]byte, error) {
+	b, err := p.batch(d.Format)
+	if err != nil {
+		return nil, err
+	}
+	frame := b.Frame(d.Generation)
+	if frame == nil {
+		return nil, protocol.ErrUnknownGeneration
+	}
+	return frame, nil
+}
+
+// preparedMessage returns the PreparedMessage of the frame of dialect d.
+func (p *push) preparedMessage(d protocol.Dialect) (*websocket.PreparedMessage, error) {
+	frame, err := p.frame(d)
+	if err != nil {
+		return nil, err
+	}
+	f := &p.packs[d.Format].prepared[d.Generation]
 	f.once.Do(func() {
-		f.pm, f.err = websocket.NewPreparedMessage(websocket.TextMessage, p.batch.Frame(g))
+		f.pm, f.err = websocket.NewPreparedMessage(websocket.TextMessage, frame)
 	})
 	return f.pm, f.err
 }
@@ -76,7 +145,7 @@ func (p *push) preparedMessage(g protocol.Generation) (*websocket.PreparedMessag
 // frame for this connection alone (a callback reply or a pong).
 type outItem struct {
 	push  *push  // nil for a direct frame
-	frame []byte // the direct frame, in the connection's pinned generation
+	frame []byte // the direct frame, in the connection's pinned dialect
 }
 
 // size is what the item counts against Config.SendQueueBytes.

@@ -54,15 +54,15 @@ func TestSendQueueLimits(t *testing.T) {
 func TestNewPushDropsUnpackable(t *testing.T) {
 	log := zerolog.Nop()
 	bad := protocol.Event{ID: "test/bad", Data: make(chan int)}
-	p := newPush([]protocol.Event{tweetEvent(1), bad, tweetEvent(2)}, false, &log)
+	p := newPush([]protocol.Event{tweetEvent(1), bad, tweetEvent(2)}, 0, false, &log)
 	if p == nil || len(p.events) != 2 {
 		t.Fatalf("push %+v", p)
 	}
 	want := `-j[["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]],["^0",["^ ","^1",2,"^2","tweet 2"]]]`
-	if got := string(p.batch.Frame(protocol.GenFlexi)); got != want {
+	if got, _ := p.frame(protocol.Dialect{Generation: protocol.GenFlexi}); string(got) != want {
 		t.Fatalf("frame %s, want %s", got, want)
 	}
-	if p := newPush([]protocol.Event{bad}, false, &log); p != nil {
+	if p := newPush([]protocol.Event{bad}, 0, false, &log); p != nil {
 		t.Fatal("a push of nothing")
 	}
 }

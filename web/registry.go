@@ -41,10 +41,12 @@ type client struct {
 	id, uid string
 	user    *user // immutable
 
-	// gen is the protocol.Generation the client's frames revealed
-	// (GenUnknown until then), shared by its transports. Atomic: read by
-	// connections without the registry lock.
-	gen atomic.Uint32
+	// dialect is the client's pinned dialect (packDialect), shared by its
+	// transports: the protocol.Generation its frames revealed (GenUnknown
+	// until then) and its protocol.Format, known from the start under a
+	// fixed Config.Packer and from its first frame under PackerAuto.
+	// Atomic: read by connections without the registry lock.
+	dialect atomic.Uint32
 	// hint is the protocol.GenerationSet the client's Ajax polls told
 	// (AllGenerations until one did), kept when its Ajax connection is
 	// dropped, so that a poll without the handshake flag is answered in a
@@ -55,18 +57,67 @@ type client struct {
 	epoch uint64                   // reg.mu: bumped at each attach and detach
 }
 
+// packDialect packs a pinned generation (bits 0–7) and, when known, one
+// more than the pinned format (bits 8–15) into client.dialect.
+func packDialect(g protocol.Generation, f protocol.Format, known bool) uint32 {
+	v := uint32(g)
+	if known {
+		v |= (uint32(f) + 1) << 8
+	}
+	return v
+}
+
+// unpackDialect is packDialect's inverse.
+func unpackDialect(v uint32) (g protocol.Generation, f protocol.Format, known bool) {
+	g = protocol.Generation(v & 0xff)
+	if k := v >> 8; k != 0 {
+		return g, protocol.Format(k - 1), true
+	}
+	return g, protocol.FormatTransit, false
+}
+
 // pinned returns the generation the client's frames revealed, or
 // GenUnknown.
-func (c *client) pinned() protocol.Generation { return protocol.Generation(c.gen.Load()) }
+func (c *client) pinned() protocol.Generation {
+	g, _, _ := unpackDialect(c.dialect.Load())
+	return g
+}
 
-// pin records the generation a frame of the client revealed (see refine)
-// and returns the client's generation now.
-func (c *client) pin(g protocol.Generation) protocol.Generation {
+// format returns the client's format; known is false while no frame told
+// it (PackerAuto only).
+func (c *client) format() (f protocol.Format, known bool) {
+	_, f, known = unpackDialect(c.dialect.Load())
+	return f, known
+}
+
+// pinGeneration records the generation a frame or an Ajax poll's
+// parameters revealed (see refine) and returns the client's
+// generation now.
+func (c *client) pinGeneration(g protocol.Generation) protocol.Generation {
 	for {
-		old := c.gen.Load()
-		next := refine(protocol.Generation(old), g)
-		if uint32(next) == old || c.gen.CompareAndSwap(old, uint32(next)) {
-			return next
+		old := c.dialect.Load()
+		cur, f, known := unpackDialect(old)
+		next := packDialect(refine(cur, g), f, known)
+		if next == old || c.dialect.CompareAndSwap(old, next) {
+			g, _, _ := unpackDialect(next)
+			return g
+		}
+	}
+}
+
+// pinFormat records the format a frame of the client revealed, if the
+// client's format is not known yet, and returns the client's format. ok is
+// false, and nothing is recorded, when f is not the client's format: the
+// frame is refused.
+func (c *client) pinFormat(f protocol.Format) (protocol.Format, bool) {
+	for {
+		old := c.dialect.Load()
+		g, cur, known := unpackDialect(old)
+		if known {
+			return cur, cur == f
+		}
+		if c.dialect.CompareAndSwap(old, packDialect(g, f, true)) {
+			return f, true
 		}
 	}
 }
@@ -158,6 +209,9 @@ func (r *registry) newClientLocked(cid, uid string) *client {
 		r.users[uid] = u
 	}
 	cl := &client{id: cid, uid: uid, user: u}
+	if f, ok := r.s.cfg.Packer.fixed(); ok {
+		cl.dialect.Store(packDialect(protocol.GenUnknown, f, true))
+	}
 	cl.hint.Store(uint32(protocol.AllGenerations))
 	r.clients[cid] = cl
 	u.members = append(u.members, cl)
@@ -345,10 +399,12 @@ func (r *registry) connectedUIDs() ConnectedUIDs {
 	return c
 }
 
-// batch is a taken buffer and the connections it goes to.
+// batch is a taken buffer, the connections it goes to and the formats
+// their clients are answered in.
 type batch struct {
 	events  []protocol.Event
 	targets []transport
+	formats formatSet
 }
 
 // publish buffers a publication for the transports that have a live
@@ -463,24 +519,35 @@ func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {
 		for _, cl := range r.clients {
 			if t := cl.conns[i]; t != nil {
 				b.targets = append(b.targets, t)
+				b.formats |= formatsOf(r.s.formatOf(cl))
 			}
 		}
 	} else {
 		for _, cl := range u.members {
 			if t := cl.conns[i]; t != nil {
 				b.targets = append(b.targets, t)
+				b.formats |= formatsOf(r.s.formatOf(cl))
 			}
 		}
 	}
 	return b
 }
 
-// deliver packs a batch once and queues it on every target.
+// formatOf returns the format frames to cl are written in: its own once
+// known, else the default of Config.Packer.
+func (s *Server) formatOf(cl *client) protocol.Format {
+	if f, ok := cl.format(); ok {
+		return f
+	}
+	return s.cfg.Packer.defaultFormat()
+}
+
+// deliver packs a batch once per format and queues it on every target.
 func (r *registry) deliver(b batch) {
 	if len(b.events) == 0 || len(b.targets) == 0 {
 		return
 	}
-	p := newPush(b.events, len(b.targets) > 1, &r.s.log)
+	p := newPush(b.events, b.formats, len(b.targets) > 1, &r.s.log)
 	if p == nil {
 		return
 	}

@@ -168,25 +168,28 @@ func (c *wsConn) finish() {
 // logged and dropped; the socket is kept (sente-protocol.md §9).
 func (c *wsConn) handleFrame(data []byte) {
 	cf, err := protocol.ParseClientFrame(data)
-	if err == nil && cf.Format != protocol.FormatTransit {
-		c.log.Warn().Err(errEDNClient).Int("bytes", len(data)).Msg("frame dropped")
-		return
+	var be *protocol.BadEventError
+	if err == nil || errors.As(err, &be) {
+		// The envelope was fine: it tells the format and the generation.
+		if f, ok := c.cl.pinFormat(cf.Format); !ok {
+			c.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Int("bytes", len(data)).Msg("frame dropped")
+			return
+		}
 	}
 	if err != nil {
-		var be *protocol.BadEventError
-		if errors.As(err, &be) {
-			c.pin(cf.Generation) // the envelope was fine: it tells the generation
+		if be != nil {
+			c.pin(cf.Generation)
 		}
 		c.log.Warn().Err(err).Int("bytes", len(data)).Msg("bad frame dropped")
 		return
 	}
-	g := c.pin(cf.Generation)
+	d := protocol.Dialect{Generation: c.pin(cf.Generation), Format: cf.Format}
 	switch cf.Event.ID {
 	case protocol.IDWSPing:
 		// 1.18+ ping with a callback and expect "pong"; older clients
 		// ping without one and get nothing.
 		if cf.Callback.ID != "" {
-			if frame, err := g.Pong(cf.Callback.ID); err == nil {
+			if frame, err := d.Pong(cf.Callback.ID); err == nil {
 				c.sendDirect(frame)
 			}
 		}
@@ -203,11 +206,12 @@ func (c *wsConn) handleFrame(data []byte) {
 		ClientID:   c.cl.id,
 		Event:      cf.Event,
 		Transport:  TransportWS,
-		Generation: g,
+		Generation: d.Generation,
+		Format:     d.Format,
 		Request:    c.req,
 	}
 	if cf.Callback.ID != "" {
-		msg.Reply = c.replyFunc(g, cf.Callback.ID)
+		msg.Reply = c.replyFunc(d, cf.Callback.ID)
 	}
 	c.s.deliverEvent(msg, nil)
 }
@@ -228,7 +232,7 @@ func (c *wsConn) pin(g protocol.Generation) protocol.Generation {
 			return next
 		}
 		if c.gens.CompareAndSwap(old, set) {
-			c.cl.pin(next)
+			c.cl.pinGeneration(next)
 			signal(c.wake)
 			return next
 		}
@@ -251,14 +255,15 @@ func (c *wsConn) probeOver() {
 	}
 }
 
-// replyFunc returns the Reply of an event that came with callback cbID.
-func (c *wsConn) replyFunc(g protocol.Generation, cbID string) func(any) error {
+// replyFunc returns the Reply of an event that came with callback cbID, in
+// dialect d.
+func (c *wsConn) replyFunc(d protocol.Dialect, cbID string) func(any) error {
 	var used atomic.Bool
 	return func(v any) error {
 		if used.Load() {
 			return ErrReplied
 		}
-		frame, err := g.CallbackReply(v, cbID)
+		frame, err := d.CallbackReply(v, cbID)
 		if err != nil {
 			return err
 		}
@@ -376,9 +381,11 @@ func (c *wsConn) writeFailed(err error) {
 
 // writeHello writes the handshake in every encoding of the candidates'
 // cover, then the probe if it can narrow them (doc.go, "Client
-// generations").
+// generations"), in the client's format: the default of Config.Packer
+// unless a reconnecting client-id revealed its own.
 func (c *wsConn) writeHello(hs protocol.Handshake) error {
 	set := c.candidates()
+	f := c.s.formatOf(c.cl)
 	w, _ := cover(set)
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 		return err
@@ -387,7 +394,7 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 		if !w.Has(g) {
 			continue
 		}
-		frame, err := g.Handshake(hs)
+		frame, err := protocol.Dialect{Generation: g, Format: f}.Handshake(hs)
 		if err != nil {
 			return err
 		}
@@ -396,7 +403,7 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 		}
 	}
 	if needsProbe(set) {
-		frame, err := protocol.GenV2.ServerPing()
+		frame, err := protocol.Dialect{Generation: protocol.GenV2, Format: f}.ServerPing()
 		if err != nil {
 			return err
 		}
@@ -437,7 +444,7 @@ func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 }
 
 // writeItem writes one queued item: a direct frame as is, a push once per
-// generation in w.
+// generation in w, in the client's format.
 func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 		return err
@@ -445,21 +452,29 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 	if it.push == nil {
 		return c.ws.WriteMessage(websocket.TextMessage, it.frame)
 	}
+	f := c.s.formatOf(c.cl)
 	for _, g := range generations {
 		if !w.Has(g) {
 			continue
 		}
+		d := protocol.Dialect{Generation: g, Format: f}
 		if it.push.shared {
-			pm, err := it.push.preparedMessage(g)
+			pm, err := it.push.preparedMessage(d)
 			if err != nil {
-				return err
+				c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
+				continue
 			}
 			if err := c.ws.WritePreparedMessage(pm); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, it.push.batch.Frame(g)); err != nil {
+		frame, err := it.push.frame(d)
+		if err != nil {
+			c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
+			continue
+		}
+		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 			return err
 		}
 	}
