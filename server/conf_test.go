@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/web"
 )
 
 func TestApplyConf(t *testing.T) {
@@ -53,5 +55,13 @@ func TestApplyConf(t *testing.T) {
 	c, err := parseConfig([]string{"-conf", p, "-addr", ":1"})
 	if err != nil || c.confPath != p || !c.addrSet {
 		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+	for name, want := range map[string]web.Packer{"": web.PackerAuto, "auto": web.PackerAuto, "transit": web.PackerTransit, "edn": web.PackerEDN} {
+		if p, err := parsePacker(name); err != nil || p != want {
+			t.Errorf("parsePacker(%q) = %v, %v", name, p, err)
+		}
+	}
+	if _, err := parsePacker("msgpack"); err == nil {
+		t.Error("parsePacker accepted msgpack")
 	}
 }

@@ -53,6 +53,7 @@ type config struct {
 	speed     float64 // replay speed-up (0: as fast as possible)
 	storeFile string  // store persistence file ("" : memory only)
 	storeSize int     // tweets kept
+	packer    string  // "auto", "transit" or "edn"
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 }
@@ -102,6 +103,7 @@ func parseConfig(args []string) (config, error) {
 	fs.Float64Var(&cfg.speed, "speed", envFloat("SENTE_SPEED", 1), "replay speed-up factor; 0 replays as fast as possible (env SENTE_SPEED)")
 	fs.StringVar(&cfg.storeFile, "store-file", envOr("SENTE_STORE_FILE", ""), "keep the tweet history in this JSONL file across restarts (env SENTE_STORE_FILE)")
 	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
+	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port; other keys are logged) (env SENTE_CONF)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -164,8 +166,14 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
 			return nil, err
 		}
 	}
+	packer, err := parsePacker(cfg.packer)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	csrf := newToken()
 	sente, err := web.New(web.Config{
+		Packer:    packer,
 		CSRFToken: func(*http.Request) string { return csrf },
 		Logger:    log.With().Str("component", "sente").Logger(),
 	})
@@ -186,6 +194,19 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
 	}
 	token := func(*http.Request) string { return csrf }
 	return &app{sente: sente, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
+}
+
+// parsePacker maps the -packer flag to web's option ("" is auto).
+func parsePacker(name string) (web.Packer, error) {
+	if name == "" {
+		return web.PackerAuto, nil
+	}
+	for _, p := range []web.Packer{web.PackerAuto, web.PackerTransit, web.PackerEDN} {
+		if name == p.String() {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("-packer %q: want auto, transit or edn", name)
 }
 
 // newSource returns the configured tweet source, or nil for "none".
