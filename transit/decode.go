@@ -355,8 +355,12 @@ func getDecodeState(o *DecoderOptions) *decodeState {
 // that the pool pins neither, and returns d to the pool.
 func putDecodeState(d *decodeState) {
 	clear(d.cache)
-	clear(d.stack[:cap(d.stack)])
-	d.stack = d.stack[:0]
+	if cap(d.stack) > 1<<16 {
+		d.stack = nil // a huge input's stack is not worth keeping
+	} else {
+		clear(d.stack[:cap(d.stack)])
+		d.stack = d.stack[:0]
+	}
 	d.data, d.opts = nil, nil
 	if cap(d.scratch) > 64<<10 {
 		d.scratch = nil
