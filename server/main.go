@@ -56,6 +56,7 @@ type config struct {
 	packer    string  // "auto", "transit" or "edn"
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
+	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
 }
 
 func main() {
@@ -105,6 +106,7 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
 	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port; other keys are logged) (env SENTE_CONF)")
+	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -148,6 +150,7 @@ func newLogger(level string, out io.Writer) (zerolog.Logger, error) {
 // app is the assembled backend.
 type app struct {
 	sente *web.Server
+	redis *web.RedisBroker // nil without -redis-addr
 	store *store.Memory
 	hub   *hub.Hub
 	http  http.Handler
@@ -155,32 +158,57 @@ type app struct {
 
 // newApp builds the components from cfg; src, when not nil, replaces the
 // source cfg names (tests feed tweets through it).
-func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
+func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err error) {
+	var undo []func() // closes what was built, newest first, if a later step fails
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	st, err := store.New(store.Config{Capacity: cfg.storeSize, Path: cfg.storeFile, Logger: log.With().Str("component", "store").Logger()})
 	if err != nil {
 		return nil, fmt.Errorf("tweet store: %w", err)
 	}
+	undo = append(undo, func() { st.Close() })
 	if src == nil {
 		if src, err = newSource(cfg, log); err != nil {
-			st.Close()
 			return nil, err
 		}
 	}
 	packer, err := parsePacker(cfg.packer)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
+	var broker web.Broker // nil: web.New makes a MemoryBroker
+	var redisBroker *web.RedisBroker
+	if cfg.redisAddr != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: cfg.redisAddr, Logger: log.With().Str("component", "broker").Logger()})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("redis broker: %w", err)
+		}
+		undo = append(undo, func() { redisBroker.Close() })
+		broker = redisBroker
+	}
 	csrf := newToken()
+	token := func(*http.Request) string { return csrf }
 	sente, err := web.New(web.Config{
 		Packer:    packer,
-		CSRFToken: func(*http.Request) string { return csrf },
+		CSRFToken: token,
+		Broker:    broker,
 		Logger:    log.With().Str("component", "sente").Logger(),
 	})
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("sente server: %w", err)
 	}
+	undo = append(undo, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		sente.Close(ctx)
+	})
 	h, err := hub.New(hub.Config{
 		Transport:  sente,
 		Store:      st,
@@ -189,11 +217,9 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (*app, error) {
 		Logger:     log.With().Str("component", "hub").Logger(),
 	})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	token := func(*http.Request) string { return csrf }
-	return &app{sente: sente, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
+	return &app{sente: sente, redis: redisBroker, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
 }
 
 // parsePacker maps the -packer flag to web's option ("" is auto).
@@ -307,6 +333,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 	}
 	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if a.redis != nil {
+		a.redis.Close() // after the Sente server: nothing publishes any more
 	}
 	if err := a.store.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("closing the tweet store: %w", err)
