@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/server/hub"
@@ -184,6 +185,8 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	var broker web.Broker // nil: web.New makes a MemoryBroker
 	var redisBroker *web.RedisBroker
 	if cfg.redisAddr != "" {
+		// go-redis logs through one package-wide logger; main owns it.
+		redis.SetLogger(redisLogger{log.With().Str("component", "go-redis").Logger()})
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: cfg.redisAddr, Logger: log.With().Str("component", "broker").Logger()})
 		cancel()
@@ -220,6 +223,14 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		return nil, err
 	}
 	return &app{sente: sente, redis: redisBroker, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
+}
+
+// redisLogger sends go-redis's own log lines (dial failures during an
+// outage) to zerolog at debug: the broker already logs each outage once.
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug().Msgf(format, v...)
 }
 
 // parsePacker maps the -packer flag to web's option ("" is auto).
