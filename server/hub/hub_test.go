@@ -1,0 +1,110 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/percolator"
+	"github.com/sente-go/sente/server/store"
+	"github.com/sente-go/sente/server/tweet"
+	"github.com/sente-go/sente/transit"
+	"github.com/sente-go/sente/web"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeTransport records what the hub sends.
+type fakeTransport struct {
+	events chan web.Message
+	sent   chan protocol.Event
+}
+
+func (f *fakeTransport) Events() <-chan web.Message { return f.events }
+func (f *fakeTransport) Send(_ string, ev protocol.Event) error {
+	f.sent <- ev
+	return nil
+}
+func (f *fakeTransport) Broadcast(ev protocol.Event) error { return nil }
+func (f *fakeTransport) ConnectedUIDs() web.ConnectedUIDs  { return web.ConnectedUIDs{} }
+
+// syncBuffer is a log sink safe for the hub's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBadInput checks that commands the hub cannot use get a logged,
+// bounded answer: a query that does not parse gets an empty chunk and a
+// warning; malformed commands are logged and dropped; unknown events are
+// ignored.
+func TestBadInput(t *testing.T) {
+	st, err := store.New(store.Config{Capacity: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
+	var logs syncBuffer
+	h, err := New(Config{Transport: tr, Store: st, Percolator: percolator.New(percolator.Config{}), Logger: zerolog.New(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	send := func(id transit.Keyword, data any) {
+		tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(id, data)}
+	}
+	badQuery := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(transit.Keyword("query"), "(unbalanced AND"))
+	send(IDPercolate, transit.NewMap(transit.Keyword("query"), badQuery))
+	send(IDQuery, "not a map")
+	send(IDMissing, transit.NewMap())
+	send("some/state", transit.NewMap())
+	send(IDQuery, transit.NewMap(transit.Keyword("query"), badQuery, transit.Keyword("n"), 500, transit.Keyword("from"), 0))
+	select {
+	case ev := <-tr.sent:
+		chunk, ok := ev.Data.([]tweet.Stripped)
+		if ev.ID != IDPrevChunk || !ok || len(chunk) != 0 {
+			t.Fatalf("answer to a bad query = %v, want an empty :tweet/prev-chunk", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer to a query that does not parse")
+	}
+	select {
+	case ev := <-tr.sent:
+		t.Fatalf("unexpected push %v", ev)
+	default:
+	}
+	for _, want := range []string{`"event":"cmd/percolate","message":"query does not parse"`, `"message":"malformed command"`,
+		`"message":"malformed :cmd/missing"`, `"event":"cmd/query","message":"query does not parse"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
+}
