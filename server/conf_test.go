@@ -65,3 +65,24 @@ func TestApplyConf(t *testing.T) {
 		t.Error("parsePacker accepted msgpack")
 	}
 }
+
+func TestNewSourceFlags(t *testing.T) {
+	log := zerolog.Nop()
+	for _, c := range []struct {
+		cfg  config
+		want string // error substring, "" for success
+	}{
+		{config{source: "redis"}, "-redis-addr"},
+		{config{source: "synthetic", rate: 5, redisPublish: true}, "-redis-publish needs -redis-addr"},
+		{config{source: "none", redisPublish: true, redisAddr: "127.0.0.1:1"}, "needs a local source"},
+		{config{source: "redis", redisPublish: true, redisAddr: "127.0.0.1:1"}, "needs a local source"},
+		{config{source: "synthetic", rate: 5, redisPublish: true, redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
+		{config{source: "redis", redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
+		{config{source: "none"}, ""},
+	} {
+		_, err := newSource(c.cfg, log)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("newSource(%+v) = %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|FILE.jsonl] …
+//	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|redis|FILE.jsonl] …
 //
 // Run with -h for every flag. SIGINT or SIGTERM shut it down gracefully:
 // pending pushes are flushed before the sockets close.
@@ -58,6 +58,10 @@ type config struct {
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
+
+	// Tweets shared through Redis (-source redis, -redis-publish).
+	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
+	redisPublish bool   // the local source publishes to redisTweets; the instance consumes from it
 }
 
 func main() {
@@ -98,7 +102,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", envOr("SENTE_ADDR", ":8888"), "listen address (env SENTE_ADDR)")
 	fs.StringVar(&cfg.logLevel, "log-level", envOr("SENTE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SENTE_LOG_LEVEL)")
 	fs.StringVar(&cfg.staticDir, "static-dir", envOr("SENTE_STATIC_DIR", ""), "serve this BirdWatch resources/public directory at / (env SENTE_STATIC_DIR)")
-	fs.StringVar(&cfg.source, "source", envOr("SENTE_SOURCE", "synthetic"), `tweet source: "synthetic", "none", or a JSONL file of Twitter statuses to replay (env SENTE_SOURCE)`)
+	fs.StringVar(&cfg.source, "source", envOr("SENTE_SOURCE", "synthetic"), `tweet source: "synthetic", "none", "redis" (the -redis-tweets channel at -redis-addr), or a JSONL file of Twitter statuses to replay (env SENTE_SOURCE)`)
 	fs.Float64Var(&cfg.rate, "rate", envFloat("SENTE_RATE", 5), "synthetic tweets per second (env SENTE_RATE)")
 	fs.Uint64Var(&cfg.seed, "seed", uint64(envFloat("SENTE_SEED", 1)), "synthetic tweet seed (env SENTE_SEED)")
 	fs.IntVar(&cfg.backfill, "backfill", int(envFloat("SENTE_BACKFILL", 5000)), "synthetic tweets dated before start, for history (env SENTE_BACKFILL)")
@@ -108,6 +112,8 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port; other keys are logged) (env SENTE_CONF)")
 	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
+	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
+	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -123,6 +129,13 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool reads a boolean variable (strconv.ParseBool); unset or
+// unreadable is false.
+func envBool(key string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(key))
+	return b
 }
 
 func envFloat(key string, def float64) float64 {
@@ -246,11 +259,39 @@ func parsePacker(name string) (web.Packer, error) {
 	return 0, fmt.Errorf("-packer %q: want auto, transit or edn", name)
 }
 
-// newSource returns the configured tweet source, or nil for "none".
+// newSource returns the configured tweet source, or nil for "none". With
+// -redis-publish the local source publishes to Redis, and the instance
+// receives its tweets, as every other one does, from there.
 func newSource(cfg config, log zerolog.Logger) (hub.TweetSource, error) {
+	src, err := newLocalSource(cfg, log)
+	if err != nil || !cfg.redisPublish {
+		return src, err
+	}
+	if cfg.redisAddr == "" {
+		return nil, fmt.Errorf("-redis-publish needs -redis-addr")
+	}
+	if src == nil || cfg.source == "redis" {
+		return nil, fmt.Errorf("-redis-publish needs a local source (synthetic or a replay file), not %q", cfg.source)
+	}
+	return &source.PublishingSource{Inner: src, Addr: cfg.redisAddr, Channel: cfg.redisTweets,
+		Logger: log.With().Str("component", "redis-publish").Logger()}, nil
+}
+
+// newLocalSource returns the source -source names, or nil for "none".
+func newLocalSource(cfg config, log zerolog.Logger) (hub.TweetSource, error) {
 	switch cfg.source {
 	case "none", "":
 		return nil, nil
+	case "redis":
+		if cfg.redisAddr == "" {
+			return nil, fmt.Errorf("-source redis needs -redis-addr")
+		}
+		r, err := source.NewRedis(source.RedisConfig{Addr: cfg.redisAddr, Channel: cfg.redisTweets,
+			Logger: log.With().Str("component", "redis-source").Logger()})
+		if err != nil {
+			return nil, fmt.Errorf("redis source: %w", err)
+		}
+		return r, nil
 	case "synthetic":
 		s, err := source.NewSynthetic(source.SyntheticConfig{
 			GeneratorConfig: source.GeneratorConfig{Seed: cfg.seed, Rate: cfg.rate},
