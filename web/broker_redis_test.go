@@ -1,13 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,84 +13,17 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/web/redistest"
 )
-
-// redisServer is a redis-server process started for a test, on a port of
-// its own, without persistence.
-type redisServer struct {
-	t    *testing.T
-	port string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-}
-
-// startRedis starts a redis-server on a free port and stops it when the
-// test ends. Without redis-server the test fails under CI (CI set) and
-// is skipped otherwise.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed (CI is set; .ci/run installs it)")
-		}
-		t.Skip("SKIPPING: redis-server is not installed; install it (apt-get install redis-server) to run the Redis broker tests")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	rs := &redisServer{t: t, port: port}
-	rs.start()
-	t.Cleanup(rs.stop)
-	return rs
-}
-
-func (rs *redisServer) addr() string { return "127.0.0.1:" + rs.port }
-
-// start runs redis-server on rs.port and waits until it answers PING.
-func (rs *redisServer) start() {
-	rs.t.Helper()
-	rs.out.Reset()
-	cmd := exec.Command("redis-server", "--port", rs.port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	cmd.Stdout = &rs.out
-	cmd.Stderr = &rs.out
-	if err := cmd.Start(); err != nil {
-		rs.t.Fatalf("starting redis-server: %v", err)
-	}
-	rs.cmd = cmd
-	c := redis.NewClient(&redis.Options{Addr: rs.addr(), Protocol: 2, DisableIdentity: true, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(waitFor)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			rs.stop()
-			rs.t.Fatalf("redis-server on port %s did not answer:\n%s", rs.port, rs.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server (as a crash would) and waits for it to exit.
-func (rs *redisServer) stop() {
-	if rs.cmd == nil {
-		return
-	}
-	rs.cmd.Process.Kill()
-	rs.cmd.Wait()
-	rs.cmd = nil
-}
 
 // newTestRedisBroker returns a RedisBroker on rs, closed when the test
 // ends.
-func newTestRedisBroker(t *testing.T, rs *redisServer, channel, instance string) *RedisBroker {
+func newTestRedisBroker(t *testing.T, rs *redistest.Server, channel, instance string) *RedisBroker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	b, err := NewRedisBroker(ctx, RedisBrokerConfig{
-		Addr:       rs.addr(),
+		Addr:       rs.Addr(),
 		Channel:    channel,
 		InstanceID: instance,
 		Logger:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
@@ -107,7 +36,7 @@ func newTestRedisBroker(t *testing.T, rs *redisServer, channel, instance string)
 }
 
 func TestRedisBroker(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	n := 0
 	testBroker(t,
 		func(t *testing.T) Broker {
@@ -172,7 +101,7 @@ func mustPublish(t *testing.T, b Broker, p Publication) {
 // Two instances on one Redis: a publication reaches each instance's
 // subscribers exactly once, with its fields intact.
 func TestRedisBrokerTwoInstances(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	a := newTestRedisBroker(t, rs, "test:two", "a")
 	b := newTestRedisBroker(t, rs, "test:two", "b")
 	ra, rb := subscribeRecorder(t, a), subscribeRecorder(t, b)
@@ -212,10 +141,10 @@ func TestRedisBrokerTwoInstances(t *testing.T) {
 // Messages on the channel that are not envelopes are logged and dropped;
 // delivery goes on.
 func TestRedisBrokerBadMessages(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	b := newTestRedisBroker(t, rs, "test:bad", "b")
 	rb := subscribeRecorder(t, b)
-	c := redis.NewClient(&redis.Options{Addr: rs.addr(), Protocol: 2, DisableIdentity: true})
+	c := redis.NewClient(&redis.Options{Addr: rs.Addr(), Protocol: 2, DisableIdentity: true})
 	defer c.Close()
 	ctx := context.Background()
 	for _, msg := range []string{
@@ -246,7 +175,7 @@ func TestRedisBrokerBadMessages(t *testing.T) {
 // Redis dies: each instance keeps delivering its own publications. Redis
 // returns on the same port: cross-instance delivery resumes by itself.
 func TestRedisBrokerOutage(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	a := newTestRedisBroker(t, rs, "test:outage", "a")
 	b := newTestRedisBroker(t, rs, "test:outage", "b")
 	ra, rb := subscribeRecorder(t, a), subscribeRecorder(t, b)
@@ -254,7 +183,7 @@ func TestRedisBrokerOutage(t *testing.T) {
 	mustPublish(t, a, before)
 	waitUntil(t, func() bool { return rb.count(before.Event) == 1 })
 
-	rs.stop()
+	rs.Kill()
 	for i := range 20 {
 		ev := tweetEvent(100 + i)
 		mustPublish(t, a, Publication{UID: "u", Event: ev})
@@ -268,7 +197,7 @@ func TestRedisBrokerOutage(t *testing.T) {
 		}
 	}
 
-	rs.start()
+	rs.Restart()
 	// Pub/sub keeps nothing for a subscriber that is away: probe until
 	// each side hears the other.
 	resumed := func(from Broker, to *recorder, base int) {
@@ -303,17 +232,17 @@ func TestRedisBrokerOutage(t *testing.T) {
 // A full queue drops publications for the other instances, never local
 // delivery, and Publish does not block.
 func TestRedisBrokerQueueFull(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Addr: rs.addr(), Channel: "test:full", QueueLen: 4,
+	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Addr: rs.Addr(), Channel: "test:full", QueueLen: 4,
 		Logger: zerolog.New(zerolog.NewTestWriter(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	rb := subscribeRecorder(t, b)
-	rs.stop()
+	rs.Kill()
 	start := time.Now()
 	for i := range 100 {
 		mustPublish(t, b, Publication{UID: "u", Event: tweetEvent(i)})
@@ -352,11 +281,11 @@ func TestRedisBrokerConfig(t *testing.T) {
 
 // Close stops and waits for every goroutine the broker started.
 func TestRedisBrokerCloseLeaksNothing(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	opts := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Addr: rs.addr(), Channel: "test:leak"})
+	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Addr: rs.Addr(), Channel: "test:leak"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +302,7 @@ func TestRedisBrokerCloseLeaksNothing(t *testing.T) {
 // Two Servers, each on its own RedisBroker ("instances"), reach each
 // other's clients through Redis.
 func TestRedisBrokerServers(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	cfg := testConfig()
 	cfg.Broker = newTestRedisBroker(t, rs, "test:servers", "one")
 	one := newTestServer(t, cfg)

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/server/tweet"
+	"github.com/sente-go/sente/web/redistest"
 )
 
 var _ tweetSource = (*Redis)(nil)
@@ -25,78 +23,6 @@ var _ tweetSource = (*PublishingSource)(nil)
 
 // redisWait bounds every wait of the Redis tests.
 const redisWait = 5 * time.Second
-
-// testRedis is a redis-server process started for a test, on a port of its
-// own, without persistence.
-type testRedis struct {
-	t    *testing.T
-	port string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-}
-
-// startTestRedis starts a redis-server on a free port and stops it when
-// the test ends. Without redis-server the test fails under CI (CI set) and
-// is skipped otherwise.
-func startTestRedis(t *testing.T) *testRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed (CI is set; .ci/run installs it)")
-		}
-		t.Skip("SKIPPING: redis-server is not installed; install it (apt-get install redis-server) to run the Redis source tests")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	rs := &testRedis{t: t, port: port}
-	rs.start()
-	t.Cleanup(rs.stop)
-	return rs
-}
-
-func (rs *testRedis) addr() string { return "127.0.0.1:" + rs.port }
-
-// start runs redis-server on rs.port and waits until it answers PING.
-func (rs *testRedis) start() {
-	rs.t.Helper()
-	rs.out.Reset()
-	cmd := exec.Command("redis-server", "--port", rs.port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	cmd.Stdout = &rs.out
-	cmd.Stderr = &rs.out
-	if err := cmd.Start(); err != nil {
-		rs.t.Fatalf("starting redis-server: %v", err)
-	}
-	rs.cmd = cmd
-	c := rs.client()
-	defer c.Close()
-	deadline := time.Now().Add(redisWait)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			rs.stop()
-			rs.t.Fatalf("redis-server on port %s did not answer:\n%s", rs.port, rs.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server (as a crash would) and waits for it to exit.
-func (rs *testRedis) stop() {
-	if rs.cmd == nil {
-		return
-	}
-	rs.cmd.Process.Kill()
-	rs.cmd.Wait()
-	rs.cmd = nil
-}
-
-func (rs *testRedis) client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: rs.addr(), Protocol: 2, DisableIdentity: true, MaxRetries: -1})
-}
 
 // publishTo PUBLISHes msg once at least n clients are subscribed to
 // channel (a PUBLISH that reaches fewer is not received by the ones that
@@ -179,14 +105,14 @@ func next(t *testing.T, ch <-chan *tweet.Tweet) *tweet.Tweet {
 }
 
 func TestRedisEmitsStatusesOnly(t *testing.T) {
-	rs := startTestRedis(t)
+	rs := redistest.Start(t)
 	logs := &syncBuffer{}
-	src, err := NewRedis(RedisConfig{Addr: rs.addr(), Channel: "test:statuses", Logger: zerolog.New(logs)})
+	src, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: "test:statuses", Logger: zerolog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, stop := runRedis(t, src)
-	c := rs.client()
+	c := rs.Client()
 	defer c.Close()
 	for _, msg := range []string{
 		statusJSON(1),
@@ -222,21 +148,21 @@ func TestRedisEmitsStatusesOnly(t *testing.T) {
 }
 
 func TestRedisSurvivesRestart(t *testing.T) {
-	rs := startTestRedis(t)
+	rs := redistest.Start(t)
 	logs := &syncBuffer{}
-	src, err := NewRedis(RedisConfig{Addr: rs.addr(), Channel: "test:restart", Logger: zerolog.New(logs)})
+	src, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: "test:restart", Logger: zerolog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, stop := runRedis(t, src)
-	c := rs.client()
+	c := rs.Client()
 	defer c.Close()
 	publishTo(t, c, "test:restart", 1, statusJSON(1))
 	if tw := next(t, got); tw.ID != 1 {
 		t.Fatalf("emitted %d, want 1", tw.ID)
 	}
-	rs.stop()
-	rs.start()
+	rs.Kill()
+	rs.Restart()
 	// publishTo waits for Run to resubscribe.
 	publishTo(t, c, "test:restart", 1, statusJSON(2))
 	publishTo(t, c, "test:restart", 1, statusJSON(3))
@@ -296,14 +222,14 @@ func (s sliceSource) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 }
 
 func TestPublishingSourceRoundTrip(t *testing.T) {
-	rs := startTestRedis(t)
+	rs := redistest.Start(t)
 	const channel = "test:publish"
-	other, err := NewRedis(RedisConfig{Addr: rs.addr(), Channel: channel})
+	other, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: channel})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gotOther, stopOther := runRedis(t, other)
-	c := rs.client()
+	c := rs.Client()
 	defer c.Close()
 	// Wait for the other instance's subscription: the publisher does not.
 	deadline := time.Now().Add(redisWait)
@@ -328,7 +254,7 @@ func TestPublishingSourceRoundTrip(t *testing.T) {
 		{ID: 2, IDStr: "2", Text: "built #go", CreatedAt: "Mon Dec 22 23:46:00 +0000 2014", User: &tweet.User{ID: 8, ScreenName: "gopher"}},
 		{ID: 3, IDStr: "3", Text: "third", CreatedAt: "Mon Dec 22 23:47:00 +0000 2014", User: &tweet.User{ID: 8, ScreenName: "gopher"}},
 	}}
-	pub := &PublishingSource{Inner: inner, Addr: rs.addr(), Channel: channel}
+	pub := &PublishingSource{Inner: inner, Addr: rs.Addr(), Channel: channel}
 	gotSelf, stopSelf := runRedis(t, pub)
 	for _, ch := range []struct {
 		name string
@@ -350,9 +276,9 @@ func TestPublishingSourceRoundTrip(t *testing.T) {
 }
 
 func TestPublishingSourceInnerError(t *testing.T) {
-	rs := startTestRedis(t)
+	rs := redistest.Start(t)
 	boom := errors.New("boom")
-	pub := &PublishingSource{Inner: sliceSource{err: boom}, Addr: rs.addr(), Channel: "test:inner-error"}
+	pub := &PublishingSource{Inner: sliceSource{err: boom}, Addr: rs.Addr(), Channel: "test:inner-error"}
 	ctx, cancel := context.WithTimeout(context.Background(), redisWait)
 	defer cancel()
 	err := pub.Run(ctx, func(*tweet.Tweet) {})

@@ -1,0 +1,96 @@
+// Package redistest runs a throwaway redis-server for tests, as
+// net/http/httptest runs an HTTP server: on a free loopback port, without
+// persistence, stopped when the test ends.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startWait bounds how long Start and Restart wait for the server to answer.
+const startWait = 10 * time.Second
+
+// Server is a redis-server process of one test. Its methods must be called
+// from the test's goroutine.
+type Server struct {
+	t    testing.TB
+	port string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+// Start starts a redis-server on a free port and kills it when the test
+// ends. Without a redis-server binary the test fails when the environment
+// variable CI is set (CI installs it) and is skipped, loudly, otherwise.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed (CI is set; .ci/run installs it)")
+		}
+		t.Skip("SKIPPING: redis-server is not installed; install it (apt-get install redis-server) to run the Redis tests")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	s := &Server{t: t, port: port}
+	s.Restart()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + s.port }
+
+// Client returns a new client of the server that does not retry; the
+// caller closes it.
+func (s *Server) Client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+}
+
+// Restart starts redis-server on the server's port (again, after Kill)
+// and waits until it answers PING.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.out.Reset()
+	cmd := exec.Command("redis-server", "--port", s.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	cmd.Stdout = &s.out
+	cmd.Stderr = &s.out
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("starting redis-server: %v", err)
+	}
+	s.cmd = cmd
+	c := s.Client()
+	defer c.Close()
+	deadline := time.Now().Add(startWait)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			s.Kill()
+			s.t.Fatalf("redis-server on port %s did not answer:\n%s", s.port, s.out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling a process that is starting, bounded above
+	}
+}
+
+// Kill kills redis-server, as a crash would, and waits for it to exit.
+// Killing a killed server does nothing.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+}
