@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sync"
@@ -160,6 +161,8 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		case <-s.hardStop:
 		}
 	}
+	before := cl.record()
+	defer s.saveClient(cl, before)
 	// A poll with the handshake flag (or the "_" of 1.3–1.8) tells more
 	// than a later one.
 	if set := cl.narrow(detected); created || q.Has(paramHandshake) {
@@ -167,9 +170,15 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 			cl.pinGeneration(g)
 		}
 	}
-	if created || q.Has(paramHandshake) {
-		// 1.3 clients send no handshake flag: a poll from a client-id
-		// without Ajax connection gets the handshake too.
+	cluster := s.cfg.Cluster
+	if cluster != nil {
+		cluster.JoinAjax(cid, cl.uid, s.ajaxTTL())
+	}
+	// 1.3 clients send no handshake flag: a poll from a client-id without
+	// Ajax connection gets the handshake too, unless, in a Cluster, the
+	// client had it from another server.
+	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) {
+		cl.ajaxHandshake.Store(true)
 		defer a.endPoll(a.beginPoll())
 		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented)}
 		if s.cfg.HandshakeData != nil {
@@ -186,14 +195,21 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	}
 	ch := a.beginPoll()
 	defer a.endPoll(ch)
+	var mailbox chan struct{} // nil without a Cluster: never ready
+	if cluster != nil {
+		var done func()
+		mailbox, done = s.cluster.wait(cid)
+		defer done()
+	}
 	if s.hooks.pollHeld != nil {
 		s.hooks.pollHeld(cid)
 	}
 	timeout := time.NewTimer(s.cfg.PollTimeout)
 	defer timeout.Stop()
 	for {
-		if items := a.q.take(nil); len(items) > 0 {
-			writeBody(w, http.StatusOK, a.answer(items))
+		mail := a.takeMailbox()
+		if items := a.q.take(nil); len(items) > 0 || len(mail) > 0 {
+			writeBody(w, http.StatusOK, a.answer(items, mail))
 			return
 		}
 		if a.pollState(ch) {
@@ -202,6 +218,18 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		}
 		select {
 		case <-ch:
+		case <-mailbox:
+			// Let the rest of a burst arrive, to answer it at once as
+			// the batch window does for local pushes.
+			window := time.NewTimer(s.cfg.AjaxBatchWindow)
+			select {
+			case <-window.C:
+			case <-r.Context().Done():
+				window.Stop()
+				return
+			case <-s.hardStop:
+				window.Stop()
+			}
 		case <-timeout.C:
 			a.writeNoData(w)
 			return
@@ -214,30 +242,48 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	}
 }
 
-// answer returns the body for queued pushes: one batch of all their events.
-func (a *ajaxConn) answer(items []outItem) []byte {
+// takeMailbox returns the events waiting in the client's Cluster
+// mailbox; none without a Cluster or when it cannot be reached (the
+// Cluster logs the outage).
+func (a *ajaxConn) takeMailbox() []protocol.Event {
+	c := a.s.cfg.Cluster
+	if c == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	events, err := c.TakeAjax(ctx, a.cl.id)
+	if err != nil {
+		a.log.Debug().Err(err).Msg("ajax mailbox not read")
+	}
+	return events
+}
+
+// answer returns the body for the events of the client's mailbox and its
+// queued pushes: one batch of all of them.
+func (a *ajaxConn) answer(items []outItem, mail []protocol.Event) []byte {
 	d := a.dialect()
-	if len(items) == 1 {
+	if len(items) == 1 && len(mail) == 0 {
 		if frame, err := items[0].push.frame(d); err == nil {
 			return frame
 		}
 	}
-	var events []protocol.Event
+	events := mail
 	for _, it := range items {
 		events = append(events, it.push.events...)
 	}
 	frame, err := d.Batch(events...)
 	if err != nil {
 		// Each push was packed before, for the formats then in use; this
-		// one may not write an event. Send the pushes that pack.
+		// one may not write an event. Send the events that pack.
 		a.log.Error().Err(err).Stringer("dialect", d).Msg("cannot merge pushes")
-		events = events[:0]
-		for _, it := range items {
-			if _, err := it.push.frame(d); err == nil {
-				events = append(events, it.push.events...)
+		good := events[:0:0]
+		for _, ev := range events {
+			if _, err := d.Batch(ev); err == nil {
+				good = append(good, ev)
 			}
 		}
-		if frame, err = d.Batch(events...); err != nil {
+		if frame, err = d.Batch(good...); err != nil {
 			frame, _ = d.Batch() // an empty batch: the client polls again
 		}
 	}
@@ -317,6 +363,8 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 			writeText(w, http.StatusServiceUnavailable, bodyClosing)
 			return
 		}
+		before := cl.record()
+		defer s.saveClient(cl, before)
 		if f, ok := cl.pinFormat(cf.Format); !ok {
 			s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
 			writeText(w, http.StatusBadRequest, bodyBadPackage)

@@ -40,7 +40,7 @@ const (
 
 // redisEnvelopeTag opens every envelope; a message without it is not
 // ours (or from an incompatible version) and is dropped.
-const redisEnvelopeTag = "sente-pub/1"
+const redisEnvelopeTag = "sente-pub/2"
 
 // RedisBrokerConfig configures a RedisBroker.
 type RedisBrokerConfig struct {
@@ -160,13 +160,19 @@ func NewRedisBroker(ctx context.Context, cfg RedisBrokerConfig) (*RedisBroker, e
 
 // awaitSubscription waits for Redis to confirm the subscription.
 func (b *RedisBroker) awaitSubscription(ctx context.Context) error {
+	return awaitSubscription(ctx, b.pubsub)
+}
+
+// awaitSubscription waits for Redis to confirm the subscription of ps,
+// at most a few seconds when ctx has no deadline.
+func awaitSubscription(ctx context.Context, ps *redis.PubSub) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, redisDialTimeout+redisIOTimeout)
 		defer cancel()
 	}
 	for {
-		msg, err := b.pubsub.ReceiveTimeout(ctx, redisDialTimeout+redisIOTimeout)
+		msg, err := ps.ReceiveTimeout(ctx, redisDialTimeout+redisIOTimeout)
 		if err != nil {
 			return err
 		}
@@ -305,17 +311,32 @@ func (b *RedisBroker) drain() {
 }
 
 // subscribeLoop receives the channel and delivers the other instances'
-// publications locally. go-redis reconnects and resubscribes on the
-// Receive that follows a connection failure; the loop backs off between
-// failed attempts.
+// publications locally.
 func (b *RedisBroker) subscribeLoop() {
 	defer b.wg.Done()
+	receiveLoop(b.pubsub, b.done, b.log, "delivering local publications only until it returns", b.deliver)
+}
+
+// receiveLoop hands every message of ps to deliver until done is closed.
+// go-redis reconnects and resubscribes on the Receive that follows a
+// connection failure; the loop checks an idle connection with PING, backs
+// off between failed attempts, and logs each outage once (at warn, with
+// lost telling what the instance does meanwhile) and each recovery.
+func receiveLoop(ps *redis.PubSub, done <-chan struct{}, log zerolog.Logger, lost string, deliver func(payload string)) {
 	ctx := context.Background()
 	down := false
 	backoff := redisMinBackoff
+	closed := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 	for {
-		msg, err := b.pubsub.ReceiveTimeout(ctx, redisIdleCheck)
-		if b.closed() {
+		msg, err := ps.ReceiveTimeout(ctx, redisIdleCheck)
+		if closed() {
 			return
 		}
 		if err != nil {
@@ -323,15 +344,15 @@ func (b *RedisBroker) subscribeLoop() {
 			if errors.As(err, &ne) && ne.Timeout() && !down {
 				// Idle: check the connection. A failed PING makes
 				// go-redis drop it, so the next Receive reconnects.
-				if err := b.pubsub.Ping(ctx); err == nil {
+				if err := ps.Ping(ctx); err == nil {
 					continue
 				}
 			}
 			if !down {
 				down = true
-				b.log.Warn().Err(err).Msg("redis subscription lost, delivering local publications only until it returns")
+				log.Warn().Err(err).Msg("redis subscription lost, " + lost)
 			}
-			if !b.sleep(backoff) {
+			if !sleepOrDone(backoff, done) {
 				return
 			}
 			backoff = min(2*backoff, redisMaxBackoff)
@@ -342,14 +363,14 @@ func (b *RedisBroker) subscribeLoop() {
 		case *redis.Subscription:
 			if down && m.Kind == "subscribe" {
 				down = false
-				b.log.Info().Msg("redis subscription renewed")
+				log.Info().Msg("redis subscription renewed")
 			}
 		case *redis.Message:
 			if down {
 				down = false
-				b.log.Info().Msg("redis subscription renewed")
+				log.Info().Msg("redis subscription renewed")
 			}
-			b.deliver(m.Payload)
+			deliver(m.Payload)
 		}
 	}
 }
@@ -371,13 +392,17 @@ func (b *RedisBroker) deliver(payload string) {
 }
 
 // sleep waits d, or until Close; it reports whether the broker is open.
-func (b *RedisBroker) sleep(d time.Duration) bool {
+func (b *RedisBroker) sleep(d time.Duration) bool { return sleepOrDone(d, b.done) }
+
+// sleepOrDone waits d, or until done is closed; it reports whether done
+// is still open.
+func sleepOrDone(d time.Duration, done <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-b.done:
+	case <-done:
 		return false
 	}
 }
@@ -392,10 +417,10 @@ func (b *RedisBroker) closed() bool {
 }
 
 // encodeRedisEnvelope writes a publication as the Transit vector
-// ["sente-pub/1" instance-id uid broadcast event], event being the Sente
-// event vector [id] or [id data].
+// ["sente-pub/1" instance-id uid broadcast event ws-only], event being
+// the Sente event vector [id] or [id data].
 func encodeRedisEnvelope(instance string, p Publication) ([]byte, error) {
-	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value()})
+	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value(), p.WSOnly})
 }
 
 // errRedisEnvelope reports a message on the channel that is not an
@@ -410,14 +435,15 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 		return "", Publication{}, fmt.Errorf("%w: %w", errRedisEnvelope, err)
 	}
 	vec, ok := v.([]any)
-	if !ok || len(vec) != 5 {
+	if !ok || len(vec) != 6 {
 		return "", Publication{}, errRedisEnvelope
 	}
 	tag, _ := vec[0].(string)
 	instance, ok1 := vec[1].(string)
 	uid, ok2 := vec[2].(string)
 	broadcast, ok3 := vec[3].(bool)
-	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || instance == "" {
+	wsOnly, ok4 := vec[5].(bool)
+	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || !ok4 || instance == "" {
 		return "", Publication{}, errRedisEnvelope
 	}
 	ev, err := protocol.EventFromValue(vec[4])
@@ -427,5 +453,5 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 	if !broadcast && uid == "" {
 		return "", Publication{}, fmt.Errorf("%w: no uid", errRedisEnvelope)
 	}
-	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev}, nil
+	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev, WSOnly: wsOnly}, nil
 }

@@ -148,10 +148,11 @@ func TestRedisBrokerBadMessages(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 	for _, msg := range []string{
-		"", "not transit", `["~#list",[]]`, `["sente-pub/1","x","u",false]`,
-		`["sente-pub/1","x","",false,["~:tweet/new"]]`, // no uid
-		`["sente-pub/1","x","u",false,["~:bad"]]`,      // id without namespace
-		`["sente-pub/2","x","u",false,["~:tweet/new"]]`,
+		"", "not transit", `["~#list",[]]`, `["sente-pub/2","x","u",false]`,
+		`["sente-pub/2","x","",false,["~:tweet/new"],false]`, // no uid
+		`["sente-pub/2","x","u",false,["~:bad"],false]`,      // id without namespace
+		`["sente-pub/2","x","u",false,["~:tweet/new"]]`,      // no ws-only flag
+		`["sente-pub/1","x","u",false,["~:tweet/new"]]`,      // an older version
 	} {
 		if err := c.Publish(ctx, "test:bad", msg).Err(); err != nil {
 			t.Fatal(err)

@@ -144,6 +144,13 @@ type Config struct {
 	// Broker given here is not closed by the Server.
 	Broker Broker
 
+	// Cluster, when not nil, shares this server's clients with the other
+	// servers of a cluster (presence, client-ids, Ajax mailboxes), so
+	// that they serve one set of clients behind a load balancer without
+	// sticky sessions; Broker must then connect them too (RedisBroker and
+	// RedisCluster go together). It is not closed by the Server.
+	Cluster Cluster
+
 	// Logger receives the server's log entries. Its zero value logs
 	// nothing. Each connection logs with uid and client_id fields.
 	Logger zerolog.Logger

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,10 @@ type registry struct {
 	live     [numTransports]int         // live connections by transport
 	watchers map[chan struct{}]struct{} // WatchUIDs subscribers
 	closed   bool                       // Server.Close began: no more connections
+	// remote is the presence of the other servers of a Cluster: uids
+	// connected elsewhere and their transports. A uid's uidport events
+	// follow the union of its local and remote presence.
+	remote map[string]TransportSet
 }
 
 // client is one client-id: a browser tab, bound to one uid.
@@ -52,6 +57,10 @@ type client struct {
 	// dropped, so that a poll without the handshake flag is answered in a
 	// generation the client reads. Atomic, like gen.
 	hint atomic.Uint32
+
+	// ajaxHandshake tells that the client had its Ajax handshake, here
+	// or, in a Cluster, on another server.
+	ajaxHandshake atomic.Bool
 
 	conns [numTransports]transport // reg.mu: the live connection of each transport
 	epoch uint64                   // reg.mu: bumped at each attach and detach
@@ -150,6 +159,17 @@ type user struct {
 // connected reports whether u is in connected-uids :any.
 func (u *user) connected() bool { return u.in[0] || u.in[1] }
 
+// set returns the transports of u's connected sets.
+func (u *user) set() TransportSet {
+	var s TransportSet
+	for i, in := range u.in {
+		if in {
+			s |= 1 << i
+		}
+	}
+	return s
+}
+
 // pendingBuf collects pushes during a batch window.
 type pendingBuf struct {
 	events []protocol.Event
@@ -176,8 +196,9 @@ func newRegistry(s *Server) *registry {
 var errRegistryClosed = ErrServerClosed
 
 // bind returns the client record of cid, creating it with uid() when the
-// client-id is new. uid is called without the lock. A record without
-// connections expires after DisconnectGrace.
+// client-id is new, or in a Cluster with the uid and state the cluster
+// keeps for it. uid and the cluster are called without the lock. A record
+// without connections expires after DisconnectGrace.
 func (r *registry) bind(cid string, uid func() string) (*client, error) {
 	r.mu.Lock()
 	cl := r.clients[cid]
@@ -189,14 +210,32 @@ func (r *registry) bind(cid string, uid func() string) (*client, error) {
 	if cl != nil {
 		return cl, nil
 	}
-	id := uid()
+	var rec ClientRecord
+	clustered := false
+	if c := r.s.cfg.Cluster; c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		var err error
+		rec, err = c.BindClient(ctx, cid, uid)
+		cancel()
+		if err != nil {
+			r.s.log.Debug().Err(err).Str("client_id", cid).Msg("client bound locally: cluster unavailable")
+		} else {
+			clustered = true
+		}
+	}
+	if !clustered {
+		rec = ClientRecord{UID: uid()}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, errRegistryClosed
 	}
 	if cl = r.clients[cid]; cl == nil {
-		cl = r.newClientLocked(cid, id)
+		cl = r.newClientLocked(cid, rec.UID)
+		if clustered {
+			cl.restore(rec)
+		}
 	}
 	return cl, nil
 }
@@ -263,7 +302,8 @@ func (r *registry) attach(cid string, k Transport, uid func() string, build func
 		wasConnected := u.connected()
 		u.in[i] = true
 		r.changedLocked()
-		if !wasConnected {
+		r.presenceLocked(u)
+		if !wasConnected && r.remote[u.uid] == 0 {
 			open = &notice{msg: uidportEvent(u.uid, true), done: make(chan struct{})}
 			r.s.notes.add(open)
 		}
@@ -341,7 +381,8 @@ func (r *registry) leaveLocked(u *user, i int) {
 	}
 	u.in[i] = false
 	r.changedLocked()
-	if !u.connected() {
+	r.presenceLocked(u)
+	if !u.connected() && r.remote[u.uid] == 0 {
 		r.s.notes.add(&notice{msg: uidportEvent(u.uid, false)})
 	}
 	r.maybeDropUserLocked(u)
@@ -351,6 +392,51 @@ func (r *registry) leaveLocked(u *user, i int) {
 func (r *registry) maybeDropUserLocked(u *user) {
 	if len(u.members) == 0 && !u.connected() && r.users[u.uid] == u {
 		delete(r.users, u.uid)
+	}
+}
+
+// presenceLocked tells the Cluster, if any, u's connected sets.
+func (r *registry) presenceLocked(u *user) {
+	if c := r.s.cfg.Cluster; c != nil {
+		c.SetPresence(u.uid, u.set())
+	}
+}
+
+// setRemote replaces the presence of the other servers of the Cluster,
+// delivering the uidport events of the uids it connects or disconnects
+// cluster-wide.
+func (r *registry) setRemote(next map[string]TransportSet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	old := r.remote
+	r.remote = next
+	changed := false
+	visit := func(uid string) {
+		o, n := old[uid], next[uid]
+		if o == n {
+			return
+		}
+		changed = true
+		if u := r.users[uid]; u != nil && u.connected() {
+			return // connected here: no cluster-wide change
+		}
+		if o == 0 || n == 0 {
+			r.s.notes.add(&notice{msg: uidportEvent(uid, n != 0)})
+		}
+	}
+	for uid := range old {
+		visit(uid)
+	}
+	for uid := range next {
+		if _, ok := old[uid]; !ok {
+			visit(uid)
+		}
+	}
+	if changed {
+		r.changedLocked()
 	}
 }
 
@@ -377,19 +463,28 @@ func (r *registry) watch() (<-chan struct{}, func()) {
 	}
 }
 
-// connectedUIDs returns the snapshot of the connected sets.
+// connectedUIDs returns the snapshot of the connected sets: this
+// server's, and in a Cluster the other servers' too.
 func (r *registry) connectedUIDs() ConnectedUIDs {
 	var c ConnectedUIDs
-	r.mu.Lock()
-	for uid, u := range r.users {
-		if u.in[TransportWS.index()] {
+	add := func(uid string, set TransportSet) {
+		if set.Has(TransportWS) {
 			c.WS = append(c.WS, uid)
 		}
-		if u.in[TransportAjax.index()] {
+		if set.Has(TransportAjax) {
 			c.Ajax = append(c.Ajax, uid)
 		}
-		if u.connected() {
+		if set != 0 {
 			c.Any = append(c.Any, uid)
+		}
+	}
+	r.mu.Lock()
+	for uid, u := range r.users {
+		add(uid, u.set()|r.remote[uid])
+	}
+	for uid, set := range r.remote {
+		if _, ok := r.users[uid]; !ok {
+			add(uid, set)
 		}
 	}
 	r.mu.Unlock()
@@ -408,8 +503,9 @@ type batch struct {
 }
 
 // publish buffers a publication for the transports that have a live
-// connection for it; a buffer's first event arms its flush, a full buffer
-// is flushed at once. It is the broker's subscriber.
+// connection for it (WebSockets only, when the Cluster's mailboxes took
+// it for Ajax clients); a buffer's first event arms its flush, a full
+// buffer is flushed at once. It is the broker's subscriber.
 func (r *registry) publish(p Publication) {
 	var full [numTransports]bool
 	r.mu.Lock()
@@ -425,6 +521,9 @@ func (r *registry) publish(p Publication) {
 		}
 	}
 	for i := range numTransports {
+		if p.WSOnly && i == TransportAjax.index() {
+			continue
+		}
 		var buf *pendingBuf
 		if p.Broadcast {
 			if r.live[i] == 0 {

@@ -36,6 +36,8 @@ type Server struct {
 	broker      Broker
 	ownBroker   *MemoryBroker // the default broker, closed by Close
 	unsubscribe func()
+	cluster     clusterLink // the Cluster's handler (unused without one)
+	unwatch     func()      // stops the Cluster's calls; nil without one
 
 	mu      sync.Mutex // guards closing; orders wg.Add against wg.Wait
 	closing bool
@@ -109,6 +111,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Cluster != nil {
+		s.cluster.s = s
+		if s.unwatch, err = cfg.Cluster.Watch(&s.cluster); err != nil {
+			s.unsubscribe()
+			if s.ownBroker != nil {
+				_ = s.ownBroker.Close() // always nil
+			}
+			return nil, err
+		}
+	}
 	s.handler = s.newHandler()
 	s.bg.Add(2)
 	go func() {
@@ -160,12 +172,31 @@ func (s *Server) Broadcast(ev protocol.Event) error {
 	return s.publish(Publication{Broadcast: true, Event: ev})
 }
 
+// BroadcastLocal pushes ev to every connection of this server only,
+// bypassing the Broker: for what each server of a cluster sends its own
+// clients (periodic statistics every server computes alike), which
+// Broadcast would deliver once per server. Ajax clients get it when they
+// poll this server. Otherwise as Broadcast.
+func (s *Server) BroadcastLocal(ev protocol.Event) error {
+	if err := checkPush(ev); err != nil {
+		return err
+	}
+	if s.isClosing() {
+		return ErrServerClosed
+	}
+	s.reg.publish(Publication{Broadcast: true, Event: ev})
+	return nil
+}
+
 func (s *Server) publish(p Publication) error {
 	if err := checkPush(p.Event); err != nil {
 		return err
 	}
 	if s.isClosing() {
 		return ErrServerClosed
+	}
+	if c := s.cfg.Cluster; c != nil && c.PushAjax(p) {
+		p.WSOnly = true
 	}
 	return s.broker.Publish(p)
 }
@@ -233,6 +264,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.closing = true
 	s.mu.Unlock()
 	s.unsubscribe()
+	if s.unwatch != nil {
+		s.unwatch()
+	}
 	s.reg.flushAll()
 	for _, t := range s.reg.close() {
 		t.shutdown()

@@ -1,0 +1,764 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/transit"
+)
+
+// Defaults of RedisClusterConfig.
+const (
+	// DefaultRedisPrefix starts every key and channel of a RedisCluster
+	// when RedisClusterConfig.Prefix is empty.
+	DefaultRedisPrefix = "sente:"
+	defaultHeartbeat   = time.Second
+	defaultPresenceTTL = 5 * time.Second
+	defaultMailboxLen  = 1024
+	defaultMailboxTTL  = 2 * time.Minute
+	defaultClientTTL   = time.Hour
+)
+
+// presenceSentinel is a field every presence hash has, so that the hash
+// exists, and its PEXPIRE tells whether Redis lost it, even when no uid is
+// connected.
+const presenceSentinel = "\x00"
+
+// RedisClusterConfig configures a RedisCluster.
+type RedisClusterConfig struct {
+	// Addr is the Redis server, host:port. Required.
+	Addr string
+	// Prefix starts every key and channel; DefaultRedisPrefix when empty.
+	// Servers of one cluster share it.
+	Prefix string
+	// InstanceID names this server in the cluster; it must differ between
+	// servers. Random when empty.
+	InstanceID string
+	// Heartbeat is how often the server renews its presence and reads the
+	// others'; one second when zero.
+	Heartbeat time.Duration
+	// PresenceTTL is how long a server's presence outlives its last
+	// heartbeat: a server that dies without warning drops out of every
+	// other's ConnectedUIDs after at most PresenceTTL plus one Heartbeat.
+	// Five seconds when zero; at least two Heartbeats.
+	PresenceTTL time.Duration
+	// MailboxLen bounds an Ajax client's mailbox; the oldest events are
+	// dropped beyond it. 1024 when zero.
+	MailboxLen int
+	// QueueLen bounds the pushes waiting to be written to mailboxes;
+	// DefaultRedisQueueLen when zero.
+	QueueLen int
+	// Logger receives the cluster's log entries. Its zero value logs
+	// nothing.
+	Logger zerolog.Logger
+}
+
+// RedisCluster is the Cluster on Redis, the companion of RedisBroker.
+//
+// Presence: each server keeps a hash of its connected uids
+// (PREFIXpresence:ID, uid → transports), written as they change, and an
+// entry in PREFIXinstances (ID → expiry and version) renewed every
+// Heartbeat; each heartbeat also reads the other servers' entries and the
+// hashes whose version changed. A server whose entry expired is dropped.
+//
+// Clients: PREFIXclient:CID holds a client-id's uid (bound with HSETNX,
+// so two servers binding at once agree) and what its frames told; it
+// expires an hour after it was last written.
+//
+// Ajax: PREFIXajax:UID and PREFIXajax: (sorted sets, client-id → expiry)
+// list the Ajax clients of each uid and of all. A push is added to the
+// mailbox (PREFIXmbox:CID, a list of Transit events) of each of them by
+// one Lua script, which then PUBLISHes the client-ids on PREFIXwake; a poll
+// takes the whole mailbox with LRANGE and DEL in one transaction.
+//
+// When Redis is unreachable, calls fail fast (the Server falls back to
+// serving its own clients), the outage is logged once, the other servers'
+// presence expires as it would for dead servers, and the heartbeat retries
+// with backoff. When Redis returns after losing its data, each server
+// writes its presence, the records of its clients and their Ajax routes
+// again. It is safe for concurrent use; Close stops its goroutines.
+type RedisCluster struct {
+	cfg    RedisClusterConfig
+	log    zerolog.Logger
+	client *redis.Client
+	pubsub *redis.PubSub
+	pushes chan Publication
+	kick   chan struct{} // cap 1: writes are pending
+	up     atomic.Bool   // the last Redis command succeeded
+	warned atomic.Bool   // the outage was logged
+
+	mu      sync.Mutex // guards the fields below
+	handler ClusterHandler
+	local   map[string]TransportSet // this server's presence
+	dirty   map[string]struct{}     // uids whose presence is not written yet
+	rewrite bool                    // the presence hash must be written whole
+	version uint64                  // bumped by each presence write
+	clients map[string]*clusterClient
+	pending map[string]struct{} // client-ids with a record or route to write
+
+	// Owned by the heartbeat goroutine.
+	view     map[string]remoteInstance
+	lastSent map[string]TransportSet
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+var _ Cluster = (*RedisCluster)(nil)
+
+// clusterClient is what a RedisCluster remembers of a client-id it bound
+// or saved, to write it again when Redis lost it.
+type clusterClient struct {
+	rec      ClientRecord
+	dirty    bool      // rec is not written yet
+	used     time.Time // last bound, saved or joined
+	joinUID  string    // the uid of its Ajax route, "" if none
+	joinTill time.Time // when its Ajax route expires
+	joinNow  bool      // the route is not written yet
+}
+
+// remoteInstance is what the heartbeat knows of another server.
+type remoteInstance struct {
+	expiry  time.Time
+	version string
+	uids    map[string]TransportSet
+}
+
+// errClusterDown is returned while Redis is unreachable.
+var errClusterDown = errors.New("web: redis cluster unreachable")
+
+// NewRedisCluster connects to Redis, subscribes to the wake-up channel
+// and starts the cluster's goroutines. Redis must be reachable until the
+// subscription is confirmed or ctx is done.
+func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("web: RedisClusterConfig.Addr is empty")
+	}
+	if cfg.Heartbeat < 0 || cfg.PresenceTTL < 0 || cfg.MailboxLen < 0 || cfg.QueueLen < 0 {
+		return nil, errors.New("web: RedisClusterConfig has a negative duration or length")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultRedisPrefix
+	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = randomInstanceID()
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = defaultHeartbeat
+	}
+	if cfg.PresenceTTL == 0 {
+		cfg.PresenceTTL = max(defaultPresenceTTL, 2*cfg.Heartbeat)
+	}
+	if cfg.PresenceTTL < 2*cfg.Heartbeat {
+		return nil, fmt.Errorf("web: RedisClusterConfig.PresenceTTL %v is below two heartbeats (%v)", cfg.PresenceTTL, cfg.Heartbeat)
+	}
+	if cfg.MailboxLen == 0 {
+		cfg.MailboxLen = defaultMailboxLen
+	}
+	if cfg.QueueLen == 0 {
+		cfg.QueueLen = DefaultRedisQueueLen
+	}
+	client := redis.NewClient(&redis.Options{
+		Addr:            cfg.Addr,
+		Protocol:        2,
+		DisableIdentity: true,
+		DialTimeout:     redisDialTimeout,
+		ReadTimeout:     redisIOTimeout,
+		WriteTimeout:    redisIOTimeout,
+		MaxRetries:      -1,
+		PoolSize:        20,
+	})
+	c := &RedisCluster{
+		cfg: cfg,
+		log: cfg.Logger.With().Str("redis_addr", cfg.Addr).Str("redis_prefix", cfg.Prefix).
+			Str("instance_id", cfg.InstanceID).Logger(),
+		client:   client,
+		pushes:   make(chan Publication, cfg.QueueLen),
+		kick:     make(chan struct{}, 1),
+		local:    make(map[string]TransportSet),
+		dirty:    make(map[string]struct{}),
+		rewrite:  true,
+		clients:  make(map[string]*clusterClient),
+		pending:  make(map[string]struct{}),
+		view:     make(map[string]remoteInstance),
+		lastSent: map[string]TransportSet{},
+		done:     make(chan struct{}),
+	}
+	c.pubsub = client.Subscribe(ctx, c.key("wake"))
+	if err := awaitSubscription(ctx, c.pubsub); err != nil {
+		c.pubsub.Close()
+		client.Close()
+		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", c.key("wake"), cfg.Addr, err)
+	}
+	c.up.Store(true)
+	c.wg.Add(3)
+	go c.heartbeatLoop()
+	go c.pushLoop()
+	go func() {
+		defer c.wg.Done()
+		receiveLoop(c.pubsub, c.done, c.log, "ajax polls served from this instance only until it returns", c.wake)
+	}()
+	c.log.Info().Msg("redis cluster started")
+	return c, nil
+}
+
+// key returns the cluster's key or channel named name.
+func (c *RedisCluster) key(name string) string { return c.cfg.Prefix + name }
+
+// InstanceID returns the id of this server in the cluster.
+func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
+
+// Close stops the cluster's goroutines and closes its Redis connections.
+// The presence of this server is deleted if Redis answers promptly, so
+// that the others drop it at their next heartbeat. It is idempotent and
+// returns nil.
+func (c *RedisCluster) Close() error {
+	c.stop(true)
+	return nil
+}
+
+// stop stops the goroutines and closes the connections; with leave, it
+// first deletes this server's presence. A crash is stop(false).
+func (c *RedisCluster) stop(leave bool) {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.pubsub.Close()
+		c.wg.Wait()
+		if leave {
+			ctx, cancel := context.WithTimeout(context.Background(), redisDrainTimeout)
+			pipe := c.client.Pipeline()
+			pipe.HDel(ctx, c.key("instances"), c.cfg.InstanceID)
+			pipe.Del(ctx, c.key("presence:"+c.cfg.InstanceID))
+			_, _ = pipe.Exec(ctx) // best effort: the entry expires anyway
+			cancel()
+		}
+		c.client.Close()
+	})
+}
+
+// Watch sets the handler; see Cluster. Only one handler is served.
+func (c *RedisCluster) Watch(h ClusterHandler) (func(), error) {
+	if h == nil {
+		return nil, errNilHandler
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.handler != nil {
+		return nil, errors.New("web: RedisCluster already watched by a Server")
+	}
+	c.handler = h
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.handler = nil
+			c.mu.Unlock()
+		})
+	}, nil
+}
+
+// currentHandler returns the handler, or nil.
+func (c *RedisCluster) currentHandler() ClusterHandler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handler
+}
+
+// SetPresence records uid's local transports, written at once by the
+// heartbeat goroutine.
+func (c *RedisCluster) SetPresence(uid string, set TransportSet) {
+	c.mu.Lock()
+	if set == 0 {
+		delete(c.local, uid)
+	} else {
+		c.local[uid] = set
+	}
+	c.dirty[uid] = struct{}{}
+	c.mu.Unlock()
+	signal(c.kick)
+}
+
+// BindClient returns cid's record, binding it to newUID() when Redis has
+// none; see Cluster.
+//
+// While Redis is unreachable, or when it lost the record, the record this
+// server last bound or saved is used, if it has one: a client that polled
+// here before keeps its uid and dialect through an outage.
+func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func() string) (ClientRecord, error) {
+	c.mu.Lock()
+	var mem ClientRecord
+	if cc := c.clients[cid]; cc != nil {
+		mem = cc.rec
+	}
+	c.mu.Unlock()
+	if !c.up.Load() {
+		if mem.UID != "" {
+			return mem, nil
+		}
+		return ClientRecord{}, errClusterDown
+	}
+	key := c.key("client:" + cid)
+	fields, err := c.client.HGetAll(ctx, key).Result()
+	if err != nil {
+		c.failed(err)
+		if mem.UID != "" {
+			return mem, nil
+		}
+		return ClientRecord{}, err
+	}
+	rec, ok := parseClientRecord(fields)
+	if !ok && mem.UID != "" {
+		c.SaveClient(cid, mem) // Redis lost it: write it again
+		return mem, nil
+	}
+	if !ok {
+		uid := newUID()
+		pipe := c.client.TxPipeline()
+		pipe.HSetNX(ctx, key, "uid", uid)
+		pipe.PExpire(ctx, key, defaultClientTTL)
+		all := pipe.HGetAll(ctx, key)
+		if _, err := pipe.Exec(ctx); err != nil {
+			c.failed(err)
+			return ClientRecord{}, err
+		}
+		if rec, ok = parseClientRecord(all.Val()); !ok {
+			return ClientRecord{}, fmt.Errorf("web: redis client record %q unreadable", key)
+		}
+	}
+	c.mu.Lock()
+	cc := c.clientLocked(cid)
+	cc.rec = rec
+	c.mu.Unlock()
+	return rec, nil
+}
+
+// clientLocked returns the memory of cid, creating it.
+func (c *RedisCluster) clientLocked(cid string) *clusterClient {
+	cc := c.clients[cid]
+	if cc == nil {
+		cc = &clusterClient{}
+		c.clients[cid] = cc
+	}
+	cc.used = time.Now()
+	return cc
+}
+
+// SaveClient queues the write of cid's record.
+func (c *RedisCluster) SaveClient(cid string, rec ClientRecord) {
+	c.mu.Lock()
+	cc := c.clientLocked(cid)
+	cc.rec, cc.dirty = rec, true
+	c.pending[cid] = struct{}{}
+	c.mu.Unlock()
+	signal(c.kick)
+}
+
+// JoinAjax queues the write of cid's Ajax route; see Cluster.
+func (c *RedisCluster) JoinAjax(cid, uid string, ttl time.Duration) {
+	if strings.ContainsRune(cid, '\n') {
+		return // cannot travel on the wake-up channel: served locally
+	}
+	c.mu.Lock()
+	cc := c.clientLocked(cid)
+	cc.joinUID, cc.joinTill, cc.joinNow = uid, time.Now().Add(ttl), true
+	c.pending[cid] = struct{}{}
+	c.mu.Unlock()
+	signal(c.kick)
+}
+
+// PushAjax queues p for the mailboxes; see Cluster.
+func (c *RedisCluster) PushAjax(p Publication) bool {
+	if !c.up.Load() {
+		return false
+	}
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.pushes <- p:
+		return true
+	default:
+		c.log.Debug().Msg("ajax mailbox queue full: push delivered locally")
+		return false
+	}
+}
+
+// TakeAjax empties cid's mailbox; see Cluster.
+func (c *RedisCluster) TakeAjax(ctx context.Context, cid string) ([]protocol.Event, error) {
+	if !c.up.Load() {
+		return nil, errClusterDown
+	}
+	key := c.key("mbox:" + cid)
+	pipe := c.client.TxPipeline()
+	lr := pipe.LRange(ctx, key, 0, -1)
+	pipe.Del(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		c.failed(err)
+		return nil, err
+	}
+	var events []protocol.Event
+	for _, s := range lr.Val() {
+		v, err := transit.Unmarshal([]byte(s))
+		if err == nil {
+			var ev protocol.Event
+			if ev, err = protocol.EventFromValue(v); err == nil {
+				events = append(events, ev)
+				continue
+			}
+		}
+		c.log.Warn().Err(err).Str("client_id", cid).Msg("bad event in ajax mailbox dropped")
+	}
+	return events, nil
+}
+
+// wake hands a wake-up message (client-ids, one per line) to the handler.
+func (c *RedisCluster) wake(payload string) {
+	h := c.currentHandler()
+	if h == nil {
+		return
+	}
+	for cid := range strings.SplitSeq(payload, "\n") {
+		if cid != "" {
+			h.AjaxReady(cid)
+		}
+	}
+}
+
+// failed records a failed command: the first failure of an outage is
+// logged; calls fail fast until the heartbeat reaches Redis again.
+func (c *RedisCluster) failed(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	c.up.Store(false)
+	if !c.warned.Swap(true) {
+		c.log.Warn().Err(err).Msg("redis unreachable: serving this instance's clients only until it returns")
+	}
+}
+
+// pushScript adds an event to the mailbox of every live member of an
+// Ajax route (KEYS[1]) and publishes their client-ids. ARGV: now (ms),
+// event, key prefix, mailbox TTL (ms), mailbox length, wake channel.
+var pushScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local cids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local max = tonumber(ARGV[5])
+for _, cid in ipairs(cids) do
+  local k = ARGV[3] .. 'mbox:' .. cid
+  if redis.call('RPUSH', k, ARGV[2]) > max then
+    redis.call('LTRIM', k, -max, -1)
+  end
+  redis.call('PEXPIRE', k, ARGV[4])
+end
+if #cids > 0 then
+  redis.call('PUBLISH', ARGV[6], table.concat(cids, '\n'))
+end
+return #cids
+`)
+
+// pushLoop writes queued pushes to the mailboxes, in order. A push that
+// fails is dropped (the outage is logged): its Ajax clients miss it.
+func (c *RedisCluster) pushLoop() {
+	defer c.wg.Done()
+	ctx := context.Background()
+	for {
+		var p Publication
+		select {
+		case <-c.done:
+			return
+		case p = <-c.pushes:
+		}
+		ev, err := transit.Marshal(p.Event.Value())
+		if err != nil {
+			c.log.Error().Err(err).Str("event_id", string(p.Event.ID)).Msg("push not encodable for ajax mailboxes, dropped")
+			continue
+		}
+		route := c.key("ajax:")
+		if !p.Broadcast {
+			route = c.key("ajax:" + p.UID)
+		}
+		err = pushScript.Run(ctx, c.client, []string{route},
+			time.Now().UnixMilli(), ev, c.cfg.Prefix, defaultMailboxTTL.Milliseconds(),
+			c.cfg.MailboxLen, c.key("wake")).Err()
+		if err != nil {
+			c.failed(err)
+		}
+	}
+}
+
+// heartbeatLoop writes this server's presence and client records as they
+// change, and every Heartbeat renews its entry and reads the others'.
+func (c *RedisCluster) heartbeatLoop() {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.cfg.Heartbeat)
+	defer tick.Stop()
+	ctx := context.Background()
+	for {
+		beat := false
+		select {
+		case <-c.done:
+			return
+		case <-c.kick:
+		case <-tick.C:
+			beat = true
+		}
+		if !c.up.Load() && !beat {
+			continue // down: only the heartbeat probes
+		}
+		err := c.writeChanges(ctx)
+		if err == nil && beat {
+			err = c.readOthers(ctx)
+			c.forgetClients(time.Now())
+		}
+		if err != nil {
+			c.failed(err)
+			c.mu.Lock()
+			c.rewrite = true // Redis may come back empty
+			c.mu.Unlock()
+			c.expireView(time.Now())
+			continue
+		}
+		wasDown := !c.up.Swap(true)
+		if wasWarned := c.warned.Swap(false); wasDown || wasWarned {
+			c.log.Info().Msg("redis reachable again: cluster resumed")
+		}
+	}
+}
+
+// writeChanges writes what changed (everything after a loss) and renews
+// this server's entry.
+func (c *RedisCluster) writeChanges(ctx context.Context) error {
+	presence := c.key("presence:" + c.cfg.InstanceID)
+	pipe := c.client.Pipeline()
+	c.mu.Lock()
+	rewrite := c.rewrite
+	now := time.Now()
+	if rewrite {
+		pipe.Del(ctx, presence)
+		args := []any{presenceSentinel, 1}
+		for uid, set := range c.local {
+			args = append(args, uid, int(set))
+		}
+		pipe.HSet(ctx, presence, args...)
+		clear(c.dirty)
+		c.version++
+	} else if len(c.dirty) > 0 {
+		for uid := range c.dirty {
+			if set, ok := c.local[uid]; ok {
+				pipe.HSet(ctx, presence, uid, int(set))
+			} else {
+				pipe.HDel(ctx, presence, uid)
+			}
+		}
+		clear(c.dirty)
+		c.version++
+	}
+	write := c.pending
+	if rewrite {
+		write = make(map[string]struct{}, len(c.clients))
+		for cid := range c.clients {
+			write[cid] = struct{}{}
+		}
+	}
+	for cid := range write {
+		cc := c.clients[cid]
+		if cc == nil {
+			continue
+		}
+		if (cc.dirty || rewrite) && cc.rec.UID != "" {
+			key := c.key("client:" + cid)
+			pipe.HSet(ctx, key, clientRecordFields(cc.rec)...)
+			pipe.PExpire(ctx, key, defaultClientTTL)
+			cc.dirty = false
+		}
+		if cc.joinUID != "" && (cc.joinNow || rewrite) && cc.joinTill.After(now) {
+			till := float64(cc.joinTill.UnixMilli())
+			ttl := cc.joinTill.Sub(now)
+			for _, route := range []string{c.key("ajax:" + cc.joinUID), c.key("ajax:")} {
+				pipe.ZAdd(ctx, route, redis.Z{Score: till, Member: cid})
+				pipe.PExpire(ctx, route, ttl)
+			}
+			cc.joinNow = false
+		}
+	}
+	clear(c.pending)
+	version := c.version
+	c.rewrite = false
+	c.mu.Unlock()
+	alive := pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
+	pipe.HSet(ctx, c.key("instances"), c.cfg.InstanceID,
+		strconv.FormatInt(now.Add(c.cfg.PresenceTTL).UnixMilli(), 10)+" "+strconv.FormatUint(version, 10))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	if !alive.Val() {
+		// Redis lost the hash (a restart without persistence): write
+		// everything again now.
+		c.mu.Lock()
+		c.rewrite = true
+		c.mu.Unlock()
+		return c.writeChanges(ctx)
+	}
+	return nil
+}
+
+// forgetClients drops the memory of the client-ids unused for the
+// record TTL: Redis forgot them too.
+func (c *RedisCluster) forgetClients(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cid, cc := range c.clients {
+		if now.Sub(cc.used) > defaultClientTTL {
+			delete(c.clients, cid)
+			delete(c.pending, cid)
+		}
+	}
+}
+
+// readOthers reads the other servers' entries and the presence of those
+// whose version changed, drops the expired ones, and tells the handler
+// when the union changed.
+func (c *RedisCluster) readOthers(ctx context.Context) error {
+	entries, err := c.client.HGetAll(ctx, c.key("instances")).Result()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var fetch []string
+	seen := make(map[string]bool, len(entries))
+	for id, v := range entries {
+		if id == c.cfg.InstanceID {
+			continue
+		}
+		ms, version, _ := strings.Cut(v, " ")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		expiry := time.UnixMilli(n)
+		if err != nil || expiry.Before(now) {
+			// Dead (or unreadable): whoever sees it first removes it.
+			c.client.HDel(ctx, c.key("instances"), id)
+			continue
+		}
+		seen[id] = true
+		old, ok := c.view[id]
+		if ok && old.version == version {
+			old.expiry = expiry
+			c.view[id] = old
+			continue
+		}
+		c.view[id] = remoteInstance{expiry: expiry, version: version, uids: old.uids}
+		fetch = append(fetch, id)
+	}
+	for id := range c.view {
+		if !seen[id] {
+			delete(c.view, id)
+		}
+	}
+	if len(fetch) > 0 {
+		pipe := c.client.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(fetch))
+		for i, id := range fetch {
+			cmds[i] = pipe.HGetAll(ctx, c.key("presence:"+id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		for i, id := range fetch {
+			uids := make(map[string]TransportSet, len(cmds[i].Val()))
+			for uid, v := range cmds[i].Val() {
+				n, err := strconv.ParseUint(v, 10, 8)
+				if uid == presenceSentinel || err != nil || n == 0 {
+					continue
+				}
+				uids[uid] = TransportSet(n) & TransportSetOf(TransportWS, TransportAjax)
+			}
+			in := c.view[id]
+			in.uids = uids
+			c.view[id] = in
+		}
+	}
+	c.publishView()
+	return nil
+}
+
+// expireView drops the servers whose entry expired (Redis cannot tell
+// more during an outage) and tells the handler.
+func (c *RedisCluster) expireView(now time.Time) {
+	for id, in := range c.view {
+		if in.expiry.Before(now) {
+			delete(c.view, id)
+		}
+	}
+	c.publishView()
+}
+
+// publishView hands the union of the view to the handler if it changed.
+func (c *RedisCluster) publishView() {
+	union := make(map[string]TransportSet)
+	for _, in := range c.view {
+		for uid, set := range in.uids {
+			union[uid] |= set
+		}
+	}
+	if maps.Equal(union, c.lastSent) {
+		return
+	}
+	c.lastSent = union
+	if h := c.currentHandler(); h != nil {
+		h.RemotePresence(maps.Clone(union))
+	}
+}
+
+// clientRecordFields returns the hash fields of rec.
+func clientRecordFields(rec ClientRecord) []any {
+	f := -1
+	if rec.FormatKnown {
+		f = int(rec.Format)
+	}
+	hs := 0
+	if rec.AjaxHandshake {
+		hs = 1
+	}
+	return []any{"uid", rec.UID, "g", int(rec.Generation), "f", f, "h", int(rec.Hint), "hs", hs}
+}
+
+// parseClientRecord reads a client hash; ok is false without a uid.
+// Unreadable fields are ignored.
+func parseClientRecord(fields map[string]string) (rec ClientRecord, ok bool) {
+	uid, ok := fields["uid"]
+	if !ok {
+		return ClientRecord{}, false
+	}
+	rec.UID = uid
+	num := func(name string) int {
+		n, err := strconv.Atoi(fields[name])
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	if g := protocol.Generation(num("g")); num("g") >= 0 && g.Valid() {
+		rec.Generation = g
+	}
+	if f := num("f"); f >= 0 && protocol.Format(f).Valid() {
+		rec.Format, rec.FormatKnown = protocol.Format(f), true
+	}
+	if h := num("h"); h > 0 {
+		rec.Hint = protocol.GenerationSet(h) & protocol.AllGenerations
+	}
+	rec.AjaxHandshake = num("hs") == 1
+	return rec, true
+}
