@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"sync"
@@ -140,7 +141,7 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
 	detected := protocol.DetectAjax(q)
 	created := false
-	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, func() string { return s.userID(r, cid) },
+	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, func() string { return s.userID(r, cid) }, !q.Has(paramHandshake),
 		func(cl *client, cur transport) transport {
 			if cur != nil {
 				return cur
@@ -151,7 +152,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 			return a
 		})
 	if err != nil {
-		writeText(w, http.StatusServiceUnavailable, bodyClosing)
+		writeUnavailable(w, err)
 		return
 	}
 	a := t.(*ajaxConn)
@@ -358,9 +359,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
 	if cid != "" {
-		cl, err := s.reg.bind(cid, func() string { return s.userID(r, cid) })
+		cl, err := s.reg.bind(cid, func() string { return s.userID(r, cid) }, true)
 		if err != nil {
-			writeText(w, http.StatusServiceUnavailable, bodyClosing)
+			writeUnavailable(w, err)
 			return
 		}
 		before := cl.record()
@@ -434,4 +435,15 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	frame, _ := g.AjaxTimeoutReply() // g is valid
 	writeBody(w, http.StatusOK, frame)
+}
+
+// writeUnavailable answers 503 for a request the registry refused: the
+// server is closing, or a Cluster cannot tell who the client is (the
+// client retries, likely on another server).
+func writeUnavailable(w http.ResponseWriter, err error) {
+	body := bodyClosing
+	if errors.Is(err, errClusterUnavailable) {
+		body = bodyNoCluster
+	}
+	writeText(w, http.StatusServiceUnavailable, body)
 }

@@ -36,10 +36,14 @@ type Cluster interface {
 	SetPresence(uid string, set TransportSet)
 
 	// BindClient returns the record of client-id cid, binding it to
-	// newUID() when the cluster does not know it. It fails when the
-	// cluster cannot answer promptly; the Server then binds the client
-	// locally.
-	BindClient(ctx context.Context, cid string, newUID func() string) (ClientRecord, error)
+	// newUID() when the cluster does not know it. existing tells that the
+	// request is one only a client bound before sends (an Ajax poll
+	// without the handshake flag, a POST): while the cluster restores its
+	// state after an outage, such a client-id may be missing only for a
+	// moment, and BindClient may fail rather than bind it anew. It fails
+	// when the cluster cannot answer promptly; the Server then binds the
+	// client locally, or refuses the request (503) when existing.
+	BindClient(ctx context.Context, cid string, newUID func() string, existing bool) (ClientRecord, error)
 	// SaveClient records what the client's frames told since it was bound.
 	SaveClient(cid string, rec ClientRecord)
 

@@ -97,12 +97,18 @@ type RedisCluster struct {
 	kick   chan struct{} // cap 1: writes are pending
 	up     atomic.Bool   // the last Redis command succeeded
 	warned atomic.Bool   // the outage was logged
+	// settling is, in Unix nanoseconds, the end of the few heartbeats after
+	// this server wrote everything again (Redis came back, perhaps
+	// empty), while the other servers write theirs: a client-id missing
+	// from Redis then may be one they are about to restore.
+	settling atomic.Int64
 
 	mu      sync.Mutex // guards the fields below
 	handler ClusterHandler
 	local   map[string]TransportSet // this server's presence
 	dirty   map[string]struct{}     // uids whose presence is not written yet
 	rewrite bool                    // the presence hash must be written whole
+	lost    bool                    // Redis failed or lost the hash since the last rewrite
 	version uint64                  // bumped by each presence write
 	clients map[string]*clusterClient
 	pending map[string]struct{} // client-ids with a record or route to write
@@ -138,6 +144,10 @@ type remoteInstance struct {
 
 // errClusterDown is returned while Redis is unreachable.
 var errClusterDown = errors.New("web: redis cluster unreachable")
+
+// errClusterSettling is returned for an unknown client-id while the
+// servers write their state back into Redis.
+var errClusterSettling = errors.New("web: redis cluster settling after an outage")
 
 // NewRedisCluster connects to Redis, subscribes to the wake-up channel
 // and starts the cluster's goroutines. Redis must be reachable until the
@@ -296,7 +306,7 @@ func (c *RedisCluster) SetPresence(uid string, set TransportSet) {
 // While Redis is unreachable, or when it lost the record, the record this
 // server last bound or saved is used, if it has one: a client that polled
 // here before keeps its uid and dialect through an outage.
-func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func() string) (ClientRecord, error) {
+func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func() string, existing bool) (ClientRecord, error) {
 	c.mu.Lock()
 	var mem ClientRecord
 	if cc := c.clients[cid]; cc != nil {
@@ -322,6 +332,9 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	if !ok && mem.UID != "" {
 		c.SaveClient(cid, mem) // Redis lost it: write it again
 		return mem, nil
+	}
+	if !ok && existing && time.Now().UnixNano() < c.settling.Load() {
+		return ClientRecord{}, errClusterSettling
 	}
 	if !ok {
 		uid := newUID()
@@ -527,7 +540,7 @@ func (c *RedisCluster) heartbeatLoop() {
 		if err != nil {
 			c.failed(err)
 			c.mu.Lock()
-			c.rewrite = true // Redis may come back empty
+			c.rewrite, c.lost = true, true // Redis may come back empty
 			c.mu.Unlock()
 			c.expireView(time.Now())
 			continue
@@ -547,6 +560,10 @@ func (c *RedisCluster) writeChanges(ctx context.Context) error {
 	c.mu.Lock()
 	rewrite := c.rewrite
 	now := time.Now()
+	if rewrite && c.lost {
+		c.settling.Store(now.Add(3 * c.cfg.Heartbeat).UnixNano())
+		c.lost = false
+	}
 	if rewrite {
 		pipe.Del(ctx, presence)
 		args := []any{presenceSentinel, 1}
@@ -609,7 +626,7 @@ func (c *RedisCluster) writeChanges(ctx context.Context) error {
 		// Redis lost the hash (a restart without persistence): write
 		// everything again now.
 		c.mu.Lock()
-		c.rewrite = true
+		c.rewrite, c.lost = true, true
 		c.mu.Unlock()
 		return c.writeChanges(ctx)
 	}

@@ -37,6 +37,7 @@ const (
 	bodyBinary           = "Binary packers are not supported"
 	bodyReserved         = "Reserved event id"
 	bodyClosing          = "Server closing"
+	bodyNoCluster        = "Cluster unavailable"
 	bodyInternal         = "Internal server error"
 	bodyMethodNotAllowed = "Method not allowed"
 )

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -195,11 +196,19 @@ func newRegistry(s *Server) *registry {
 // errRegistryClosed is returned by attach once Server.Close has begun.
 var errRegistryClosed = ErrServerClosed
 
+// errClusterUnavailable is returned by bind when the Cluster cannot tell
+// whether a client-id it is strict about is known.
+var errClusterUnavailable = errors.New("web: cluster unavailable")
+
 // bind returns the client record of cid, creating it with uid() when the
 // client-id is new, or in a Cluster with the uid and state the cluster
-// keeps for it. uid and the cluster are called without the lock. A record
-// without connections expires after DisconnectGrace.
-func (r *registry) bind(cid string, uid func() string) (*client, error) {
+// keeps for it. When the cluster cannot answer, the client is bound here
+// alone, unless strict: then bind fails with errClusterUnavailable, for a
+// request that only a client already bound elsewhere sends (a poll
+// without the handshake flag, a POST), which must not get a new uid. uid
+// and the cluster are called without the lock. A record without
+// connections expires after DisconnectGrace.
+func (r *registry) bind(cid string, uid func() string, strict bool) (*client, error) {
 	r.mu.Lock()
 	cl := r.clients[cid]
 	closed := r.closed
@@ -215,11 +224,15 @@ func (r *registry) bind(cid string, uid func() string) (*client, error) {
 	if c := r.s.cfg.Cluster; c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 		var err error
-		rec, err = c.BindClient(ctx, cid, uid)
+		rec, err = c.BindClient(ctx, cid, uid, strict)
 		cancel()
-		if err != nil {
+		switch {
+		case err != nil && strict:
+			r.s.log.Debug().Err(err).Str("client_id", cid).Msg("request of an unknown client refused: cluster unavailable")
+			return nil, errClusterUnavailable
+		case err != nil:
 			r.s.log.Debug().Err(err).Str("client_id", cid).Msg("client bound locally: cluster unavailable")
-		} else {
+		default:
 			clustered = true
 		}
 	}
@@ -265,9 +278,9 @@ func (r *registry) newClientLocked(cid, uid string) *client {
 // caller), and a notice to wait for if the uid just connected (so that
 // :chsk/uidport-open reaches the application before any event of the new
 // connection).
-func (r *registry) attach(cid string, k Transport, uid func() string, build func(cl *client, cur transport) transport) (cl *client, t, old transport, open *notice, err error) {
+func (r *registry) attach(cid string, k Transport, uid func() string, strict bool, build func(cl *client, cur transport) transport) (cl *client, t, old transport, open *notice, err error) {
 	for {
-		cl, err = r.bind(cid, uid)
+		cl, err = r.bind(cid, uid, strict)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
