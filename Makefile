@@ -5,7 +5,7 @@ BENCH    ?= .
 COUNT    ?= 1
 JSDIR    := transit/testdata/js
 
-.PHONY: test vet unit jsdeps bench fuzz run
+.PHONY: test vet unit jsdeps bench fuzz run cluster
 
 test: vet jsdeps unit
 
@@ -36,3 +36,8 @@ fuzz:
 
 run:
 	$(GO) run ./server
+
+# Three BirdWatch instances on a throwaway redis-server behind a round-robin
+# proxy on :8888 (server/cluster; needs redis-server).
+cluster:
+	$(GO) run ./server/cluster

@@ -31,6 +31,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/server/hub"
+	"github.com/sente-go/sente/server/peers"
 	"github.com/sente-go/sente/server/percolator"
 	"github.com/sente-go/sente/server/source"
 	"github.com/sente-go/sente/server/store"
@@ -58,6 +59,7 @@ type config struct {
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
+	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
@@ -112,6 +114,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port; other keys are logged) (env SENTE_CONF)")
 	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
+	fs.StringVar(&cfg.csrfToken, "csrf-token", envOr("SENTE_CSRF_TOKEN", ""), "the CSRF token handed to pages and required on their requests; empty: a random one, shared by every instance on the same -redis-addr (env SENTE_CSRF_TOKEN)")
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
 	if err := fs.Parse(args); err != nil {
@@ -163,11 +166,14 @@ func newLogger(level string, out io.Writer) (zerolog.Logger, error) {
 
 // app is the assembled backend.
 type app struct {
-	sente *web.Server
-	redis *web.RedisBroker // nil without -redis-addr
-	store *store.Memory
-	hub   *hub.Hub
-	http  http.Handler
+	sente   *web.Server
+	redis   *web.RedisBroker  // nil without -redis-addr
+	cluster *web.RedisCluster // nil without -redis-addr
+	peers   *peers.Redis      // nil without -redis-addr
+	store   *store.Memory
+	perc    *percolator.Percolator
+	hub     *hub.Hub
+	http    http.Handler
 }
 
 // newApp builds the components from cfg; src, when not nil, replaces the
@@ -195,26 +201,50 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	if err != nil {
 		return nil, err
 	}
-	var broker web.Broker // nil: web.New makes a MemoryBroker
-	var redisBroker *web.RedisBroker
+	var (
+		broker      web.Broker  // nil: web.New makes a MemoryBroker
+		cluster     web.Cluster // nil: a single instance
+		redisBroker *web.RedisBroker
+		redisCl     *web.RedisCluster
+		announcer   *peers.Redis
+	)
+	csrf := cfg.csrfToken
 	if cfg.redisAddr != "" {
 		// go-redis logs through one package-wide logger; main owns it.
 		redis.SetLogger(redisLogger{log.With().Str("component", "go-redis").Logger()})
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
 		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: cfg.redisAddr, Logger: log.With().Str("component", "broker").Logger()})
-		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("redis broker: %w", err)
 		}
 		undo = append(undo, func() { redisBroker.Close() })
 		broker = redisBroker
+		redisCl, err = web.NewRedisCluster(ctx, web.RedisClusterConfig{Addr: cfg.redisAddr, InstanceID: redisBroker.InstanceID(),
+			Logger: log.With().Str("component", "cluster").Logger()})
+		if err != nil {
+			return nil, fmt.Errorf("redis cluster: %w", err)
+		}
+		undo = append(undo, func() { redisCl.Close() })
+		cluster = redisCl
+		if announcer, err = peers.New(peers.Config{Addr: cfg.redisAddr, Logger: log.With().Str("component", "peers").Logger()}); err != nil {
+			return nil, err
+		}
+		if csrf == "" {
+			if csrf, err = sharedToken(ctx, cfg.redisAddr); err != nil {
+				return nil, fmt.Errorf("csrf token: %w", err)
+			}
+		}
 	}
-	csrf := newToken()
+	if csrf == "" {
+		csrf = newToken()
+	}
 	token := func(*http.Request) string { return csrf }
 	sente, err := web.New(web.Config{
 		Packer:    packer,
 		CSRFToken: token,
 		Broker:    broker,
+		Cluster:   cluster,
 		Logger:    log.With().Str("component", "sente").Logger(),
 	})
 	if err != nil {
@@ -225,17 +255,38 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		defer cancel()
 		sente.Close(ctx)
 	})
-	h, err := hub.New(hub.Config{
+	perc := percolator.New(percolator.Config{DocFreq: st.DocFreq})
+	hc := hub.Config{
 		Transport:  sente,
 		Store:      st,
-		Percolator: percolator.New(percolator.Config{DocFreq: st.DocFreq}),
+		Percolator: perc,
 		Source:     src,
 		Logger:     log.With().Str("component", "hub").Logger(),
-	})
+	}
+	if announcer != nil {
+		hc.Peers = announcer
+	}
+	h, err := hub.New(hc)
 	if err != nil {
 		return nil, err
 	}
-	return &app{sente: sente, redis: redisBroker, store: st, hub: h, http: newRouter(cfg, sente.Handler(), token)}, nil
+	return &app{sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h,
+		http: newRouter(cfg, sente.Handler(), token)}, nil
+}
+
+// sharedTokenKey is the Redis key of the CSRF token every instance on one
+// Redis hands out, so that a page from one instance is served by all.
+const sharedTokenKey = "birdwatch:csrf-token"
+
+// sharedToken returns the token of the instances on Redis at addr: the
+// first instance's random token, kept by Redis (SET NX, no expiry).
+func sharedToken(ctx context.Context, addr string) (string, error) {
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	if err := c.SetNX(ctx, sharedTokenKey, newToken(), 0).Err(); err != nil {
+		return "", err
+	}
+	return c.Get(ctx, sharedTokenKey).Result()
 }
 
 // redisLogger sends go-redis's own log lines (dial failures during an
@@ -360,6 +411,13 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 	defer stopHub()
 	hubErr := make(chan error, 1)
 	go func() { hubErr <- a.hub.Run(hubCtx) }()
+	peersDone := make(chan struct{})
+	go func() {
+		defer close(peersDone)
+		if a.peers != nil {
+			a.peers.Run(hubCtx, a.hub.Forget) // returns nil when hubCtx ends
+		}
+	}()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Msg("listening")
@@ -383,8 +441,12 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 	if err := <-hubErr; err != nil && runErr == nil {
 		runErr = err
 	}
+	<-peersDone
 	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if a.cluster != nil {
+		a.cluster.Close() // after the Sente server: it no longer calls it
 	}
 	if a.redis != nil {
 		a.redis.Close() // after the Sente server: nothing publishes any more

@@ -43,8 +43,19 @@ const (
 type Transport interface {
 	Events() <-chan web.Message
 	Send(uid string, ev protocol.Event) error
-	Broadcast(ev protocol.Event) error
+	// BroadcastLocal pushes to this instance's clients only: every
+	// instance of a cluster sends the statistics to its own.
+	BroadcastLocal(ev protocol.Event) error
 	ConnectedUIDs() web.ConnectedUIDs
+}
+
+// Peers connects the hubs of a cluster's instances (server/peers): a uid's
+// live query must be percolated by one instance only, the one its latest
+// :cmd/percolate reached (an Ajax client's requests land anywhere).
+type Peers interface {
+	// Registered tells the other instances that this one holds uid's
+	// live query since at; they Forget theirs if older. It must not block.
+	Registered(uid string, at time.Time)
 }
 
 // TweetStore keeps the tweet history (store.Memory).
@@ -78,6 +89,8 @@ type Config struct {
 	Percolator Percolator
 	// Source feeds new tweets; nil means none (history only).
 	Source TweetSource
+	// Peers, when not nil, is told of each live query registered here.
+	Peers Peers
 	// UsersCountEvery is the period of :stats/users-count; zero means 2 s.
 	UsersCountEvery time.Duration
 	// TweetCountEvery is the period of :stats/total-tweet-count; zero
@@ -141,6 +154,9 @@ type Hub struct {
 	cfg Config
 	ch  channels
 	log zerolog.Logger
+
+	mu    sync.Mutex           // guards since
+	since map[string]time.Time // when each live query was registered here (with Peers)
 }
 
 // New checks cfg and returns a Hub ready to Run.
@@ -165,8 +181,9 @@ func New(cfg Config) (*Hub, error) {
 	}
 	b := cfg.Buffer
 	return &Hub{
-		cfg: cfg,
-		log: cfg.Logger,
+		cfg:   cfg,
+		log:   cfg.Logger,
+		since: make(map[string]time.Time),
 		ch: channels{
 			Query:             make(chan queryRequest, b),
 			QueryResults:      make(chan chunk, b),
@@ -360,9 +377,33 @@ func (h *Hub) ingest(ctx context.Context) {
 // register sets or removes a uid's live query.
 func (h *Hub) register(r registration) {
 	if r.q == nil {
+		h.mu.Lock()
+		delete(h.since, r.uid)
 		h.cfg.Percolator.Remove(r.uid)
-	} else {
+		h.mu.Unlock()
+		return
+	}
+	if h.cfg.Peers == nil {
 		h.cfg.Percolator.Register(r.uid, r.q)
+		return
+	}
+	at := time.Now()
+	h.mu.Lock()
+	h.since[r.uid] = at
+	h.cfg.Percolator.Register(r.uid, r.q)
+	h.mu.Unlock()
+	h.cfg.Peers.Registered(r.uid, at)
+}
+
+// Forget drops uid's live query if it was registered here before at:
+// another instance of the cluster registered a newer one (Peers). It is
+// safe to call from any goroutine.
+func (h *Hub) Forget(uid string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if since, ok := h.since[uid]; ok && since.Before(at) {
+		delete(h.since, uid)
+		h.cfg.Percolator.Remove(uid)
 	}
 }
 
@@ -417,7 +458,7 @@ func (h *Hub) send(ctx context.Context) {
 				}
 			}
 		case n := <-h.ch.TweetCount:
-			if err := tr.Broadcast(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {
+			if err := tr.BroadcastLocal(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {
 				h.log.Debug().Err(err).Msg("tweet count not broadcast")
 			}
 		}
@@ -437,7 +478,7 @@ func (h *Hub) ticks(ctx context.Context) {
 			return
 		case <-users.C:
 			n := len(h.cfg.Transport.ConnectedUIDs().Any)
-			if err := h.cfg.Transport.Broadcast(protocol.NewEvent(IDUsersCount, n)); err != nil {
+			if err := h.cfg.Transport.BroadcastLocal(protocol.NewEvent(IDUsersCount, n)); err != nil {
 				h.log.Debug().Err(err).Msg("users count not broadcast")
 			}
 		case <-count.C:

@@ -32,8 +32,8 @@ func (f *fakeTransport) Send(_ string, ev protocol.Event) error {
 	f.sent <- ev
 	return nil
 }
-func (f *fakeTransport) Broadcast(ev protocol.Event) error { return nil }
-func (f *fakeTransport) ConnectedUIDs() web.ConnectedUIDs  { return web.ConnectedUIDs{} }
+func (f *fakeTransport) BroadcastLocal(ev protocol.Event) error { return nil }
+func (f *fakeTransport) ConnectedUIDs() web.ConnectedUIDs       { return web.ConnectedUIDs{} }
 
 // syncBuffer is a log sink safe for the hub's goroutines.
 type syncBuffer struct {

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/internal/roundrobin"
+	"github.com/sente-go/sente/transit"
+	"github.com/sente-go/sente/web/redistest"
+)
+
+// instance is one BirdWatch server of the test cluster.
+type instance struct {
+	app  *app
+	url  string
+	stop func() // graceful shutdown, waits for it
+}
+
+func startInstance(t *testing.T, cfg config) *instance {
+	t.Helper()
+	a, err := newApp(cfg, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln, cfg, zerolog.Nop()) }()
+	var once sync.Once
+	in := &instance{app: a, url: "http://" + ln.Addr().String()}
+	in.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(in.stop)
+	return in
+}
+
+// ajaxV2 is a Sente 1.21 Ajax client: polls and POSTs through the proxy.
+type ajaxV2 struct {
+	base, cid, token string
+	clock            atomic.Int64
+	client           *http.Client
+}
+
+func (a *ajaxV2) poll(handshake bool) (protocol.ServerFrame, error) {
+	q := fmt.Sprintf("udt=%d&client-id=%s", a.clock.Add(1), url.QueryEscape(a.cid))
+	if handshake {
+		q += "&handshake%3F=1"
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.base+"/chsk?"+q, nil)
+	req.Header.Set("X-CSRF-Token", a.token)
+	return a.do(req)
+}
+
+func (a *ajaxV2) post(ev protocol.Event) error {
+	frame, err := protocol.GenV2.ClientFrame(ev, protocol.Callback{})
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf("udt=%d&client-id=%s&ppstr=%s", a.clock.Add(1), url.QueryEscape(a.cid), url.QueryEscape(string(frame)))
+	req, _ := http.NewRequest(http.MethodPost, a.base+"/chsk", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", a.token)
+	_, err = a.do(req)
+	return err
+}
+
+func (a *ajaxV2) do(req *http.Request) (protocol.ServerFrame, error) {
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return protocol.ServerFrame{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return protocol.ServerFrame{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return protocol.ServerFrame{}, fmt.Errorf("%s: %d %s", req.Method, resp.StatusCode, body)
+	}
+	return protocol.GenV2.ParseServerFrame(body)
+}
+
+// birdwatchQuery is the query BirdWatch sends for a search of words.
+func birdwatchQuery(words string) *transit.Map {
+	return transit.NewMap(transit.Keyword("query_string"), transit.NewMap(
+		transit.Keyword("default_field"), "text",
+		transit.Keyword("default_operator"), "AND",
+		transit.Keyword("query"), words))
+}
+
+// TestBirdWatchCluster runs BirdWatch as three instances on Redis behind
+// the round-robin proxy: 1.3 WebSocket clients and a 1.21 Ajax client,
+// whose requests land on every instance; tweets published on Redis by an
+// external producer; users-count is the cluster's; a live query moves
+// with the client's latest search; an instance that stops drops out.
+func TestBirdWatchCluster(t *testing.T) {
+	rs := redistest.Start(t)
+	rc := rs.Client()
+	defer rc.Close()
+	cfg := config{source: "redis", storeSize: 1000, redisAddr: rs.Addr(), redisTweets: "test:tweets", packer: "auto"}
+	var insts []*instance
+	var backends []*url.URL
+	for range 3 {
+		in := startInstance(t, cfg)
+		insts = append(insts, in)
+		u, _ := url.Parse(in.url)
+		backends = append(backends, u)
+	}
+	proxy, err := roundrobin.New(backends, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	defer proxy.CloseIdleConnections()
+
+	// Three 1.3 WebSocket clients: one per instance.
+	var ws []*flexiClient
+	for i := range 3 {
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(front.URL, "http")+fmt.Sprintf("/chsk?client-id=ws-%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := &flexiClient{t: t, conn: conn, transcript: &strings.Builder{}}
+		c.ignore = func([]any) bool { return true }
+		c.await("chsk/handshake", 5*time.Second)
+		ws = append(ws, c)
+	}
+	for i, in := range insts {
+		if n := len(in.app.sente.ConnectedUIDs().Any); n == 0 {
+			t.Fatalf("instance %d has no client: the proxy did not spread them", i)
+		}
+	}
+	// The CSRF token is the cluster's: the one handed to the 1.3 clients.
+	token, err := rc.Get(context.Background(), sharedTokenKey).Result()
+	if err != nil || token != ws[0].token || token != ws[2].token {
+		t.Fatalf("shared token %q (%v), handed out %q and %q", token, err, ws[0].token, ws[2].token)
+	}
+
+	// A 1.21 Ajax client: its requests go round the instances.
+	aj := &ajaxV2{base: front.URL, cid: "ajax-1", token: token, client: &http.Client{Timeout: 10 * time.Second}}
+	defer aj.client.CloseIdleConnections()
+	sf, err := aj.poll(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := protocol.HandshakeFromValue(sf.Value)
+	if err != nil {
+		t.Fatalf("first poll: %v (%s)", err, show(sf.Value))
+	}
+	var (
+		mu  sync.Mutex
+		got []string // texts of the :tweet/new the Ajax client received
+	)
+	pollCtx, stopPolls := context.WithCancel(context.Background())
+	polls := make(chan struct{})
+	go func() { // the client's poll loop
+		defer close(polls)
+		for pollCtx.Err() == nil {
+			sf, err := aj.poll(false)
+			evs, ok := sf.Value.([]any)
+			if err != nil || !ok {
+				continue
+			}
+			for _, e := range evs {
+				ev, err := protocol.EventFromValue(e)
+				if err != nil || ev.ID != "tweet/new" {
+					continue
+				}
+				text, _ := ev.Data.(*transit.Map).Get(transit.Keyword("text"))
+				mu.Lock()
+				got = append(got, fmt.Sprint(text))
+				mu.Unlock()
+			}
+		}
+	}()
+	defer func() { stopPolls(); <-polls }()
+
+	// users-count is the cluster total on every instance.
+	for _, c := range ws {
+		awaitCount(t, c, 4)
+	}
+
+	// The Ajax client searches "clojure", then "golang": the two POSTs
+	// land on different instances; the first one's must forget it.
+	percolate := func(words string) {
+		t.Helper()
+		if err := aj.post(protocol.NewEvent("cmd/percolate", transit.NewMap(transit.Keyword("query"), birdwatchQuery(words), transit.Keyword("uid"), hs.UID))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	percolate("clojure")
+	percolate("golang")
+	held := func() int { // instances holding the live query
+		n := 0
+		for _, in := range insts {
+			if _, ok := in.app.perc.Lookup(hs.UID); ok {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, 5*time.Second, "one instance holds the live query", func() bool { return held() == 1 })
+
+	// Tweets from an external producer reach every instance; the match
+	// reaches the Ajax client once, wherever it polls.
+	for i, text := range []string{"clojure is fun", "golang is fun"} {
+		b, err := json.Marshal(testTweet(int64(100+i), text, "en"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Publish(context.Background(), "test:tweets", b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 10*time.Second, "the golang tweet reaches the Ajax client", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0
+	})
+	for _, in := range insts {
+		waitUntil(t, 5*time.Second, "every instance stores the tweets", func() bool { return in.app.store.Count() == 2 })
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0] != "golang is fun" {
+		t.Errorf("the Ajax client got %q, want only the golang tweet", got)
+	}
+	mu.Unlock()
+
+	// An instance stops: its WebSocket client (the proxy sent the first
+	// three requests, the dials, to the instances in turn) is gone, and
+	// the others count the cluster without it.
+	insts[0].stop()
+	awaitCount(t, ws[1], 3)
+	awaitCount(t, ws[2], 3)
+}
+
+func show(v any) string {
+	b, err := transit.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// awaitCount waits for a :stats/users-count of n.
+func awaitCount(t *testing.T, c *flexiClient, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev := c.next(deadline)
+		if ev[0] == transit.Keyword("stats/users-count") && ev[1] == n {
+			return
+		}
+	}
+}
+
+// waitUntil waits for cond, failing after d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond) // polling state of other goroutines, bounded by d
+	}
+}
