@@ -37,14 +37,21 @@ func TestApplyConf(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"warn","conf":"`+p+`","key":":colour"`) {
 		t.Errorf("unknown key not warned about:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), `"key":"redis-host","reason":"Redis is not supported yet"`) {
+	if !strings.Contains(logs.String(), `"key":"inspect-port","reason":"there is no inspection UI"`) {
 		t.Errorf("unused key not logged:\n%s", logs.String())
 	}
-	cfg = config{addr: "127.0.0.1:1"}
-	if err := applyConf(&cfg, p, true, log); err != nil || cfg.addr != "127.0.0.1:1" {
-		t.Errorf("-addr did not win over :port: %q %v", cfg.addr, err)
+	if cfg.redisAddr != "127.0.0.1:6379" {
+		t.Errorf("redisAddr = %q, want 127.0.0.1:6379 from :redis-host and :redis-port", cfg.redisAddr)
 	}
-	for _, bad := range []string{`{:port "x"}`, `[1 2]`, `{:port`} {
+	cfg = config{addr: "127.0.0.1:1", redisAddr: "10.0.0.1:7000"}
+	if err := applyConf(&cfg, p, true, log); err != nil || cfg.addr != "127.0.0.1:1" || cfg.redisAddr != "10.0.0.1:7000" {
+		t.Errorf("-addr or -redis-addr did not win over conf: %q %q %v", cfg.addr, cfg.redisAddr, err)
+	}
+	cfg = config{}
+	if err := applyConf(&cfg, write(`{:redis-port 7001}`), false, log); err != nil || cfg.redisAddr != "127.0.0.1:7001" {
+		t.Errorf(":redis-port alone: %q %v", cfg.redisAddr, err)
+	}
+	for _, bad := range []string{`{:port "x"}`, `[1 2]`, `{:port`, `{:redis-port 0}`, `{:redis-host 1}`} {
 		if err := applyConf(&cfg, write(bad), false, log); err == nil {
 			t.Errorf("conf %s accepted", bad)
 		}
