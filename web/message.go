@@ -66,7 +66,9 @@ type Message struct {
 	// goroutine, at most once (later calls return ErrReplied); it does not
 	// block. It returns ErrReplyExpired when the client can no longer get
 	// the reply, and the Transit writer's error when v cannot be encoded
-	// (Reply may then be called again).
+	// (Reply may then be called again). Over a WebSocket, pushes to the
+	// uid made before Reply are written before the reply, whatever their
+	// batch window.
 	Reply func(v any) error
 	// Transport is how the event came; zero for uidport events.
 	Transport Transport

@@ -617,6 +617,32 @@ func (r *registry) flushAll() {
 	}
 }
 
+// flushUser flushes u's buffers now: a callback reply to a client of u
+// must not overtake the pushes to u made before it.
+func (r *registry) flushUser(u *user) {
+	r.mu.Lock()
+	pending := u.pending[0].events != nil || u.pending[1].events != nil
+	r.mu.Unlock()
+	if !pending {
+		return // the common case, without the flush lock
+	}
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	var batches []batch
+	r.mu.Lock()
+	if r.users[u.uid] == u {
+		for i := range numTransports {
+			if len(u.pending[i].events) > 0 {
+				batches = append(batches, r.takeLocked(&u.pending[i], u, i))
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, b := range batches {
+		r.deliver(b)
+	}
+}
+
 // takeLocked empties buf and lists the connections of transport i it goes
 // to: those of u, or every one when u is nil.
 func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {

@@ -270,6 +270,9 @@ func (c *wsConn) replyFunc(d protocol.Dialect, cbID string) func(any) error {
 		if !used.CompareAndSwap(false, true) {
 			return ErrReplied
 		}
+		// Pushes to the uid made before the reply reach the client
+		// before it, as an application answering in order expects.
+		c.s.reg.flushUser(c.cl.user)
 		if !c.sendDirect(frame) {
 			return ErrReplyExpired
 		}

@@ -272,3 +272,23 @@ func TestLogging(t *testing.T) {
 		}
 	}
 }
+
+// A callback reply does not overtake the pushes to the uid made before
+// it, even when their batch window has not ended.
+func TestReplyAfterEarlierPushes(t *testing.T) {
+	p := profileNamed(t, "v2")
+	cfg := p.config()
+	cfg.WSBatchWindow = 5 * time.Second // the push would wait this long
+	ts := newTestServer(t, cfg)
+	c := ts.dialWS(t, "A", p, "order-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	c.expectHandshake()
+	c.send(helloEvent(1), "cb1")
+	m := ts.expectEvent(t, "test/hello")
+	ts.send(t, "u-order", tweetEvent(1))
+	ts.reply(t, m, "done")
+	c.expectBatch(1)
+	if v := c.expectReply("cb1"); v != "done" {
+		t.Fatalf("reply %s", show(v))
+	}
+}
