@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/server/internal/roundrobin"
+	"github.com/sente-go/sente/web/redistest"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -136,27 +140,58 @@ func waitFor(ctx context.Context, within time.Duration, what string, cond func()
 // tab over a WebSocket, one forced to Ajax long polling, both searching.
 func TestBrowserPage(t *testing.T) {
 	chromium := findChromium(t)
-
 	cfg := config{source: "synthetic", seed: 7, rate: 20, backfill: 3000, storeSize: 20000}
-	a, err := newApp(cfg, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvCtx, stopSrv := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(srvCtx, ln, cfg, zerolog.Nop()) }()
-	defer func() {
-		stopSrv()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	in := startInstance(t, cfg)
+	browsePage(t, chromium, in.url, "", cfg.backfill)
+}
 
+// TestBrowserPageCluster drives the page against three instances on
+// Redis behind the round-robin proxy: the page, the WebSocket, every
+// poll and POST of the Ajax tab go to the instances in turn; instance 1
+// publishes the synthetic tweets, all three receive them from Redis.
+func TestBrowserPageCluster(t *testing.T) {
+	chromium := findChromium(t)
+	rs := redistest.Start(t)
+	rc := rs.Client()
+	defer rc.Close()
+	cfg := config{source: "redis", storeSize: 20000, redisAddr: rs.Addr(), redisTweets: "test:tweets"}
+	var backends []*url.URL
+	var insts []*instance
+	for i := range 3 {
+		c := cfg
+		if i == 2 { // the publisher starts once the others listen: its backfill reaches them
+			waitUntil(t, 10*time.Second, "two instances subscribed", func() bool {
+				n, err := rc.PubSubNumSub(context.Background(), cfg.redisTweets).Result()
+				return err == nil && n[cfg.redisTweets] == 2
+			})
+			c.source, c.redisPublish, c.seed, c.rate, c.backfill = "synthetic", true, 7, 20, 3000
+		}
+		in := startInstance(t, c)
+		insts = append(insts, in)
+		u, err := url.Parse(in.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backends = append(backends, u)
+	}
+	for _, in := range insts { // history answers the same everywhere
+		waitUntil(t, 20*time.Second, "every instance stores the backfill", func() bool { return in.app.store.Count() >= 3000 })
+	}
+	proxy, err := roundrobin.New(backends, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	defer proxy.CloseIdleConnections()
+	browsePage(t, chromium, front.URL, "-cluster", 3000)
+}
+
+// browsePage runs the page at base in two tabs (WebSocket, Ajax): search,
+// matching tweets, counts (backfill tweets at least), sorting, and no
+// console error; screenshots go to testdata/out with suffix.
+func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
@@ -221,26 +256,34 @@ func TestBrowserPage(t *testing.T) {
 	}
 
 	for _, tb := range tabs {
-		// Matching tweets appear within seconds, and only matching ones.
-		err := waitFor(tb.ctx, 5*time.Second, "tweets shown", func() (bool, error) {
-			n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#tweet-list li.tweet").length`))
-			return n >= 10, err
+		// Matching tweets appear within seconds, and only matching ones
+		// (the list of the previous search is replaced at the next
+		// render, every 250 ms).
+		var texts []string
+		err := waitFor(tb.ctx, 5*time.Second, "matching tweets shown", func() (bool, error) {
+			var err error
+			texts, err = chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#tweet-list li.tweet .text")].map(e => e.textContent)`))
+			if err != nil || len(texts) < 10 {
+				return false, err
+			}
+			for _, s := range texts {
+				if !strings.Contains(strings.ToLower(s), search) {
+					return false, nil
+				}
+			}
+			return true, nil
 		})
 		if err != nil {
-			t.Fatalf("%s tab: %v", tb.name, err)
-		}
-		texts, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#tweet-list .text")].map(e => e.textContent)`))
-		if err != nil {
-			t.Fatalf("%s tab: %v", tb.name, err)
+			for _, s := range texts {
+				if !strings.Contains(strings.ToLower(s), search) {
+					t.Errorf("%s tab: tweet %q does not match %q", tb.name, s, search)
+				}
+			}
+			t.Fatalf("%s tab: %v (%d tweets)", tb.name, err, len(texts))
 		}
 		hash, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`location.hash`))
 		if err != nil {
 			t.Fatalf("%s tab: %v", tb.name, err)
-		}
-		for _, s := range texts {
-			if !strings.Contains(strings.ToLower(s), search) {
-				t.Errorf("%s tab: tweet %q does not match %q", tb.name, s, search)
-			}
 		}
 		if hash != "#"+search {
 			t.Errorf("%s tab: URL fragment %q, want #%s", tb.name, hash, search)
@@ -265,7 +308,7 @@ func TestBrowserPage(t *testing.T) {
 				return false, err
 			}
 			n, err := pageInt(tb.ctx, "#search-count")
-			return users == len(tabs) && total >= cfg.backfill && n > first, err
+			return users == len(tabs) && total >= backfill && n > first, err
 		})
 		if err != nil {
 			texts, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`["#users-count", "#total-count", "#search-count"].map(s => document.querySelector(s).textContent)`))
@@ -281,8 +324,21 @@ func TestBrowserPage(t *testing.T) {
 		}
 	}
 
+	// Still only matching tweets, live ones included, seconds later.
+	for _, tb := range tabs {
+		texts, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#tweet-list li.tweet .text")].map(e => e.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range texts {
+			if !strings.Contains(strings.ToLower(s), search) {
+				t.Errorf("%s tab: tweet %q does not match %q", tb.name, s, search)
+			}
+		}
+	}
+
 	// Sorting by followers orders the list.
-	err = chromedp.Do(tabs[0].ctx,
+	err := chromedp.Do(tabs[0].ctx,
 		chromedp.Click(chromedp.CSS(`label[for="sort-followers"]`)),
 		chromedp.Sleep(400*time.Millisecond), // the list re-renders every 250 ms
 	)
@@ -315,7 +371,7 @@ func TestBrowserPage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s tab: screenshot: %v", tb.name, err)
 		}
-		path := filepath.Join(outDir, "birdwatch-"+tb.name+".png")
+		path := filepath.Join(outDir, "birdwatch-"+tb.name+suffix+".png")
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -162,8 +162,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		case <-s.hardStop:
 		}
 	}
-	before := cl.record()
-	defer s.saveClient(cl, before)
+	saved := cl.record()
 	// A poll with the handshake flag (or the "_" of 1.3–1.8) tells more
 	// than a later one.
 	if set := cl.narrow(detected); created || q.Has(paramHandshake) {
@@ -191,9 +190,13 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 			writeText(w, http.StatusInternalServerError, bodyInternal)
 			return
 		}
+		// In place before the client's next poll, which may reach
+		// another server.
+		s.saveClient(cl, &saved)
 		writeBody(w, http.StatusOK, frame)
 		return
 	}
+	s.saveClient(cl, &saved)
 	ch := a.beginPoll()
 	defer a.endPoll(ch)
 	var mailbox chan struct{} // nil without a Cluster: never ready
@@ -364,8 +367,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 			writeUnavailable(w, err)
 			return
 		}
-		before := cl.record()
-		defer s.saveClient(cl, before)
+		saved := cl.record()
 		if f, ok := cl.pinFormat(cf.Format); !ok {
 			s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
 			writeText(w, http.StatusBadRequest, bodyBadPackage)
@@ -373,6 +375,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		msg.Generation = cl.pinGeneration(cf.Generation)
 		msg.UID = cl.uid
+		s.saveClient(cl, &saved)
 	} else if s.cfg.UserID != nil {
 		msg.UID = s.cfg.UserID(r, "")
 	}

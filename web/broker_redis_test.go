@@ -18,7 +18,7 @@ import (
 
 // newTestRedisBroker returns a RedisBroker on rs, closed when the test
 // ends.
-func newTestRedisBroker(t *testing.T, rs *redistest.Server, channel, instance string) *RedisBroker {
+func newTestRedisBroker(t testing.TB, rs *redistest.Server, channel, instance string) *RedisBroker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
@@ -26,7 +26,7 @@ func newTestRedisBroker(t *testing.T, rs *redistest.Server, channel, instance st
 		Addr:       rs.Addr(),
 		Channel:    channel,
 		InstanceID: instance,
-		Logger:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
+		Logger:     zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,12 @@ type Cluster interface {
 	// when the cluster cannot answer promptly; the Server then binds the
 	// client locally, or refuses the request (503) when existing.
 	BindClient(ctx context.Context, cid string, newUID func() string, existing bool) (ClientRecord, error)
-	// SaveClient records what the client's frames told since it was bound.
-	SaveClient(cid string, rec ClientRecord)
+	// SaveClient records what the client's frames told since it was
+	// bound, before the Server answers the request that told it: the
+	// client's next request may reach another server. It returns an error
+	// when the cluster could not write it promptly; it then retries on its
+	// own.
+	SaveClient(ctx context.Context, cid string, rec ClientRecord) error
 
 	// JoinAjax makes cid, a client of uid, an Ajax client for ttl: pushes
 	// to uid, and broadcasts, go to its mailbox. Each poll renews it.
@@ -194,12 +198,19 @@ func (s *Server) ajaxTTL() time.Duration {
 }
 
 // saveClient hands cl's record to the cluster when it changed since
-// before (a record() taken earlier).
-func (s *Server) saveClient(cl *client, before ClientRecord) {
+// *saved (a record() taken earlier), and makes it the new *saved.
+func (s *Server) saveClient(cl *client, saved *ClientRecord) {
 	if s.cfg.Cluster == nil {
 		return
 	}
-	if rec := cl.record(); rec != before {
-		s.cfg.Cluster.SaveClient(cl.id, rec)
+	rec := cl.record()
+	if rec == *saved {
+		return
+	}
+	*saved = rec
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	if err := s.cfg.Cluster.SaveClient(ctx, cl.id, rec); err != nil {
+		s.log.Debug().Err(err).Str("client_id", cl.id).Msg("client record not saved in the cluster yet")
 	}
 }

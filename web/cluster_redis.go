@@ -330,7 +330,7 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	}
 	rec, ok := parseClientRecord(fields)
 	if !ok && mem.UID != "" {
-		c.SaveClient(cid, mem) // Redis lost it: write it again
+		c.saveLater(cid, mem) // Redis lost it: write it again
 		return mem, nil
 	}
 	if !ok && existing && time.Now().UnixNano() < c.settling.Load() {
@@ -368,8 +368,30 @@ func (c *RedisCluster) clientLocked(cid string) *clusterClient {
 	return cc
 }
 
-// SaveClient queues the write of cid's record.
-func (c *RedisCluster) SaveClient(cid string, rec ClientRecord) {
+// SaveClient writes cid's record; see Cluster. When Redis does not answer,
+// the write is left to the heartbeat goroutine.
+func (c *RedisCluster) SaveClient(ctx context.Context, cid string, rec ClientRecord) error {
+	c.mu.Lock()
+	cc := c.clientLocked(cid)
+	cc.rec = rec
+	c.mu.Unlock()
+	err := errClusterDown
+	if c.up.Load() {
+		key := c.key("client:" + cid)
+		pipe := c.client.Pipeline()
+		pipe.HSet(ctx, key, clientRecordFields(rec)...)
+		pipe.PExpire(ctx, key, defaultClientTTL)
+		if _, err = pipe.Exec(ctx); err == nil {
+			return nil
+		}
+		c.failed(err)
+	}
+	c.saveLater(cid, rec)
+	return err
+}
+
+// saveLater queues the write of cid's record for the heartbeat goroutine.
+func (c *RedisCluster) saveLater(cid string, rec ClientRecord) {
 	c.mu.Lock()
 	cc := c.clientLocked(cid)
 	cc.rec, cc.dirty = rec, true
@@ -561,7 +583,9 @@ func (c *RedisCluster) writeChanges(ctx context.Context) error {
 	rewrite := c.rewrite
 	now := time.Now()
 	if rewrite && c.lost {
-		c.settling.Store(now.Add(3 * c.cfg.Heartbeat).UnixNano())
+		// The others write theirs at their next heartbeat; one that does
+		// not within PresenceTTL is dead.
+		c.settling.Store(now.Add(c.cfg.PresenceTTL).UnixNano())
 		c.lost = false
 	}
 	if rewrite {
@@ -609,6 +633,7 @@ func (c *RedisCluster) writeChanges(ctx context.Context) error {
 				pipe.ZAdd(ctx, route, redis.Z{Score: till, Member: cid})
 				pipe.PExpire(ctx, route, ttl)
 			}
+			pipe.PExpire(ctx, c.key("client:"+cid), defaultClientTTL) // a polling client's record lives on
 			cc.joinNow = false
 		}
 	}

@@ -68,16 +68,19 @@ const (
 	testPresenceTTL = time.Second
 )
 
-func newClusterInstance(t *testing.T, rs *redistest.Server, name string) *clusterInstance {
+func newClusterInstance(t testing.TB, rs *redistest.Server, name string, opts ...func(*Config)) *clusterInstance {
 	t.Helper()
 	cfg := testConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
 	cfg.Broker = newTestRedisBroker(t, rs, "test:cluster", name)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	cl, err := NewRedisCluster(ctx, RedisClusterConfig{
 		Addr: rs.Addr(), Prefix: "test:cl:", InstanceID: name,
 		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +97,15 @@ func newClusterInstance(t *testing.T, rs *redistest.Server, name string) *cluste
 		}
 	}()
 	return in
+}
+
+// testLogLevel is the level of the Redis components' logs: info in
+// tests, warn in benchmarks, whose output they would clutter.
+func testLogLevel(t testing.TB) zerolog.Level {
+	if _, ok := t.(*testing.B); ok {
+		return zerolog.WarnLevel
+	}
+	return zerolog.InfoLevel
 }
 
 // crash stops the instance as a killed process would: its presence is
@@ -142,10 +154,10 @@ func (rr *roundRobin) remove(raw string) {
 
 // newFront starts the round-robin proxy in front of insts and returns it
 // as a testServer for the test clients.
-func newFront(t *testing.T, insts []*clusterInstance) (*testServer, *roundRobin) {
+func newFront(t testing.TB, insts []*testServer) (*testServer, *roundRobin) {
 	rr := &roundRobin{}
-	for _, in := range insts {
-		u, err := url.Parse(in.ts.hs.URL)
+	for _, ts := range insts {
+		u, err := url.Parse(ts.hs.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,6 +292,18 @@ func collectWS(t *testing.T, c *wsClient, want []protocol.Event) {
 	}
 }
 
+// waitQuietly waits up to d for cond and reports whether it held.
+func waitQuietly(d time.Duration, cond func() bool) bool {
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond) // polling state that changes on other goroutines, bounded by d
+	}
+	return true
+}
+
 // waitWithin waits for cond, failing after d.
 func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
@@ -303,7 +327,7 @@ func TestCluster(t *testing.T) {
 	insts := []*clusterInstance{
 		newClusterInstance(t, rs, "i1"), newClusterInstance(t, rs, "i2"), newClusterInstance(t, rs, "i3"),
 	}
-	front, rr := newFront(t, insts)
+	front, rr := newFront(t, []*testServer{insts[0].ts, insts[1].ts, insts[2].ts})
 
 	ws := map[string]*wsClient{}
 	var pollers []*poller
@@ -368,7 +392,10 @@ func TestCluster(t *testing.T) {
 		wantAjax[i] = append(wantAjax[i], bcast)
 	}
 	for i, pl := range pollers {
-		waitWithin(t, waitFor, pl.a.label+" receives its pushes", func() bool { return pl.has(wantAjax[i]) })
+		if !waitQuietly(waitFor, func() bool { return pl.has(wantAjax[i]) }) {
+			pl.mu.Lock()
+			t.Fatalf("%s did not receive its pushes %v: got %v", pl.a.label, wantAjax[i], pl.got)
+		}
 	}
 
 	// POSTs land on any server, with the client's uid.
@@ -504,7 +531,11 @@ func TestCluster(t *testing.T) {
 	}
 	for _, in := range alive {
 		waitWithin(t, waitFor, in.name+" counts every user after the restart", func() bool {
-			return slices.Equal(in.ts.s.ConnectedUIDs().Any, uids)
+			got := in.ts.s.ConnectedUIDs()
+			if time.Now().Second()%3 == 0 {
+				t.Logf("%s: %v", in.name, got)
+			}
+			return slices.Equal(got.Any, uids)
 		})
 	}
 	for i, pl := range pollers {

@@ -201,7 +201,7 @@ type testServer struct {
 }
 
 // newTestServer starts a Server with cfg and stops it when the test ends.
-func newTestServer(t *testing.T, cfg Config) *testServer {
+func newTestServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
@@ -223,7 +223,7 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 }
 
 // close stops the server (draining Events meanwhile) and the listener.
-func (ts *testServer) close(t *testing.T) {
+func (ts *testServer) close(t testing.TB) {
 	go func() {
 		for range ts.s.Events() {
 		}

@@ -37,6 +37,12 @@ const (
 	IDMissingTweet    transit.Keyword = "tweet/missing-tweet"
 	IDUsersCount      transit.Keyword = "stats/users-count"
 	IDTotalTweetCount transit.Keyword = "stats/total-tweet-count"
+	// IDSearchLive is not BirdWatch's: [:search/live tag] is pushed to a
+	// client whose :cmd/percolate carried a :tag, once its new live query
+	// is in place. In the client's stream of pushes from this instance,
+	// the :tweet/new before it matched the previous query, those after it
+	// the new one (the built-in page relies on it).
+	IDSearchLive transit.Keyword = "search/live"
 )
 
 // Transport is what the hub needs of the Sente server (web.Server).
@@ -123,11 +129,13 @@ type queryRequest struct {
 	uid     string
 	q       *query.Query
 	from, n int
+	reply   func(any) error // the client's callback, or nil: push the chunk
 }
 
 type chunk struct {
 	uid    string
 	tweets []tweet.Stripped
+	reply  func(any) error
 }
 
 type missingRequest struct{ uid, idStr string }
@@ -137,10 +145,12 @@ type found struct {
 	t   tweet.Stripped
 }
 
-// registration sets (q != nil) or removes (q == nil) a uid's live query.
+// registration sets (q != nil) or removes (q == nil) a uid's live query;
+// a tag, if any, is pushed back as :search/live once it is in place.
 type registration struct {
 	uid string
 	q   *query.Query
+	tag any
 }
 
 type match struct {
@@ -157,6 +167,11 @@ type Hub struct {
 
 	mu    sync.Mutex           // guards since
 	since map[string]time.Time // when each live query was registered here (with Peers)
+
+	// pushMu orders a registration's :search/live against the :tweet/new
+	// pushes: a match is checked against the live query and pushed
+	// without a registration in between.
+	pushMu sync.Mutex
 }
 
 // New checks cfg and returns a Hub ready to Run.
@@ -266,6 +281,7 @@ type command struct {
 	From  int    `transit:"from"`
 	IDStr string `transit:"id_str"`
 	UID   string `transit:"uid"`
+	Tag   any    `transit:"tag"`
 }
 
 func (h *Hub) route(ctx context.Context, m web.Message) {
@@ -286,11 +302,11 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 			if q == nil {
 				return // a query that does not parse matches nothing: keep the old one
 			}
-			out = registration{uid: m.UID, q: q}
+			out = registration{uid: m.UID, q: q, tag: cmd.Tag}
 			break
 		}
 		n := min(max(cmd.N, 0), h.cfg.MaxChunk)
-		out = queryRequest{uid: m.UID, q: q, from: max(cmd.From, 0), n: n}
+		out = queryRequest{uid: m.UID, q: q, from: max(cmd.From, 0), n: n, reply: m.Reply}
 	case IDMissing:
 		var cmd command
 		if err := transit.Assign(&cmd, m.Event.Data); err != nil || cmd.IDStr == "" {
@@ -314,7 +330,14 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		// history chunks of a new search are never followed by live
 		// tweets that matched the search before it. A client that asked
 		// for a callback learns when the registration is in place.
+		h.pushMu.Lock()
 		h.register(v)
+		if v.q != nil && v.tag != nil {
+			if err := h.cfg.Transport.Send(v.uid, protocol.NewEvent(IDSearchLive, v.tag)); err != nil {
+				h.log.Debug().Err(err).Str("uid", v.uid).Msg("search/live not sent")
+			}
+		}
+		h.pushMu.Unlock()
 		if m.Reply != nil {
 			if err := m.Reply(true); err != nil {
 				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
@@ -349,7 +372,7 @@ func (h *Hub) persistence(ctx context.Context) {
 			if tweets == nil {
 				tweets = []tweet.Stripped{}
 			}
-			put(ctx, h.ch.QueryResults, chunk{uid: r.uid, tweets: tweets})
+			put(ctx, h.ch.QueryResults, chunk{uid: r.uid, tweets: tweets, reply: r.reply})
 		case r := <-h.ch.TweetMissing:
 			t, ok := h.cfg.Store.Get(r.idStr)
 			if !ok {
@@ -446,16 +469,22 @@ func (h *Hub) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case c := <-h.ch.QueryResults:
-			push(c.uid, IDPrevChunk, c.tweets)
+			if c.reply == nil {
+				push(c.uid, IDPrevChunk, c.tweets)
+			} else if err := c.reply(c.tweets); err != nil {
+				h.log.Debug().Err(err).Str("uid", c.uid).Msg("chunk reply not sent")
+			}
 		case f := <-h.ch.MissingTweetFound:
 			push(f.uid, IDMissingTweet, f.t)
 		case m := <-h.ch.PercMatches:
 			for i, uid := range m.uids {
 				// A uid that started another search since the match gets
 				// nothing: the tweet matched its previous query.
+				h.pushMu.Lock()
 				if q, _ := h.cfg.Percolator.Lookup(uid); q == m.queries[i] {
 					push(uid, IDTweetNew, m.full)
 				}
+				h.pushMu.Unlock()
 			}
 		case n := <-h.ch.TweetCount:
 			if err := tr.BroadcastLocal(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {

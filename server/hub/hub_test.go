@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -107,4 +108,88 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, logs.String())
 		}
 	}
+}
+
+// A :cmd/query that asks for a callback gets its chunk as the reply, not
+// as a :tweet/prev-chunk push; Forget drops a live query only for a newer
+// registration elsewhere.
+func TestQueryReplyAndForget(t *testing.T) {
+	st, err := store.New(store.Config{Capacity: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Add(&tweet.Tweet{ID: 1, IDStr: "1", Text: "clojure rocks", Lang: "en", CreatedAt: "Mon Dec 22 23:00:00 +0000 2014", User: &tweet.User{IDStr: "7", ScreenName: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
+	perc := percolator.New(percolator.Config{})
+	peers := &fakePeers{}
+	h, err := New(Config{Transport: tr, Store: st, Percolator: perc, Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	q := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(transit.Keyword("query"), "clojure"))
+	replies := make(chan any, 2)
+	reply := func(v any) error { replies <- v; return nil }
+	tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(IDPercolate, transit.NewMap(transit.Keyword("query"), q)), Reply: reply}
+	tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(IDQuery, transit.NewMap(transit.Keyword("query"), q, transit.Keyword("n"), 10)), Reply: reply}
+	for i, want := range []string{"true", "1 tweet"} {
+		select {
+		case v := <-replies:
+			got := fmt.Sprint(v)
+			if chunk, ok := v.([]tweet.Stripped); ok {
+				got = fmt.Sprint(len(chunk), " tweet")
+			}
+			if got != want {
+				t.Fatalf("reply %d = %v, want %s", i, v, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no reply %d", i)
+		}
+	}
+	select {
+	case ev := <-tr.sent:
+		t.Fatalf("the chunk was also pushed: %v", ev)
+	default:
+	}
+	at := peers.last()
+	if at.IsZero() {
+		t.Fatal("the registration was not announced")
+	}
+	h.Forget("u1", at.Add(-time.Millisecond)) // an older one elsewhere: kept
+	if _, ok := perc.Lookup("u1"); !ok {
+		t.Fatal("an older registration elsewhere dropped the live query")
+	}
+	h.Forget("u1", at.Add(time.Millisecond)) // a newer one: dropped
+	if _, ok := perc.Lookup("u1"); ok {
+		t.Fatal("a newer registration elsewhere left the live query")
+	}
+}
+
+// fakePeers records the announcements.
+type fakePeers struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (p *fakePeers) Registered(_ string, at time.Time) {
+	p.mu.Lock()
+	p.at = at
+	p.mu.Unlock()
+}
+
+func (p *fakePeers) last() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.at
 }

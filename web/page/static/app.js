@@ -10,7 +10,7 @@
     handshake: kw("chsk/handshake"), wsPing: kw("chsk/ws-ping"), wsPong: kw("chsk/ws-pong"),
     timeout: kw("chsk/timeout"), dummyCb: kw("chsk/dummy-cb-200"), ajax: kw("ajax"),
     percolate: kw("cmd/percolate"), query: kw("cmd/query"), missing: kw("cmd/missing"),
-    tweetNew: kw("tweet/new"), prevChunk: kw("tweet/prev-chunk"), missingTweet: kw("tweet/missing-tweet"),
+    searchLive: kw("search/live"), tweetNew: kw("tweet/new"), prevChunk: kw("tweet/prev-chunk"), missingTweet: kw("tweet/missing-tweet"),
     usersCount: kw("stats/users-count"), totalCount: kw("stats/total-tweet-count"),
   };
 
@@ -323,9 +323,10 @@
     words: new Map(),    // word -> count
     queriesSent: 0,
     searchGen: 0,       // bumped by every search; stale callbacks compare it
-    pendingChunks: 0,   // :cmd/query sent, :tweet/prev-chunk not yet received
-    staleChunks: 0,     // of those, how many belong to an earlier search
-    awaitingFirst: false, // no chunk of this search yet: tweet/new may be stale
+    // Live tweets count from the server's [:search/live tag] for this
+    // search (tag: its searchGen): the ones pushed before it matched the
+    // previous search.
+    live: false,
     chunkQueue: [],
     sort: "latest",
     shown: PAGE,
@@ -344,12 +345,12 @@
     state.tweets.clear();
     state.words.clear();
     state.queriesSent = 0;
-    // Messages carry no search id (birdwatch.md §4.5). Replies come in
-    // request order, so the chunks still due belong to the old search; and
-    // tweet/new pushes queued before the server saw the new :cmd/percolate
-    // arrive before the first chunk of the new search.
-    state.staleChunks = state.pendingChunks;
-    state.awaitingFirst = true;
+    // Pushes carry no search id (birdwatch.md §4.5), so history chunks are
+    // asked for with a callback: each reply answers its own :cmd/query,
+    // whichever server instance took it and in whatever order replies
+    // come; and tweet/new pushes wait for the :search/live push that the
+    // tag of :cmd/percolate asks for.
+    state.live = false;
     state.chunkQueue = [];
     state.shown = PAGE;
     state.missingAsked.clear();
@@ -366,17 +367,24 @@
     // otherwise reach it in any order, and the first chunk could precede
     // the registration, letting the old search's live tweets through.
     const gen = ++state.searchGen;
-    sente.send(K.percolate, { query: q, uid: state.uid }, () => {
+    sente.send(K.percolate, { query: q, uid: state.uid, tag: gen }, () => {
       if (gen !== state.searchGen) return;
-      for (let i = 0; i < 4; i++) sendQuery();
+      for (let i = 0; i < 4; i++) sendQuery(gen);
     }, 5000);
   }
 
-  function sendQuery() {
+  // sendQuery asks for the next history chunk of search gen; its reply
+  // is the chunk (the data of a :tweet/prev-chunk).
+  function sendQuery(gen) {
     if (state.queriesSent >= CHUNKS) return;
-    if (!sente.send(K.query, { query: queryMap(state.search), n: CHUNK, uid: state.uid, from: CHUNK * state.queriesSent })) return;
-    state.queriesSent++;
-    state.pendingChunks++;
+    const from = CHUNK * state.queriesSent;
+    const sent = sente.send(K.query, { query: queryMap(state.search), n: CHUNK, uid: state.uid, from }, (chunk) => {
+      if (gen !== state.searchGen || !Array.isArray(chunk)) return; // stale, or :chsk/timeout
+      state.chunkQueue.push(chunk);
+      drainChunks();
+      sendQuery(gen);
+    }, 20000);
+    if (sent) state.queriesSent++;
   }
 
   // Chunks are processed one at a time with a 50 ms pause between them.
@@ -586,20 +594,14 @@
 
   function onEvent(id, data) {
     switch (id) {
+      case K.searchLive:
+        if (data === state.searchGen) state.live = true;
+        break;
       case K.tweetNew:
-        if (!state.awaitingFirst) addTweet(data);
+        if (state.live) addTweet(data);
         break;
       case K.prevChunk:
-        state.pendingChunks = Math.max(0, state.pendingChunks - 1);
-        if (state.staleChunks > 0) {
-          state.staleChunks--;
-          break;
-        }
-        state.awaitingFirst = false;
-        if (Array.isArray(data)) state.chunkQueue.push(data);
-        drainChunks();
-        sendQuery();
-        break;
+        break; // chunks come as replies (sendQuery)
       case K.missingTweet:
         if (data && typeof data.id_str === "string" && data.text != null) addTweet(data);
         break;
@@ -615,13 +617,9 @@
     csrfToken: (document.querySelector('meta[name="csrf-token"]') || {}).content || "",
     type: params.get("transport") === "ajax" || !("WebSocket" in window) ? "ajax" : "auto",
     onState: setConn,
-    onHandshake: (uid, first) => {
+    onHandshake: (uid) => {
       state.uid = uid;
-      if (!first) {
-        // Replies to the old connection's requests may be lost: start over.
-        state.pendingChunks = 0;
-      }
-      startSearch();
+      startSearch(); // replies to an old connection's requests may be lost: start over
     },
     onEvent,
   });
