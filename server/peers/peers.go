@@ -107,19 +107,16 @@ func (r *Redis) Run(ctx context.Context, forget func(uid string, at time.Time)) 
 			if !ok {
 				return nil
 			}
-			from, rest, ok1 := strings.Cut(m.Payload, " ")
-			ns, uid, ok2 := strings.Cut(rest, " ")
-			n, err := strconv.ParseInt(ns, 10, 64)
-			if !ok1 || !ok2 || err != nil || uid == "" {
+			from, a, ok := parseAnnouncement(m.Payload)
+			if !ok {
 				r.cfg.Logger.Warn().Int("bytes", len(m.Payload)).Msg("bad percolation announcement dropped")
 				continue
 			}
 			if from != r.instance {
-				forget(uid, time.Unix(0, n))
+				forget(a.uid, a.at)
 			}
 		case a := <-r.queue:
-			msg := r.instance + " " + strconv.FormatInt(a.at.UnixNano(), 10) + " " + a.uid
-			err := client.Publish(ctx, r.cfg.Channel, msg).Err()
+			err := client.Publish(ctx, r.cfg.Channel, formatAnnouncement(r.instance, a)).Err()
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return nil
@@ -137,4 +134,20 @@ func (r *Redis) Run(ctx context.Context, forget func(uid string, at time.Time)) 
 			}
 		}
 	}
+}
+
+// formatAnnouncement writes a as the message "INSTANCE UNIXNANO UID".
+func formatAnnouncement(instance string, a announcement) string {
+	return instance + " " + strconv.FormatInt(a.at.UnixNano(), 10) + " " + a.uid
+}
+
+// parseAnnouncement reads what formatAnnouncement wrote.
+func parseAnnouncement(msg string) (instance string, a announcement, ok bool) {
+	instance, rest, ok1 := strings.Cut(msg, " ")
+	ns, uid, ok2 := strings.Cut(rest, " ")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok1 || !ok2 || err != nil || instance == "" || uid == "" {
+		return "", announcement{}, false
+	}
+	return instance, announcement{uid: uid, at: time.Unix(0, n)}, true
 }

@@ -92,3 +92,22 @@ func TestAnnouncements(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseAnnouncement: any message is read without panic, and what is
+// read is written back to the same message.
+func FuzzParseAnnouncement(f *testing.F) {
+	for _, s := range []string{"a 1 u", "a 1700000000123456789 u v", "", "a", "a b c", " 1 u", "a -5 u", "a 1 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		inst, a, ok := parseAnnouncement(msg)
+		if !ok {
+			return
+		}
+		again := formatAnnouncement(inst, a)
+		inst2, a2, ok := parseAnnouncement(again)
+		if !ok || inst2 != inst || a2.uid != a.uid || !a2.at.Equal(a.at) {
+			t.Fatalf("%q → %q → %q %+v %v", msg, again, inst2, a2, ok)
+		}
+	})
+}
