@@ -126,8 +126,8 @@
 //
 // # Pushes
 //
-// Send and Broadcast go through the Broker (MemoryBroker by default; a
-// Redis backplane is a second implementation of the same interface) to
+// Send and Broadcast go through the Broker (MemoryBroker by default,
+// RedisBroker for several servers) to
 // per-uid buffers, one per transport, flushed after the batch window
 // (Config.WSBatchWindow, AjaxBatchWindow) or by Flush. A flush packs the
 // batch once for every generation in each format its connections are
@@ -138,7 +138,34 @@
 // for a client, and a client whose queue overflows is disconnected (it
 // reconnects and gets a new handshake). An Ajax client's queue keeps pushes
 // between two polls, for as long as it keeps polling; one poll drains it as
-// a single batch.
+// a single batch. A callback reply over a WebSocket is written after the
+// pushes to its uid made before it (their buffer is flushed first).
+//
+// # Several servers
+//
+// Several Servers (processes) serve one set of clients behind a plain
+// round-robin load balancer, without sticky sessions, when they share a
+// Broker (RedisBroker: each push reaches every server, which delivers it to
+// its own sockets) and a Cluster (RedisCluster, Config.Cluster):
+//
+//   - presence: each server's connected uids, renewed by a heartbeat and
+//     dropped when it stops, make ConnectedUIDs and the uidport events
+//     cluster-wide (a uid connects when its first connection anywhere
+//     opens, and leaves when its last one anywhere is gone);
+//   - client-ids: the uid bound to a client-id and what its frames told
+//     are the cluster's, written before the answer that follows them, so
+//     that a client's next request may reach any server;
+//   - Ajax mailboxes: a push for Ajax clients goes into a shared mailbox
+//     per client (once, by the server that published it), and a poll
+//     takes it wherever it lands; WebSockets are served by the server that
+//     holds them.
+//
+// BroadcastLocal sends to one server's own connections, for what every
+// server sends alike (periodic statistics). When the Cluster is
+// unreachable each server serves its own clients alone; a request that
+// only a known client sends (a poll without the handshake flag, a POST),
+// from a client-id the server cannot vouch for, gets 503 "Cluster
+// unavailable" and is retried, rather than a new uid.
 //
 // # Errors and bad input
 //
