@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/tweet"
@@ -157,23 +155,8 @@ func ids(chunk []any) []string {
 // (docs/birdwatch.md §4) against the real server over a WebSocket.
 func TestBirdWatchSession(t *testing.T) {
 	src := make(chanSource)
-	a, err := newApp(config{source: "none", storeSize: 1000}, zerolog.Nop(), src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln, config{}, zerolog.Nop()) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
+	a := in.app
 
 	// History: 6 English tweets about clojure, 3 about java, 2 German.
 	var n int64
@@ -204,7 +187,7 @@ func TestBirdWatchSession(t *testing.T) {
 	}
 
 	var transcript strings.Builder
-	conn, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/chsk?client-id=9f1c3a2e-5b7d-4e8f-a1b2-c3d4e5f60718", nil)
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(in.url, "http")+"/chsk?client-id=9f1c3a2e-5b7d-4e8f-a1b2-c3d4e5f60718", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/rs/zerolog"
 
-	"github.com/sente-go/sente/server/internal/roundrobin"
 	"github.com/sente-go/sente/web/redistest"
 )
 
@@ -141,7 +137,7 @@ func waitFor(ctx context.Context, within time.Duration, what string, cond func()
 func TestBrowserPage(t *testing.T) {
 	chromium := findChromium(t)
 	cfg := config{source: "synthetic", seed: 7, rate: 20, backfill: 3000, storeSize: 20000}
-	in := startInstance(t, cfg)
+	in := startInstance(t, cfg, nil)
 	browsePage(t, chromium, in.url, "", cfg.backfill)
 }
 
@@ -155,7 +151,6 @@ func TestBrowserPageCluster(t *testing.T) {
 	rc := rs.Client()
 	defer rc.Close()
 	cfg := config{source: "redis", storeSize: 20000, redisAddr: rs.Addr(), redisTweets: "test:tweets"}
-	var backends []*url.URL
 	var insts []*instance
 	for i := range 3 {
 		c := cfg
@@ -166,25 +161,12 @@ func TestBrowserPageCluster(t *testing.T) {
 			})
 			c.source, c.redisPublish, c.seed, c.rate, c.backfill = "synthetic", true, 7, 20, 3000
 		}
-		in := startInstance(t, c)
-		insts = append(insts, in)
-		u, err := url.Parse(in.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		backends = append(backends, u)
+		insts = append(insts, startInstance(t, c, nil))
 	}
 	for _, in := range insts { // history answers the same everywhere
 		waitUntil(t, 20*time.Second, "every instance stores the backfill", func() bool { return in.app.store.Count() >= 3000 })
 	}
-	proxy, err := roundrobin.New(backends, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httptest.NewServer(proxy)
-	defer front.Close()
-	defer proxy.CloseIdleConnections()
-	browsePage(t, chromium, front.URL, "-cluster", 3000)
+	browsePage(t, chromium, startFront(t, insts).URL, "-cluster", 3000)
 }
 
 // browsePage runs the page at base in two tabs (WebSocket, Ajax): search,

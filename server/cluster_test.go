@@ -19,21 +19,24 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/server/internal/roundrobin"
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/web/redistest"
 )
 
-// instance is one BirdWatch server of the test cluster.
+// instance is one BirdWatch server of a test.
 type instance struct {
 	app  *app
 	url  string
 	stop func() // graceful shutdown, waits for it
 }
 
-func startInstance(t *testing.T, cfg config) *instance {
+// startInstance runs the app of cfg (with src as its tweet source, when
+// not nil) on a free port until the test ends.
+func startInstance(t *testing.T, cfg config, src hub.TweetSource) *instance {
 	t.Helper()
-	a, err := newApp(cfg, zerolog.Nop(), nil)
+	a, err := newApp(cfg, zerolog.Nop(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,20 +126,10 @@ func TestBirdWatchCluster(t *testing.T) {
 	defer rc.Close()
 	cfg := config{source: "redis", storeSize: 1000, redisAddr: rs.Addr(), redisTweets: "test:tweets", packer: "auto"}
 	var insts []*instance
-	var backends []*url.URL
 	for range 3 {
-		in := startInstance(t, cfg)
-		insts = append(insts, in)
-		u, _ := url.Parse(in.url)
-		backends = append(backends, u)
+		insts = append(insts, startInstance(t, cfg, nil))
 	}
-	proxy, err := roundrobin.New(backends, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httptest.NewServer(proxy)
-	defer front.Close()
-	defer proxy.CloseIdleConnections()
+	front := startFront(t, insts)
 
 	// Three 1.3 WebSocket clients: one per instance.
 	var ws []*flexiClient
@@ -258,6 +251,30 @@ func TestBirdWatchCluster(t *testing.T) {
 	insts[0].stop()
 	awaitCount(t, ws[1], 3)
 	awaitCount(t, ws[2], 3)
+}
+
+// startFront starts the round-robin proxy in front of insts until the
+// test ends.
+func startFront(t *testing.T, insts []*instance) *httptest.Server {
+	t.Helper()
+	var backends []*url.URL
+	for _, in := range insts {
+		u, err := url.Parse(in.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backends = append(backends, u)
+	}
+	proxy, err := roundrobin.New(backends, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(func() {
+		front.Close()
+		proxy.CloseIdleConnections()
+	})
+	return front
 }
 
 func show(v any) string {

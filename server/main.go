@@ -30,6 +30,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/server/internal/logging"
+
 	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/server/peers"
 	"github.com/sente-go/sente/server/percolator"
@@ -151,18 +153,7 @@ func envFloat(key string, def float64) float64 {
 }
 
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
-func newLogger(level string, out io.Writer) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		return zerolog.Nop(), fmt.Errorf("log level %q: %w", level, err)
-	}
-	if f, ok := out.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			out = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
-		}
-	}
-	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
-}
+func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
 
 // app is the assembled backend.
 type app struct {

@@ -605,16 +605,22 @@ func (r *registry) flushAll() {
 		}
 	}
 	for _, u := range r.users {
-		for i := range numTransports {
-			if len(u.pending[i].events) > 0 {
-				batches = append(batches, r.takeLocked(&u.pending[i], u, i))
-			}
-		}
+		batches = r.takeUserLocked(batches, u)
 	}
 	r.mu.Unlock()
 	for _, b := range batches {
 		r.deliver(b)
 	}
+}
+
+// takeUserLocked appends the batches of u's non-empty buffers to batches.
+func (r *registry) takeUserLocked(batches []batch, u *user) []batch {
+	for i := range numTransports {
+		if len(u.pending[i].events) > 0 {
+			batches = append(batches, r.takeLocked(&u.pending[i], u, i))
+		}
+	}
+	return batches
 }
 
 // flushUser flushes u's buffers now: a callback reply to a client of u
@@ -631,11 +637,7 @@ func (r *registry) flushUser(u *user) {
 	var batches []batch
 	r.mu.Lock()
 	if r.users[u.uid] == u {
-		for i := range numTransports {
-			if len(u.pending[i].events) > 0 {
-				batches = append(batches, r.takeLocked(&u.pending[i], u, i))
-			}
-		}
+		batches = r.takeUserLocked(batches, u)
 	}
 	r.mu.Unlock()
 	for _, b := range batches {

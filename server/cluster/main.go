@@ -35,6 +35,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/server/internal/logging"
 	"github.com/sente-go/sente/server/internal/roundrobin"
 )
 
@@ -65,8 +66,8 @@ func run(args []string) error {
 	if *n < 1 || fs.NArg() > 0 {
 		return errors.New("want -n of at least 1 and no arguments")
 	}
-	log := newLogger(os.Stderr)
-	ln, err := net.Listen("tcp", *addr) // first: a busy port fails before anything starts
+	log, _ := logging.New("info", os.Stderr) // a valid level: no error
+	ln, err := net.Listen("tcp", *addr)      // first: a busy port fails before anything starts
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
@@ -269,13 +270,4 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 		w.out.Write(lines) // a failed write to our own output is no reason to stop the child
 	}
 	return len(p), nil
-}
-
-// newLogger writes human-readable lines to a terminal and JSON otherwise.
-func newLogger(out *os.File) zerolog.Logger {
-	var w io.Writer = out
-	if fi, err := out.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		w = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly}
-	}
-	return zerolog.New(w).With().Timestamp().Logger()
 }

@@ -23,9 +23,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/server/internal/logging"
 
 	"github.com/sente-go/sente/server/internal/roundrobin"
 )
@@ -92,15 +93,4 @@ func parseBackends(list string) ([]*url.URL, error) {
 }
 
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
-func newLogger(level string, out io.Writer) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		return zerolog.Nop(), fmt.Errorf("log level %q: %w", level, err)
-	}
-	if f, ok := out.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			out = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
-		}
-	}
-	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
-}
+func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
