@@ -37,12 +37,12 @@ const (
 	IDMissingTweet    transit.Keyword = "tweet/missing-tweet"
 	IDUsersCount      transit.Keyword = "stats/users-count"
 	IDTotalTweetCount transit.Keyword = "stats/total-tweet-count"
-	// IDSearchLive is not BirdWatch's: [:search/live tag] is pushed to a
-	// client whose :cmd/percolate carried a :tag, once its new live query
-	// is in place. In the client's stream of pushes from this instance,
-	// the :tweet/new before it matched the previous query, those after it
-	// the new one (the built-in page relies on it).
-	IDSearchLive transit.Keyword = "search/live"
+	// IDSearchTweet is not BirdWatch's: a client whose :cmd/percolate
+	// carried a :tag gets its live tweets as [:search/tweet [tag tweet]]
+	// instead of [:tweet/new tweet], so that it can tell the tweets of its
+	// current search from those its previous one matched, which may
+	// arrive later from another instance (the built-in page does).
+	IDSearchTweet transit.Keyword = "search/tweet"
 )
 
 // Transport is what the hub needs of the Sente server (web.Server).
@@ -165,13 +165,17 @@ type Hub struct {
 	ch  channels
 	log zerolog.Logger
 
-	mu    sync.Mutex           // guards since
-	since map[string]time.Time // when each live query was registered here (with Peers)
+	// mu guards live, and makes a live query's registration and removal
+	// one step with its entry there.
+	mu   sync.Mutex
+	live map[string]liveQuery // by uid
+}
 
-	// pushMu orders a registration's :search/live against the :tweet/new
-	// pushes: a match is checked against the live query and pushed
-	// without a registration in between.
-	pushMu sync.Mutex
+// liveQuery is what the hub keeps of a live query registered here, beside
+// the percolator's copy.
+type liveQuery struct {
+	since time.Time // when it was registered
+	tag   any       // the :tag of its :cmd/percolate, or nil
 }
 
 // New checks cfg and returns a Hub ready to Run.
@@ -198,7 +202,7 @@ func New(cfg Config) (*Hub, error) {
 	return &Hub{
 		cfg:   cfg,
 		log:   cfg.Logger,
-		since: make(map[string]time.Time),
+		live:  make(map[string]liveQuery),
 		ch: channels{
 			Query:             make(chan queryRequest, b),
 			QueryResults:      make(chan chunk, b),
@@ -330,14 +334,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		// history chunks of a new search are never followed by live
 		// tweets that matched the search before it. A client that asked
 		// for a callback learns when the registration is in place.
-		h.pushMu.Lock()
 		h.register(v)
-		if v.q != nil && v.tag != nil {
-			if err := h.cfg.Transport.Send(v.uid, protocol.NewEvent(IDSearchLive, v.tag)); err != nil {
-				h.log.Debug().Err(err).Str("uid", v.uid).Msg("search/live not sent")
-			}
-		}
-		h.pushMu.Unlock()
 		if m.Reply != nil {
 			if err := m.Reply(true); err != nil {
 				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
@@ -399,23 +396,28 @@ func (h *Hub) ingest(ctx context.Context) {
 
 // register sets or removes a uid's live query.
 func (h *Hub) register(r registration) {
+	h.mu.Lock()
 	if r.q == nil {
-		h.mu.Lock()
-		delete(h.since, r.uid)
+		delete(h.live, r.uid)
 		h.cfg.Percolator.Remove(r.uid)
 		h.mu.Unlock()
 		return
 	}
-	if h.cfg.Peers == nil {
-		h.cfg.Percolator.Register(r.uid, r.q)
-		return
-	}
 	at := time.Now()
-	h.mu.Lock()
-	h.since[r.uid] = at
+	h.live[r.uid] = liveQuery{since: at, tag: r.tag}
 	h.cfg.Percolator.Register(r.uid, r.q)
 	h.mu.Unlock()
-	h.cfg.Peers.Registered(r.uid, at)
+	if h.cfg.Peers != nil {
+		h.cfg.Peers.Registered(r.uid, at)
+	}
+}
+
+// current returns uid's live query and its tag.
+func (h *Hub) current(uid string) (*query.Query, any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	q, _ := h.cfg.Percolator.Lookup(uid)
+	return q, h.live[uid].tag
 }
 
 // Forget drops uid's live query if it was registered here before at:
@@ -424,8 +426,8 @@ func (h *Hub) register(r registration) {
 func (h *Hub) Forget(uid string, at time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if since, ok := h.since[uid]; ok && since.Before(at) {
-		delete(h.since, uid)
+	if lq, ok := h.live[uid]; ok && lq.since.Before(at) {
+		delete(h.live, uid)
 		h.cfg.Percolator.Remove(uid)
 	}
 }
@@ -480,11 +482,14 @@ func (h *Hub) send(ctx context.Context) {
 			for i, uid := range m.uids {
 				// A uid that started another search since the match gets
 				// nothing: the tweet matched its previous query.
-				h.pushMu.Lock()
-				if q, _ := h.cfg.Percolator.Lookup(uid); q == m.queries[i] {
+				q, tag := h.current(uid)
+				switch {
+				case q != m.queries[i]:
+				case tag != nil:
+					push(uid, IDSearchTweet, []any{tag, m.full})
+				default:
 					push(uid, IDTweetNew, m.full)
 				}
-				h.pushMu.Unlock()
 			}
 		case n := <-h.ch.TweetCount:
 			if err := tr.BroadcastLocal(protocol.NewEvent(IDTotalTweetCount, stats.FormatTotalCount(int64(n)))); err != nil {

@@ -193,3 +193,68 @@ func (p *fakePeers) last() time.Time {
 	defer p.mu.Unlock()
 	return p.at
 }
+
+// feed is a tweet source fed by the test.
+type feed chan *tweet.Tweet
+
+func (f feed) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-f:
+			emit(t)
+		}
+	}
+}
+
+// A :cmd/percolate with a :tag gets its live tweets as [:search/tweet
+// [tag tweet]]; without, as [:tweet/new tweet].
+func TestTaggedLiveTweets(t *testing.T) {
+	st, err := store.New(store.Config{Capacity: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
+	src := make(feed)
+	h, err := New(Config{Transport: tr, Store: st, Percolator: percolator.New(percolator.Config{}), Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	q := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(transit.Keyword("query"), "clojure"))
+	for n, c := range []struct {
+		tag    any
+		wantID transit.Keyword
+	}{{int64(7), IDSearchTweet}, {nil, IDTweetNew}} {
+		data := transit.NewMap(transit.Keyword("query"), q)
+		if c.tag != nil {
+			data.Set(transit.Keyword("tag"), c.tag)
+		}
+		registered := make(chan any, 1)
+		tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(IDPercolate, data), Reply: func(v any) error { registered <- v; return nil }}
+		<-registered
+		src <- &tweet.Tweet{ID: int64(n + 1), IDStr: fmt.Sprint(n + 1), Text: "clojure rocks", Lang: "en",
+			CreatedAt: "Mon Dec 22 23:00:00 +0000 2014", User: &tweet.User{IDStr: "7", ScreenName: "a"}}
+		select {
+		case ev := <-tr.sent:
+			if ev.ID != c.wantID {
+				t.Fatalf("tag %v: pushed %s, want %s", c.tag, ev.ID, c.wantID)
+			}
+			if pair, ok := ev.Data.([]any); c.tag != nil && (!ok || len(pair) != 2 || pair[0] != c.tag) {
+				t.Fatalf("tag %v: data %v, want [tag tweet]", c.tag, ev.Data)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("tag %v: no live tweet", c.tag)
+		}
+	}
+}

@@ -10,7 +10,7 @@
     handshake: kw("chsk/handshake"), wsPing: kw("chsk/ws-ping"), wsPong: kw("chsk/ws-pong"),
     timeout: kw("chsk/timeout"), dummyCb: kw("chsk/dummy-cb-200"), ajax: kw("ajax"),
     percolate: kw("cmd/percolate"), query: kw("cmd/query"), missing: kw("cmd/missing"),
-    searchLive: kw("search/live"), tweetNew: kw("tweet/new"), prevChunk: kw("tweet/prev-chunk"), missingTweet: kw("tweet/missing-tweet"),
+    searchTweet: kw("search/tweet"), tweetNew: kw("tweet/new"), prevChunk: kw("tweet/prev-chunk"), missingTweet: kw("tweet/missing-tweet"),
     usersCount: kw("stats/users-count"), totalCount: kw("stats/total-tweet-count"),
   };
 
@@ -323,10 +323,6 @@
     words: new Map(),    // word -> count
     queriesSent: 0,
     searchGen: 0,       // bumped by every search; stale callbacks compare it
-    // Live tweets count from the server's [:search/live tag] for this
-    // search (tag: its searchGen): the ones pushed before it matched the
-    // previous search.
-    live: false,
     chunkQueue: [],
     sort: "latest",
     shown: PAGE,
@@ -348,9 +344,9 @@
     // Pushes carry no search id (birdwatch.md §4.5), so history chunks are
     // asked for with a callback: each reply answers its own :cmd/query,
     // whichever server instance took it and in whatever order replies
-    // come; and tweet/new pushes wait for the :search/live push that the
-    // tag of :cmd/percolate asks for.
-    state.live = false;
+    // come; and the :tag of :cmd/percolate makes the server send live
+    // tweets as [:search/tweet [tag tweet]], tag being the search's
+    // searchGen, so that those the previous search matched are dropped.
     state.chunkQueue = [];
     state.shown = PAGE;
     state.missingAsked.clear();
@@ -594,12 +590,11 @@
 
   function onEvent(id, data) {
     switch (id) {
-      case K.searchLive:
-        if (data === state.searchGen) state.live = true;
+      case K.searchTweet:
+        if (Array.isArray(data) && data[0] === state.searchGen) addTweet(data[1]);
         break;
       case K.tweetNew:
-        if (state.live) addTweet(data);
-        break;
+        break; // untagged: not knowable to be this search's (see startSearch)
       case K.prevChunk:
         break; // chunks come as replies (sendQuery)
       case K.missingTweet:
