@@ -141,7 +141,24 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
 	detected := protocol.DetectAjax(q)
 	created := false
-	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, func() string { return s.userID(r, cid) }, !q.Has(paramHandshake),
+	uid := func() string { return s.userID(r, cid) }
+	strict := !q.Has(paramHandshake)
+	if cluster := s.cfg.Cluster; cluster != nil {
+		// The client's route first: pushes published once it is polling
+		// (from its uidport-open on) reach its mailbox.
+		cl, err := s.reg.bind(cid, uid, strict)
+		if err != nil {
+			writeUnavailable(w, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), clusterTimeout)
+		err = cluster.JoinAjax(ctx, cid, cl.uid, s.ajaxTTL())
+		cancel()
+		if err != nil {
+			s.log.Debug().Err(err).Str("client_id", cid).Msg("ajax route not written")
+		}
+	}
+	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, uid, strict,
 		func(cl *client, cur transport) transport {
 			if cur != nil {
 				return cur
@@ -171,9 +188,6 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		}
 	}
 	cluster := s.cfg.Cluster
-	if cluster != nil {
-		cluster.JoinAjax(cid, cl.uid, s.ajaxTTL())
-	}
 	// 1.3 clients send no handshake flag: a poll from a client-id without
 	// Ajax connection gets the handshake too, unless, in a Cluster, the
 	// client had it from another server.

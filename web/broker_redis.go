@@ -417,7 +417,7 @@ func (b *RedisBroker) closed() bool {
 }
 
 // encodeRedisEnvelope writes a publication as the Transit vector
-// ["sente-pub/1" instance-id uid broadcast event ws-only], event being
+// ["sente-pub/2" instance-id uid broadcast event ws-only], event being
 // the Sente event vector [id] or [id data].
 func encodeRedisEnvelope(instance string, p Publication) ([]byte, error) {
 	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value(), p.WSOnly})

@@ -52,12 +52,15 @@ type Cluster interface {
 	SaveClient(ctx context.Context, cid string, rec ClientRecord) error
 
 	// JoinAjax makes cid, a client of uid, an Ajax client for ttl: pushes
-	// to uid, and broadcasts, go to its mailbox. Each poll renews it.
-	JoinAjax(cid, uid string, ttl time.Duration)
+	// to uid, and broadcasts, go to its mailbox. Each poll renews it
+	// before it is answered (or its uidport-open delivered), so that no
+	// push published after that misses it.
+	JoinAjax(ctx context.Context, cid, uid string, ttl time.Duration) error
 	// PushAjax queues p for the mailboxes of the Ajax clients it
 	// addresses, on every server. It reports false when it cannot take it
-	// (the cluster is unreachable, or its queue is full): the Server then
-	// delivers p to the Ajax clients it holds itself.
+	// (the cluster is unreachable, or its queue is full): the Server that
+	// published p then delivers it to the Ajax clients it holds itself
+	// (the others never deliver a publication to their Ajax clients).
 	PushAjax(p Publication) bool
 	// TakeAjax removes and returns the events waiting in cid's mailbox,
 	// oldest first.

@@ -26,7 +26,7 @@ const (
 	defaultHeartbeat   = time.Second
 	defaultPresenceTTL = 5 * time.Second
 	defaultMailboxLen  = 1024
-	defaultMailboxTTL  = 2 * time.Minute
+	defaultMailboxTTL  = 15 * time.Minute
 	defaultClientTTL   = time.Hour
 )
 
@@ -74,20 +74,24 @@ type RedisClusterConfig struct {
 //
 // Clients: PREFIXclient:CID holds a client-id's uid (bound with HSETNX,
 // so two servers binding at once agree) and what its frames told; it
-// expires an hour after it was last written.
+// expires an hour after it was last written or polled for.
 //
 // Ajax: PREFIXajax:UID and PREFIXajax: (sorted sets, client-id → expiry)
-// list the Ajax clients of each uid and of all. A push is added to the
-// mailbox (PREFIXmbox:CID, a list of Transit events) of each of them by
-// one Lua script, which then PUBLISHes the client-ids on PREFIXwake; a poll
-// takes the whole mailbox with LRANGE and DEL in one transaction.
+// list the Ajax clients of each uid and of all; each poll renews its
+// client's entries before it is answered. A push is added to the mailbox
+// (PREFIXmbox:CID, a list of Transit events) of each of them by one Lua
+// script, which then PUBLISHes the client-ids on PREFIXwake; a poll takes
+// the whole mailbox with LRANGE and DEL in one transaction.
 //
 // When Redis is unreachable, calls fail fast (the Server falls back to
-// serving its own clients), the outage is logged once, the other servers'
-// presence expires as it would for dead servers, and the heartbeat retries
-// with backoff. When Redis returns after losing its data, each server
-// writes its presence, the records of its clients and their Ajax routes
-// again. It is safe for concurrent use; Close stops its goroutines.
+// serving its own clients), the outage is logged once, pushes waiting for
+// the mailboxes are dropped, the other servers' presence expires as it
+// would for dead servers, and the heartbeat probes Redis every Heartbeat.
+// When Redis returns, each server writes its presence again; when it finds
+// that Redis lost its data (its presence hash is gone), it also restores
+// the records of the clients it knows and their Ajax routes, without
+// overwriting what another server restored first. It is safe for
+// concurrent use; Close stops its goroutines.
 type RedisCluster struct {
 	cfg    RedisClusterConfig
 	log    zerolog.Logger
@@ -95,23 +99,27 @@ type RedisCluster struct {
 	pubsub *redis.PubSub
 	pushes chan Publication
 	kick   chan struct{} // cap 1: writes are pending
-	up     atomic.Bool   // the last Redis command succeeded
+	up     atomic.Bool   // Redis answers (the heartbeat decides; a failed call may say no)
 	warned atomic.Bool   // the outage was logged
-	// settling is, in Unix nanoseconds, the end of the few heartbeats after
-	// this server wrote everything again (Redis came back, perhaps
-	// empty), while the other servers write theirs: a client-id missing
-	// from Redis then may be one they are about to restore.
+	// settling is, in Unix nanoseconds, the end of the PresenceTTL after
+	// this server found Redis emptied, while the other servers restore
+	// what they know: a client-id missing from Redis then may be one they
+	// are about to restore.
 	settling atomic.Int64
+	dropped  atomic.Uint64 // pushes not written to mailboxes
 
-	mu      sync.Mutex // guards the fields below
-	handler ClusterHandler
+	// handlerMu guards handler; a call to it holds the read lock, so that
+	// the stop function of Watch returns only once no call is running.
+	handlerMu sync.RWMutex
+	handler   ClusterHandler
+
+	mu      sync.Mutex              // guards the fields below
 	local   map[string]TransportSet // this server's presence
 	dirty   map[string]struct{}     // uids whose presence is not written yet
 	rewrite bool                    // the presence hash must be written whole
-	lost    bool                    // Redis failed or lost the hash since the last rewrite
+	started bool                    // the presence hash was written once
 	version uint64                  // bumped by each presence write
 	clients map[string]*clusterClient
-	pending map[string]struct{} // client-ids with a record or route to write
 
 	// Owned by the heartbeat goroutine.
 	view     map[string]remoteInstance
@@ -124,15 +132,14 @@ type RedisCluster struct {
 
 var _ Cluster = (*RedisCluster)(nil)
 
-// clusterClient is what a RedisCluster remembers of a client-id it bound
-// or saved, to write it again when Redis lost it.
+// clusterClient is what a RedisCluster remembers of a client-id it bound,
+// saved or joined, to restore it when Redis lost it.
 type clusterClient struct {
-	rec      ClientRecord
-	dirty    bool      // rec is not written yet
-	used     time.Time // last bound, saved or joined
-	joinUID  string    // the uid of its Ajax route, "" if none
-	joinTill time.Time // when its Ajax route expires
-	joinNow  bool      // the route is not written yet
+	rec      ClientRecord  // UID empty: unknown
+	used     time.Time     // last bound, saved or joined
+	joinUID  string        // the uid of its Ajax route, "" if none
+	joinTill time.Time     // when its Ajax route expires
+	joinTTL  time.Duration // the route's TTL
 }
 
 // remoteInstance is what the heartbeat knows of another server.
@@ -146,12 +153,9 @@ type remoteInstance struct {
 var errClusterDown = errors.New("web: redis cluster unreachable")
 
 // errClusterSettling is returned for an unknown client-id while the
-// servers write their state back into Redis.
-var errClusterSettling = errors.New("web: redis cluster settling after an outage")
+// servers restore their state into an emptied Redis.
+var errClusterSettling = errors.New("web: redis cluster settling after a data loss")
 
-// NewRedisCluster connects to Redis, subscribes to the wake-up channel
-// and starts the cluster's goroutines. Redis must be reachable until the
-// subscription is confirmed or ctx is done.
 func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster, error) {
 	if cfg.Addr == "" {
 		return nil, errors.New("web: RedisClusterConfig.Addr is empty")
@@ -201,7 +205,6 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 		dirty:    make(map[string]struct{}),
 		rewrite:  true,
 		clients:  make(map[string]*clusterClient),
-		pending:  make(map[string]struct{}),
 		view:     make(map[string]remoteInstance),
 		lastSent: map[string]TransportSet{},
 		done:     make(chan struct{}),
@@ -225,22 +228,28 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 }
 
 // key returns the cluster's key or channel named name.
+
+// key returns the cluster's key or channel named name.
 func (c *RedisCluster) key(name string) string { return c.cfg.Prefix + name }
 
 // InstanceID returns the id of this server in the cluster.
 func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
 
+// Dropped returns how many pushes were not written to the Ajax mailboxes
+// (Redis unreachable, or failing).
+func (c *RedisCluster) Dropped() uint64 { return c.dropped.Load() }
+
 // Close stops the cluster's goroutines and closes its Redis connections.
-// The presence of this server is deleted if Redis answers promptly, so
-// that the others drop it at their next heartbeat. It is idempotent and
-// returns nil.
+// This server's entry is marked expired if Redis answers promptly, so that
+// the others drop its presence at their next heartbeat. It is idempotent
+// and returns nil.
 func (c *RedisCluster) Close() error {
 	c.stop(true)
 	return nil
 }
 
 // stop stops the goroutines and closes the connections; with leave, it
-// first deletes this server's presence. A crash is stop(false).
+// first marks this server's entry expired. A crash is stop(false).
 func (c *RedisCluster) stop(leave bool) {
 	c.closeOnce.Do(func() {
 		close(c.done)
@@ -249,7 +258,7 @@ func (c *RedisCluster) stop(leave bool) {
 		if leave {
 			ctx, cancel := context.WithTimeout(context.Background(), redisDrainTimeout)
 			pipe := c.client.Pipeline()
-			pipe.HDel(ctx, c.key("instances"), c.cfg.InstanceID)
+			pipe.HSet(ctx, c.key("instances"), c.cfg.InstanceID, "0 left")
 			pipe.Del(ctx, c.key("presence:"+c.cfg.InstanceID))
 			_, _ = pipe.Exec(ctx) // best effort: the entry expires anyway
 			cancel()
@@ -263,8 +272,8 @@ func (c *RedisCluster) Watch(h ClusterHandler) (func(), error) {
 	if h == nil {
 		return nil, errNilHandler
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.handlerMu.Lock()
+	defer c.handlerMu.Unlock()
 	if c.handler != nil {
 		return nil, errors.New("web: RedisCluster already watched by a Server")
 	}
@@ -272,18 +281,20 @@ func (c *RedisCluster) Watch(h ClusterHandler) (func(), error) {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			c.mu.Lock()
+			c.handlerMu.Lock()
 			c.handler = nil
-			c.mu.Unlock()
+			c.handlerMu.Unlock()
 		})
 	}, nil
 }
 
-// currentHandler returns the handler, or nil.
-func (c *RedisCluster) currentHandler() ClusterHandler {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.handler
+// withHandler calls f with the handler, if any, holding the read lock.
+func (c *RedisCluster) withHandler(f func(ClusterHandler)) {
+	c.handlerMu.RLock()
+	defer c.handlerMu.RUnlock()
+	if c.handler != nil {
+		f(c.handler)
+	}
 }
 
 // SetPresence records uid's local transports, written at once by the
@@ -330,7 +341,10 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	}
 	rec, ok := parseClientRecord(fields)
 	if !ok && mem.UID != "" {
-		c.saveLater(cid, mem) // Redis lost it: write it again
+		// Redis lost it: restore it, unless another server just did.
+		if err := c.writeRecord(ctx, cid, mem, true); err != nil {
+			c.failed(err)
+		}
 		return mem, nil
 	}
 	if !ok && existing && time.Now().UnixNano() < c.settling.Load() {
@@ -350,67 +364,91 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 			return ClientRecord{}, fmt.Errorf("web: redis client record %q unreadable", key)
 		}
 	}
-	c.mu.Lock()
-	cc := c.clientLocked(cid)
-	cc.rec = rec
-	c.mu.Unlock()
+	c.remember(cid, func(cc *clusterClient) { cc.rec = rec })
 	return rec, nil
 }
 
-// clientLocked returns the memory of cid, creating it.
-func (c *RedisCluster) clientLocked(cid string) *clusterClient {
+// remember updates the memory of cid with f, creating it.
+func (c *RedisCluster) remember(cid string, f func(*clusterClient)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	cc := c.clients[cid]
 	if cc == nil {
 		cc = &clusterClient{}
 		c.clients[cid] = cc
 	}
 	cc.used = time.Now()
-	return cc
+	f(cc)
 }
 
-// SaveClient writes cid's record; see Cluster. When Redis does not answer,
-// the write is left to the heartbeat goroutine.
-func (c *RedisCluster) SaveClient(ctx context.Context, cid string, rec ClientRecord) error {
-	c.mu.Lock()
-	cc := c.clientLocked(cid)
-	cc.rec = rec
-	c.mu.Unlock()
-	err := errClusterDown
-	if c.up.Load() {
-		key := c.key("client:" + cid)
-		pipe := c.client.Pipeline()
-		pipe.HSet(ctx, key, clientRecordFields(rec)...)
-		pipe.PExpire(ctx, key, defaultClientTTL)
-		if _, err = pipe.Exec(ctx); err == nil {
-			return nil
+// writeRecord writes rec as cid's record: the uid only if the record has
+// none (HSETNX: a binding is never replaced), the other fields too, or,
+// with restore, every field only where missing.
+func (c *RedisCluster) writeRecord(ctx context.Context, cid string, rec ClientRecord, restore bool) error {
+	key := c.key("client:" + cid)
+	fields := clientRecordFields(rec)
+	pipe := c.client.Pipeline()
+	for i := 0; i+1 < len(fields); i += 2 {
+		name := fields[i].(string)
+		if restore || name == "uid" {
+			pipe.HSetNX(ctx, key, name, fields[i+1])
+		} else {
+			pipe.HSet(ctx, key, name, fields[i+1])
 		}
-		c.failed(err)
 	}
-	c.saveLater(cid, rec)
+	pipe.PExpire(ctx, key, defaultClientTTL)
+	_, err := pipe.Exec(ctx)
 	return err
 }
 
-// saveLater queues the write of cid's record for the heartbeat goroutine.
-func (c *RedisCluster) saveLater(cid string, rec ClientRecord) {
-	c.mu.Lock()
-	cc := c.clientLocked(cid)
-	cc.rec, cc.dirty = rec, true
-	c.pending[cid] = struct{}{}
-	c.mu.Unlock()
-	signal(c.kick)
+// SaveClient writes cid's record; see Cluster. The uid of an existing
+// record is kept (a server that bound the client alone during an outage
+// does not replace the cluster's binding).
+func (c *RedisCluster) SaveClient(ctx context.Context, cid string, rec ClientRecord) error {
+	c.remember(cid, func(cc *clusterClient) { cc.rec = rec })
+	if !c.up.Load() {
+		return errClusterDown
+	}
+	if err := c.writeRecord(ctx, cid, rec, false); err != nil {
+		c.failed(err)
+		return err
+	}
+	return nil
 }
 
-// JoinAjax queues the write of cid's Ajax route; see Cluster.
-func (c *RedisCluster) JoinAjax(cid, uid string, ttl time.Duration) {
+// JoinAjax writes cid's Ajax route; see Cluster.
+func (c *RedisCluster) JoinAjax(ctx context.Context, cid, uid string, ttl time.Duration) error {
 	if strings.ContainsRune(cid, '\n') {
-		return // cannot travel on the wake-up channel: served locally
+		return errors.New("web: client-id with a newline: not routable") // cannot travel on the wake-up channel
 	}
-	c.mu.Lock()
-	cc := c.clientLocked(cid)
-	cc.joinUID, cc.joinTill, cc.joinNow = uid, time.Now().Add(ttl), true
-	c.pending[cid] = struct{}{}
-	c.mu.Unlock()
-	signal(c.kick)
+	now := time.Now()
+	c.remember(cid, func(cc *clusterClient) {
+		cc.joinUID, cc.joinTill, cc.joinTTL = uid, now.Add(ttl), ttl
+	})
+	if !c.up.Load() {
+		return errClusterDown
+	}
+	pipe := c.client.Pipeline()
+	c.joinLocked(ctx, pipe, cid, uid, now, now.Add(ttl), ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		c.failed(err)
+		return err
+	}
+	return nil
+}
+
+// joinLocked adds to pipe the commands that put cid on its routes until
+// till and drop the expired members.
+func (c *RedisCluster) joinLocked(ctx context.Context, pipe redis.Pipeliner, cid, uid string, now, till time.Time, ttl time.Duration) {
+	expired := strconv.FormatInt(now.UnixMilli(), 10)
+	for _, route := range []string{c.key("ajax:" + uid), c.key("ajax:")} {
+		pipe.ZAdd(ctx, route, redis.Z{Score: float64(till.UnixMilli()), Member: cid})
+		pipe.ZRemRangeByScore(ctx, route, "-inf", expired)
+		// Every member's expiry is at most now+ttl: servers of one cluster
+		// share their configuration.
+		pipe.PExpire(ctx, route, ttl)
+	}
+	pipe.PExpire(ctx, c.key("client:"+cid), defaultClientTTL) // a polling client's record lives on
 }
 
 // PushAjax queues p for the mailboxes; see Cluster.
@@ -462,21 +500,20 @@ func (c *RedisCluster) TakeAjax(ctx context.Context, cid string) ([]protocol.Eve
 
 // wake hands a wake-up message (client-ids, one per line) to the handler.
 func (c *RedisCluster) wake(payload string) {
-	h := c.currentHandler()
-	if h == nil {
-		return
-	}
-	for cid := range strings.SplitSeq(payload, "\n") {
-		if cid != "" {
-			h.AjaxReady(cid)
+	c.withHandler(func(h ClusterHandler) {
+		for cid := range strings.SplitSeq(payload, "\n") {
+			if cid != "" {
+				h.AjaxReady(cid)
+			}
 		}
-	}
+	})
 }
 
 // failed records a failed command: the first failure of an outage is
-// logged; calls fail fast until the heartbeat reaches Redis again.
+// logged, and calls fail fast until the heartbeat reaches Redis again. A
+// command that ran out of its caller's time says nothing of Redis.
 func (c *RedisCluster) failed(err error) {
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return
 	}
 	c.up.Store(false)
@@ -505,8 +542,9 @@ end
 return #cids
 `)
 
-// pushLoop writes queued pushes to the mailboxes, in order. A push that
-// fails is dropped (the outage is logged): its Ajax clients miss it.
+// pushLoop writes queued pushes to the mailboxes, in order. While Redis
+// is unreachable the queue is dropped (counted): its Ajax clients miss
+// those pushes, which would come late anyway.
 func (c *RedisCluster) pushLoop() {
 	defer c.wg.Done()
 	ctx := context.Background()
@@ -516,6 +554,10 @@ func (c *RedisCluster) pushLoop() {
 		case <-c.done:
 			return
 		case p = <-c.pushes:
+		}
+		if !c.up.Load() {
+			c.dropped.Add(1)
+			continue
 		}
 		ev, err := transit.Marshal(p.Event.Value())
 		if err != nil {
@@ -530,13 +572,15 @@ func (c *RedisCluster) pushLoop() {
 			time.Now().UnixMilli(), ev, c.cfg.Prefix, defaultMailboxTTL.Milliseconds(),
 			c.cfg.MailboxLen, c.key("wake")).Err()
 		if err != nil {
+			c.dropped.Add(1)
 			c.failed(err)
 		}
 	}
 }
 
-// heartbeatLoop writes this server's presence and client records as they
-// change, and every Heartbeat renews its entry and reads the others'.
+// heartbeatLoop writes this server's presence as it changes, and every
+// Heartbeat renews its entry and reads the others'. It alone decides when
+// Redis is reachable again.
 func (c *RedisCluster) heartbeatLoop() {
 	defer c.wg.Done()
 	tick := time.NewTicker(c.cfg.Heartbeat)
@@ -554,7 +598,7 @@ func (c *RedisCluster) heartbeatLoop() {
 		if !c.up.Load() && !beat {
 			continue // down: only the heartbeat probes
 		}
-		err := c.writeChanges(ctx)
+		err := c.writePresence(ctx)
 		if err == nil && beat {
 			err = c.readOthers(ctx)
 			c.forgetClients(time.Now())
@@ -562,7 +606,7 @@ func (c *RedisCluster) heartbeatLoop() {
 		if err != nil {
 			c.failed(err)
 			c.mu.Lock()
-			c.rewrite, c.lost = true, true // Redis may come back empty
+			c.rewrite = true // the changes of this attempt may be lost
 			c.mu.Unlock()
 			c.expireView(time.Now())
 			continue
@@ -574,28 +618,23 @@ func (c *RedisCluster) heartbeatLoop() {
 	}
 }
 
-// writeChanges writes what changed (everything after a loss) and renews
-// this server's entry.
-func (c *RedisCluster) writeChanges(ctx context.Context) error {
+// writePresence writes what changed in this server's presence (all of it
+// after a failure) and renews its entry. When it finds that Redis lost
+// the hash, it restores everything this server knows.
+func (c *RedisCluster) writePresence(ctx context.Context) error {
 	presence := c.key("presence:" + c.cfg.InstanceID)
 	pipe := c.client.Pipeline()
+	// First: whether the hash survived. Later commands recreate it.
+	alive := pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
 	c.mu.Lock()
-	rewrite := c.rewrite
-	now := time.Now()
-	if rewrite && c.lost {
-		// The others write theirs at their next heartbeat; one that does
-		// not within PresenceTTL is dead.
-		c.settling.Store(now.Add(c.cfg.PresenceTTL).UnixNano())
-		c.lost = false
-	}
-	if rewrite {
+	started := c.started
+	if c.rewrite {
 		pipe.Del(ctx, presence)
 		args := []any{presenceSentinel, 1}
 		for uid, set := range c.local {
 			args = append(args, uid, int(set))
 		}
 		pipe.HSet(ctx, presence, args...)
-		clear(c.dirty)
 		c.version++
 	} else if len(c.dirty) > 0 {
 		for uid := range c.dirty {
@@ -605,57 +644,75 @@ func (c *RedisCluster) writeChanges(ctx context.Context) error {
 				pipe.HDel(ctx, presence, uid)
 			}
 		}
-		clear(c.dirty)
 		c.version++
 	}
-	write := c.pending
-	if rewrite {
-		write = make(map[string]struct{}, len(c.clients))
-		for cid := range c.clients {
-			write[cid] = struct{}{}
-		}
-	}
-	for cid := range write {
-		cc := c.clients[cid]
-		if cc == nil {
-			continue
-		}
-		if (cc.dirty || rewrite) && cc.rec.UID != "" {
-			key := c.key("client:" + cid)
-			pipe.HSet(ctx, key, clientRecordFields(cc.rec)...)
-			pipe.PExpire(ctx, key, defaultClientTTL)
-			cc.dirty = false
-		}
-		if cc.joinUID != "" && (cc.joinNow || rewrite) && cc.joinTill.After(now) {
-			till := float64(cc.joinTill.UnixMilli())
-			ttl := cc.joinTill.Sub(now)
-			for _, route := range []string{c.key("ajax:" + cc.joinUID), c.key("ajax:")} {
-				pipe.ZAdd(ctx, route, redis.Z{Score: till, Member: cid})
-				pipe.PExpire(ctx, route, ttl)
-			}
-			pipe.PExpire(ctx, c.key("client:"+cid), defaultClientTTL) // a polling client's record lives on
-			cc.joinNow = false
-		}
-	}
-	clear(c.pending)
-	version := c.version
+	pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
+	now := time.Now()
+	pipe.HSet(ctx, c.key("instances"), c.cfg.InstanceID,
+		strconv.FormatInt(now.Add(c.cfg.PresenceTTL).UnixMilli(), 10)+" "+strconv.FormatUint(c.version, 10))
+	clear(c.dirty)
 	c.rewrite = false
 	c.mu.Unlock()
-	alive := pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
-	pipe.HSet(ctx, c.key("instances"), c.cfg.InstanceID,
-		strconv.FormatInt(now.Add(c.cfg.PresenceTTL).UnixMilli(), 10)+" "+strconv.FormatUint(version, 10))
 	if _, err := pipe.Exec(ctx); err != nil {
-		return err
+		return err // the caller has the hash written whole next time
 	}
-	if !alive.Val() {
-		// Redis lost the hash (a restart without persistence): write
-		// everything again now.
-		c.mu.Lock()
-		c.rewrite, c.lost = true, true
-		c.mu.Unlock()
-		return c.writeChanges(ctx)
+	c.mu.Lock()
+	c.started = true
+	c.mu.Unlock()
+	if started && !alive.Val() {
+		c.log.Warn().Msg("redis lost the cluster's data: restoring this instance's")
+		return c.restore(ctx)
 	}
 	return nil
+}
+
+// restore writes back into an emptied Redis this server's presence, and
+// the records and Ajax routes of the clients it knows, where no other
+// server restored them first; meanwhile, for one PresenceTTL, requests
+// that only known clients send are not bound anew (BindClient).
+func (c *RedisCluster) restore(ctx context.Context) error {
+	now := time.Now()
+	c.settling.Store(now.Add(c.cfg.PresenceTTL).UnixNano())
+	c.mu.Lock()
+	c.rewrite = true
+	type known struct {
+		cid string
+		cc  clusterClient
+	}
+	var all []known
+	for cid, cc := range c.clients {
+		all = append(all, known{cid, *cc})
+	}
+	c.mu.Unlock()
+	if err := c.writePresenceAgain(ctx); err != nil {
+		return err
+	}
+	for _, k := range all {
+		pipe := c.client.Pipeline()
+		if k.cc.rec.UID != "" {
+			fields := clientRecordFields(k.cc.rec)
+			key := c.key("client:" + k.cid)
+			for i := 0; i+1 < len(fields); i += 2 {
+				pipe.HSetNX(ctx, key, fields[i].(string), fields[i+1])
+			}
+			pipe.PExpire(ctx, key, defaultClientTTL)
+		}
+		if k.cc.joinUID != "" && k.cc.joinTill.After(now) {
+			c.joinLocked(ctx, pipe, k.cid, k.cc.joinUID, now, k.cc.joinTill, k.cc.joinTTL)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePresenceAgain writes the whole presence hash, once.
+func (c *RedisCluster) writePresenceAgain(ctx context.Context) error {
+	c.mu.Lock()
+	c.started = false // a missing hash now is this write's, not a loss
+	c.mu.Unlock()
+	return c.writePresence(ctx)
 }
 
 // forgetClients drops the memory of the client-ids unused for the
@@ -666,22 +723,28 @@ func (c *RedisCluster) forgetClients(now time.Time) {
 	for cid, cc := range c.clients {
 		if now.Sub(cc.used) > defaultClientTTL {
 			delete(c.clients, cid)
-			delete(c.pending, cid)
 		}
 	}
 }
 
 // readOthers reads the other servers' entries and the presence of those
 // whose version changed, drops the expired ones, and tells the handler
-// when the union changed.
+// when the union changed. A server whose entry is missing is kept until
+// its last known expiry (Redis may have been emptied and not written
+// again yet).
 func (c *RedisCluster) readOthers(ctx context.Context) error {
 	entries, err := c.client.HGetAll(ctx, c.key("instances")).Result()
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	var fetch []string
-	seen := make(map[string]bool, len(entries))
+	type fetch struct {
+		id      string
+		expiry  time.Time
+		version string
+		cmd     *redis.MapStringStringCmd
+	}
+	var fetches []fetch
 	for id, v := range entries {
 		if id == c.cfg.InstanceID {
 			continue
@@ -690,54 +753,45 @@ func (c *RedisCluster) readOthers(ctx context.Context) error {
 		n, err := strconv.ParseInt(ms, 10, 64)
 		expiry := time.UnixMilli(n)
 		if err != nil || expiry.Before(now) {
-			// Dead (or unreadable): whoever sees it first removes it.
+			// Dead, gone or unreadable: whoever sees it first removes it.
 			c.client.HDel(ctx, c.key("instances"), id)
+			delete(c.view, id)
 			continue
 		}
-		seen[id] = true
 		old, ok := c.view[id]
 		if ok && old.version == version {
 			old.expiry = expiry
 			c.view[id] = old
 			continue
 		}
-		c.view[id] = remoteInstance{expiry: expiry, version: version, uids: old.uids}
-		fetch = append(fetch, id)
+		fetches = append(fetches, fetch{id: id, expiry: expiry, version: version})
 	}
-	for id := range c.view {
-		if !seen[id] {
-			delete(c.view, id)
-		}
-	}
-	if len(fetch) > 0 {
+	if len(fetches) > 0 {
 		pipe := c.client.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(fetch))
-		for i, id := range fetch {
-			cmds[i] = pipe.HGetAll(ctx, c.key("presence:"+id))
+		for i := range fetches {
+			fetches[i].cmd = pipe.HGetAll(ctx, c.key("presence:"+fetches[i].id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return err
+			return err // versions unchanged: fetched again next time
 		}
-		for i, id := range fetch {
-			uids := make(map[string]TransportSet, len(cmds[i].Val()))
-			for uid, v := range cmds[i].Val() {
+		for _, f := range fetches {
+			uids := make(map[string]TransportSet, len(f.cmd.Val()))
+			for uid, v := range f.cmd.Val() {
 				n, err := strconv.ParseUint(v, 10, 8)
 				if uid == presenceSentinel || err != nil || n == 0 {
 					continue
 				}
 				uids[uid] = TransportSet(n) & TransportSetOf(TransportWS, TransportAjax)
 			}
-			in := c.view[id]
-			in.uids = uids
-			c.view[id] = in
+			c.view[f.id] = remoteInstance{expiry: f.expiry, version: f.version, uids: uids}
 		}
 	}
-	c.publishView()
+	c.expireView(now)
 	return nil
 }
 
-// expireView drops the servers whose entry expired (Redis cannot tell
-// more during an outage) and tells the handler.
+// expireView drops the servers whose entry expired and tells the handler
+// when the union of the others changed.
 func (c *RedisCluster) expireView(now time.Time) {
 	for id, in := range c.view {
 		if in.expiry.Before(now) {
@@ -759,9 +813,7 @@ func (c *RedisCluster) publishView() {
 		return
 	}
 	c.lastSent = union
-	if h := c.currentHandler(); h != nil {
-		h.RemotePresence(maps.Clone(union))
-	}
+	c.withHandler(func(h ClusterHandler) { h.RemotePresence(maps.Clone(union)) })
 }
 
 // clientRecordFields returns the hash fields of rec.

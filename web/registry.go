@@ -507,6 +507,19 @@ func (r *registry) connectedUIDs() ConnectedUIDs {
 	return c
 }
 
+// localUIDs returns the uids connected to this server.
+func (r *registry) localUIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var uids []string
+	for uid, u := range r.users {
+		if u.connected() {
+			uids = append(uids, uid)
+		}
+	}
+	return uids
+}
+
 // batch is a taken buffer, the connections it goes to and the formats
 // their clients are answered in.
 type batch struct {
@@ -516,10 +529,20 @@ type batch struct {
 }
 
 // publish buffers a publication for the transports that have a live
-// connection for it (WebSockets only, when the Cluster's mailboxes took
-// it for Ajax clients); a buffer's first event arms its flush, a full
-// buffer is flushed at once. It is the broker's subscriber.
+// connection for it (WebSockets only when p.WSOnly); it is the broker's
+// subscriber.
 func (r *registry) publish(p Publication) {
+	set := TransportSetOf(TransportWS, TransportAjax)
+	if p.WSOnly {
+		set = TransportSetOf(TransportWS)
+	}
+	r.publishTo(p, set)
+}
+
+// publishTo buffers a publication for the transports of set that have a
+// live connection for it; a buffer's first event arms its flush, a full
+// buffer is flushed at once.
+func (r *registry) publishTo(p Publication, set TransportSet) {
 	var full [numTransports]bool
 	r.mu.Lock()
 	if r.closed {
@@ -534,7 +557,7 @@ func (r *registry) publish(p Publication) {
 		}
 	}
 	for i := range numTransports {
-		if p.WSOnly && i == TransportAjax.index() {
+		if set&(1<<i) == 0 {
 			continue
 		}
 		var buf *pendingBuf

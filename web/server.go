@@ -195,10 +195,21 @@ func (s *Server) publish(p Publication) error {
 	if s.isClosing() {
 		return ErrServerClosed
 	}
-	if c := s.cfg.Cluster; c != nil && c.PushAjax(p) {
-		p.WSOnly = true
+	c := s.cfg.Cluster
+	if c == nil {
+		return s.broker.Publish(p)
 	}
-	return s.broker.Publish(p)
+	// Ajax clients get it through the mailboxes, or from this server's
+	// own queues when the cluster cannot take it; never from the others.
+	mailed := c.PushAjax(p)
+	p.WSOnly = true
+	if err := s.broker.Publish(p); err != nil {
+		return err
+	}
+	if !mailed {
+		s.reg.publishTo(p, TransportSetOf(TransportAjax))
+	}
+	return nil
 }
 
 // checkPush validates an event for a push batch, as protocol.PackBatch
@@ -266,6 +277,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.unsubscribe()
 	if s.unwatch != nil {
 		s.unwatch()
+		// This server's uids leave the cluster with it, even if the
+		// application keeps its Cluster running.
+		for _, uid := range s.reg.localUIDs() {
+			s.cfg.Cluster.SetPresence(uid, 0)
+		}
 	}
 	s.reg.flushAll()
 	for _, t := range s.reg.close() {

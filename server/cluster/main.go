@@ -17,6 +17,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -112,13 +114,18 @@ func run(args []string) error {
 	instances := make([]*process, *n)
 	backends := make([]*url.URL, *n)
 	defer func() { stopAll(log, instances...) }()
+	// One CSRF token for all, given explicitly: a page from any instance
+	// is served by every other, even after Redis restarts empty.
+	var tok [16]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
 	for k := 1; k <= *n; k++ {
 		i := k % *n // 1, …, n-1, then 0
 		hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(*basePort+i))
 		backends[i] = &url.URL{Scheme: "http", Host: hostPort}
-		args := []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-source", "redis"}
+		args := []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-csrf-token", token, "-source", "redis"}
 		if i == 0 {
-			args = []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-source", "synthetic", "-redis-publish"}
+			args = []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-csrf-token", token, "-source", "synthetic", "-redis-publish"}
 		}
 		p, err := start(fmt.Sprintf("server-%d", i+1), log, bin, args...)
 		if err != nil {

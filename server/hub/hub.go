@@ -200,9 +200,9 @@ func New(cfg Config) (*Hub, error) {
 	}
 	b := cfg.Buffer
 	return &Hub{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		live:  make(map[string]liveQuery),
+		cfg:  cfg,
+		log:  cfg.Logger,
+		live: make(map[string]liveQuery),
 		ch: channels{
 			Query:             make(chan queryRequest, b),
 			QueryResults:      make(chan chunk, b),

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/web/redistest"
+)
+
+// newTestRedisCluster returns a RedisCluster on rs with the test timing,
+// closed when the test ends.
+func newTestRedisCluster(t *testing.T, rs *redistest.Server, id string) *RedisCluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := NewRedisCluster(ctx, RedisClusterConfig{Addr: rs.Addr(), Prefix: "t:", InstanceID: id,
+		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// presenceRecorder is a ClusterHandler that keeps the last presence.
+type presenceRecorder struct{ last chan map[string]TransportSet }
+
+func (p *presenceRecorder) RemotePresence(uids map[string]TransportSet) {
+	select {
+	case <-p.last:
+	default:
+	}
+	p.last <- uids
+}
+func (p *presenceRecorder) AjaxReady(string) {}
+
+// When Redis loses its data (FLUSHALL, a restart without persistence), a
+// server finds out at its next write, even one that a presence change
+// makes first, and restores its presence, its clients' records (without
+// replacing what another server restored) and their Ajax routes with
+// their full TTL; the others never see it leave.
+func TestRedisClusterRestoresAfterDataLoss(t *testing.T) {
+	rs := redistest.Start(t)
+	rc := rs.Client()
+	defer rc.Close()
+	ctx := context.Background()
+	a := newTestRedisCluster(t, rs, "a")
+	b := newTestRedisCluster(t, rs, "b")
+	rec := &presenceRecorder{last: make(chan map[string]TransportSet, 1)}
+	stop, err := b.Watch(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	ws := TransportSetOf(TransportWS)
+	a.SetPresence("u1", ws)
+	if _, err := a.BindClient(ctx, "c1", func() string { return "u1" }, false); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = time.Minute
+	if err := a.JoinAjax(ctx, "c1", "u1", ttl); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, rec, map[string]TransportSet{"u1": ws})
+
+	if err := rc.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Another server restores c1 first, with another uid: it is kept.
+	if err := rc.HSet(ctx, "t:client:c1", "uid", "u-other").Err(); err != nil {
+		t.Fatal(err)
+	}
+	a.SetPresence("u2", ws) // a write that recreates the hash
+
+	waitUntil(t, func() bool {
+		got, _ := rc.HGetAll(ctx, "t:presence:a").Result()
+		return got["u1"] != "" && got["u2"] != ""
+	})
+	waitUntil(t, func() bool {
+		members, _ := rc.ZRange(ctx, "t:ajax:u1", 0, -1).Result()
+		return slices.Equal(members, []string{"c1"})
+	})
+	if uid, _ := rc.HGet(ctx, "t:client:c1", "uid").Result(); uid != "u-other" {
+		t.Errorf("restored record replaced another server's uid: %q", uid)
+	}
+	for _, route := range []string{"t:ajax:u1", "t:ajax:"} {
+		if left, _ := rc.PTTL(ctx, route).Result(); left < ttl-10*time.Second {
+			t.Errorf("%s expires in %v, want about %v", route, left, ttl)
+		}
+	}
+	waitPresence(t, rec, map[string]TransportSet{"u1": ws, "u2": ws})
+}
+
+// waitPresence waits for the handler to be told want.
+func waitPresence(t *testing.T, rec *presenceRecorder, want map[string]TransportSet) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	var got map[string]TransportSet
+	for {
+		select {
+		case got = <-rec.last:
+			if len(got) == len(want) {
+				same := true
+				for uid, set := range want {
+					same = same && got[uid] == set
+				}
+				if same {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatalf("presence %v, want %v", got, want)
+		}
+	}
+}
+
+// A join drops the expired members of its routes, so that the route of
+// all Ajax clients does not grow with every client ever seen.
+func TestRedisClusterRoutesShed(t *testing.T) {
+	rs := redistest.Start(t)
+	rc := rs.Client()
+	defer rc.Close()
+	ctx := context.Background()
+	a := newTestRedisCluster(t, rs, "a")
+	// A client that stopped polling a minute ago.
+	past := float64(time.Now().Add(-time.Minute).UnixMilli())
+	if err := rc.ZAdd(ctx, "t:ajax:", redis.Z{Score: past, Member: "gone"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.JoinAjax(ctx, "new", "u2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if members, _ := rc.ZRange(ctx, "t:ajax:", 0, -1).Result(); !slices.Equal(members, []string{"new"}) {
+		t.Errorf("route of all: %v, want [new]", members)
+	}
+}
