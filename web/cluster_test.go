@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -129,6 +130,34 @@ func (in *clusterInstance) hosts(cid string, k Transport) bool {
 	return cl != nil && cl.conns[k.index()] != nil
 }
 
+// heldBy waits until one of insts holds a poll of client-id cid and
+// returns it.
+func heldBy(t *testing.T, insts []*clusterInstance, cid string) *clusterInstance {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for _, in := range insts { // forget the polls held before
+		for len(in.ts.held) > 0 {
+			<-in.ts.held
+		}
+	}
+	for {
+		for _, in := range insts {
+			select {
+			case got := <-in.ts.held:
+				if got == cid {
+					return in
+				}
+			default:
+			}
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("no server holds a poll of %s", cid)
+		case <-time.After(time.Millisecond): // polling several channels, bounded by the deadline
+		}
+	}
+}
+
 // roundRobin is the load balancer of the tests: each request to the next
 // live backend, no stickiness.
 type roundRobin struct {
@@ -179,13 +208,15 @@ func newFront(t testing.TB, insts []*testServer) (*testServer, *roundRobin) {
 // poller keeps an Ajax client polling through the front, on its own
 // goroutine, and collects the events of the answers.
 type poller struct {
-	a      *ajaxClient
-	clock  atomic.Int64
-	mu     sync.Mutex
-	got    map[string]int // shown event → times received
-	errs   []string
-	stop   chan struct{}
-	exited chan struct{}
+	a     *ajaxClient
+	clock atomic.Int64
+	mu    sync.Mutex
+	got   map[string]int // shown event → times received
+	errs  []string
+	// failures are the last failed polls (status, body, error).
+	failures []string
+	stop     chan struct{}
+	exited   chan struct{}
 }
 
 func startPoller(t *testing.T, a *ajaxClient, clock int64) *poller {
@@ -220,7 +251,8 @@ func (p *poller) run() {
 		p.a.header(req)
 		r := do(client, req)
 		if r.err != nil || r.status != http.StatusOK {
-			// An instance died under the poll: the client polls again.
+			// An instance died under the poll, or could not vouch for
+			// the client in an outage: the client polls again.
 			continue
 		}
 		sf, err := p.a.p.dialect().ParseServerFrame([]byte(r.body))
@@ -394,7 +426,9 @@ func TestCluster(t *testing.T) {
 	for i, pl := range pollers {
 		if !waitQuietly(waitFor, func() bool { return pl.has(wantAjax[i]) }) {
 			pl.mu.Lock()
-			t.Fatalf("%s did not receive its pushes %v: got %v", pl.a.label, wantAjax[i], pl.got)
+			got := maps.Clone(pl.got)
+			pl.mu.Unlock()
+			t.Fatalf("%s did not receive its pushes %v: got %v", pl.a.label, wantAjax[i], got)
 		}
 	}
 
@@ -480,6 +514,21 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		collectWS(t, c, []protocol.Event{ev})
+	}
+	// ... and the Ajax clients polling it. (A push to a client the round
+	// robin takes away from the server waits there, for the client's next
+	// poll on it within DisconnectGrace: only Redis can hand it over.)
+	for _, in := range alive {
+		waitWithin(t, waitFor, in.name+" notices the outage", func() bool { return !in.cluster.up.Load() })
+	}
+	for i, pl := range pollers {
+		home := heldBy(t, alive, pl.a.cid)
+		n++
+		ev := tweetEvent(n)
+		if err := home.ts.s.Send("u-ajax-"+profiles[i].name, ev); err != nil {
+			t.Fatal(err)
+		}
+		waitWithin(t, waitFor, pl.a.label+" gets a push during the outage", func() bool { return pl.has([]protocol.Event{ev}) })
 	}
 	// Redis returns empty: cross-server delivery resumes, to WebSocket
 	// and Ajax clients, and the count is whole again.
