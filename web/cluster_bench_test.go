@@ -56,7 +56,7 @@ func newBenchCluster(b *testing.B, n int) *benchCluster {
 	} else {
 		rs := redistest.Start(b)
 		for i := range n {
-			tss = append(tss, newClusterInstance(b, rs, fmt.Sprintf("i%d", i+1), window).ts)
+			tss = append(tss, newClusterInstance(b, rs, fmt.Sprintf("i%d", i+1), withConfig(window)).ts)
 		}
 	}
 	front, _ := newFront(b, tss)

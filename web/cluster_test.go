@@ -69,20 +69,34 @@ const (
 	testPresenceTTL = time.Second
 )
 
-func newClusterInstance(t testing.TB, rs *redistest.Server, name string, opts ...func(*Config)) *clusterInstance {
+// clusterOption changes the configuration of a test instance.
+type clusterOption func(*Config, *RedisClusterConfig)
+
+// withConfig changes the Server's configuration.
+func withConfig(f func(*Config)) clusterOption {
+	return func(c *Config, _ *RedisClusterConfig) { f(c) }
+}
+
+// withClusterConfig changes the RedisCluster's configuration.
+func withClusterConfig(f func(*RedisClusterConfig)) clusterOption {
+	return func(_ *Config, rc *RedisClusterConfig) { f(rc) }
+}
+
+func newClusterInstance(t testing.TB, rs *redistest.Server, name string, opts ...clusterOption) *clusterInstance {
 	t.Helper()
 	cfg := testConfig()
+	ccfg := RedisClusterConfig{
+		Addr: rs.Addr(), Prefix: "test:cl:", InstanceID: name,
+		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t)),
+	}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg, &ccfg)
 	}
 	cfg.Broker = newTestRedisBroker(t, rs, "test:cluster", name)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	cl, err := NewRedisCluster(ctx, RedisClusterConfig{
-		Addr: rs.Addr(), Prefix: "test:cl:", InstanceID: name,
-		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t)),
-	})
+	cl, err := NewRedisCluster(ctx, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,4 +605,25 @@ func TestCluster(t *testing.T) {
 		pl.halt()
 		pl.check(t, wantAjax[i])
 	}
+}
+
+// With the default timing (a heartbeat a second, five seconds of TTL) a
+// server that dies without warning drops out of the others' connected
+// uids within ten seconds.
+func TestClusterCrashDefaultTiming(t *testing.T) {
+	rs := redistest.Start(t)
+	defaults := func(c *RedisClusterConfig) { c.Heartbeat, c.PresenceTTL = 0, 0 }
+	a := newClusterInstance(t, rs, "a", withClusterConfig(defaults))
+	b := newClusterInstance(t, rs, "b", withClusterConfig(defaults))
+	c := b.ts.dialWS(t, "B", profileNamed(t, "v2"), "crash-tab1")
+	c.expectHandshake()
+	waitWithin(t, waitFor, "a counts b's user", func() bool {
+		return slices.Contains(a.ts.s.ConnectedUIDs().Any, "u-crash")
+	})
+	b.crash()
+	took := waitWithin(t, 10*time.Second, "a drops the crashed server's user", func() bool {
+		return !slices.Contains(a.ts.s.ConnectedUIDs().Any, "u-crash")
+	})
+	t.Logf("dropped %v after the crash", took)
+	waitWithin(t, waitFor, "a delivers uidport-close", func() bool { return a.events.count(IDUIDPortClose, "u-crash") == 1 })
 }
