@@ -91,7 +91,7 @@ func run(args []string) error {
 			return err
 		}
 		*redisAddr = "127.0.0.1:" + port
-		redis, err := start("redis", log, "redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--loglevel", "warning")
+		redis, err := start("redis", log, nil, "redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--loglevel", "warning")
 		if err != nil {
 			return err
 		}
@@ -118,16 +118,17 @@ func run(args []string) error {
 	// is served by every other, even after Redis restarts empty.
 	var tok [16]byte
 	rand.Read(tok[:])
-	token := hex.EncodeToString(tok[:])
+	// In the environment, not on command lines that ps shows.
+	env := append(os.Environ(), "SENTE_CSRF_TOKEN="+hex.EncodeToString(tok[:]))
 	for k := 1; k <= *n; k++ {
 		i := k % *n // 1, …, n-1, then 0
 		hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(*basePort+i))
 		backends[i] = &url.URL{Scheme: "http", Host: hostPort}
-		args := []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-csrf-token", token, "-source", "redis"}
+		args := []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-source", "redis"}
 		if i == 0 {
-			args = []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-csrf-token", token, "-source", "synthetic", "-redis-publish"}
+			args = []string{"-addr", hostPort, "-redis-addr", *redisAddr, "-source", "synthetic", "-redis-publish"}
 		}
-		p, err := start(fmt.Sprintf("server-%d", i+1), log, bin, args...)
+		p, err := start(fmt.Sprintf("server-%d", i+1), log, env, bin, args...)
 		if err != nil {
 			return err
 		}
@@ -159,8 +160,9 @@ type process struct {
 // start runs name's program with args in its own process group (so that
 // a Ctrl-C reaches only this command, which stops its children in order).
 // A goroutine waits for the process and closes done.
-func start(name string, log zerolog.Logger, program string, args ...string) (*process, error) {
+func start(name string, log zerolog.Logger, env []string, program string, args ...string) (*process, error) {
 	cmd := exec.Command(program, args...)
+	cmd.Env = env // nil: this process's environment
 	out := &prefixWriter{prefix: name + " | ", out: os.Stdout}
 	cmd.Stdout, cmd.Stderr = out, out // one writer: exec copies both with one goroutine at a time
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
