@@ -156,6 +156,10 @@ var errClusterDown = errors.New("web: redis cluster unreachable")
 // servers restore their state into an emptied Redis.
 var errClusterSettling = errors.New("web: redis cluster settling after a data loss")
 
+// NewRedisCluster connects to Redis, subscribes to the wake-up channel
+// and starts the cluster's goroutines (a heartbeat, a mailbox writer and
+// a subscriber). Redis must be reachable until the subscription is
+// confirmed or ctx is done; afterwards outages are tolerated.
 func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster, error) {
 	if cfg.Addr == "" {
 		return nil, errors.New("web: RedisClusterConfig.Addr is empty")

@@ -323,6 +323,7 @@ func bufferBody(r *http.Request) (body []byte, stream io.ReadCloser, err error) 
 // because the client or the backend went away) into zerolog debug events.
 type debugWriter struct{ log zerolog.Logger }
 
+// Write logs one line at debug level.
 func (w debugWriter) Write(p []byte) (int, error) {
 	w.log.Debug().Msg(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
