@@ -36,6 +36,38 @@ func (f *fakeTransport) Send(_ string, ev protocol.Event) error {
 func (f *fakeTransport) BroadcastLocal(ev protocol.Event) error { return nil }
 func (f *fakeTransport) ConnectedUIDs() web.ConnectedUIDs       { return web.ConnectedUIDs{} }
 
+// runHub runs a Hub of cfg until the test ends, with a fakeTransport, a
+// store of 10 tweets and a percolator unless cfg has its own.
+func runHub(t *testing.T, cfg Config) *Hub {
+	t.Helper()
+	if cfg.Store == nil {
+		st, err := store.New(store.Config{Capacity: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		cfg.Store = st
+	}
+	if cfg.Percolator == nil {
+		cfg.Percolator = percolator.New(percolator.Config{})
+	}
+	cfg.Transport = &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
 // syncBuffer is a log sink safe for the hub's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -59,26 +91,9 @@ func (s *syncBuffer) String() string {
 // warning; malformed commands are logged and dropped; unknown events are
 // ignored.
 func TestBadInput(t *testing.T) {
-	st, err := store.New(store.Config{Capacity: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
 	var logs syncBuffer
-	h, err := New(Config{Transport: tr, Store: st, Percolator: percolator.New(percolator.Config{}), Logger: zerolog.New(&logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	h := runHub(t, Config{Logger: zerolog.New(&logs)})
+	tr := h.cfg.Transport.(*fakeTransport)
 	send := func(id transit.Keyword, data any) {
 		tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(id, data)}
 	}
@@ -114,30 +129,12 @@ func TestBadInput(t *testing.T) {
 // as a :tweet/prev-chunk push; Forget drops a live query only for a newer
 // registration elsewhere.
 func TestQueryReplyAndForget(t *testing.T) {
-	st, err := store.New(store.Config{Capacity: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Add(&tweet.Tweet{ID: 1, IDStr: "1", Text: "clojure rocks", Lang: "en", CreatedAt: "Mon Dec 22 23:00:00 +0000 2014", User: &tweet.User{IDStr: "7", ScreenName: "a"}}); err != nil {
-		t.Fatal(err)
-	}
-	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
-	perc := percolator.New(percolator.Config{})
 	peers := &fakePeers{}
-	h, err := New(Config{Transport: tr, Store: st, Percolator: perc, Peers: peers})
-	if err != nil {
+	h := runHub(t, Config{Peers: peers})
+	tr, perc := h.cfg.Transport.(*fakeTransport), h.cfg.Percolator
+	if err := h.cfg.Store.Add(&tweet.Tweet{ID: 1, IDStr: "1", Text: "clojure rocks", Lang: "en", CreatedAt: "Mon Dec 22 23:00:00 +0000 2014", User: &tweet.User{IDStr: "7", ScreenName: "a"}}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
 	q := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(transit.Keyword("query"), "clojure"))
 	replies := make(chan any, 2)
 	reply := func(v any) error { replies <- v; return nil }
@@ -211,26 +208,9 @@ func (f feed) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 // A :cmd/percolate with a :tag gets its live tweets as [:search/tweet
 // [tag tweet]]; without, as [:tweet/new tweet].
 func TestTaggedLiveTweets(t *testing.T) {
-	st, err := store.New(store.Config{Capacity: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tr := &fakeTransport{events: make(chan web.Message), sent: make(chan protocol.Event, 16)}
 	src := make(feed)
-	h, err := New(Config{Transport: tr, Store: st, Percolator: percolator.New(percolator.Config{}), Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	h := runHub(t, Config{Source: src})
+	tr := h.cfg.Transport.(*fakeTransport)
 	q := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(transit.Keyword("query"), "clojure"))
 	for n, c := range []struct {
 		tag    any
