@@ -22,9 +22,6 @@ const (
 	FormatEDN
 )
 
-// numFormats is one more than the largest Format.
-const numFormats = int(FormatEDN) + 1
-
 // String returns "transit" or "edn".
 func (f Format) String() string {
 	switch f {

@@ -113,11 +113,10 @@ func (enc *Encoder) Encode(v any) error {
 
 // encodeState writes one top-level value at a time into buf.
 type encodeState struct {
-	buf     []byte
-	opts    EncoderOptions
-	cache   writeCache
-	depth   int
-	scratch []byte
+	buf   []byte
+	opts  EncoderOptions
+	cache writeCache
+	depth int
 }
 
 func newEncodeState(o *EncoderOptions) *encodeState {

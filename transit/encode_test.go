@@ -18,17 +18,18 @@ type user struct {
 }
 
 type tweet struct {
-	IDStr     string            `transit:"id_str"`
-	Text      string            `transit:"text"`
-	User      user              `transit:"user"`
-	Hashtags  []string          `transit:"hashtags"`
-	Retweet   *tweet            `transit:"retweeted_status,omitempty"`
-	Score     float64           `transit:"score,omitempty"`
-	Lang      Keyword           `transit:"lang"`
-	Extra     map[string]int    `transit:"extra,omitempty"`
-	Secret    string            `transit:"-"`
-	Untagged  bool              //
-	private   int               //nolint:unused
+	IDStr    string         `transit:"id_str"`
+	Text     string         `transit:"text"`
+	User     user           `transit:"user"`
+	Hashtags []string       `transit:"hashtags"`
+	Retweet  *tweet         `transit:"retweeted_status,omitempty"`
+	Score    float64        `transit:"score,omitempty"`
+	Lang     Keyword        `transit:"lang"`
+	Extra    map[string]int `transit:"extra,omitempty"`
+	Secret   string         `transit:"-"`
+	Untagged bool           //
+	//lint:ignore U1000 an unexported field, which the encoder must skip
+	private   int
 	Meta      map[Keyword]any   `transit:"meta,omitempty"`
 	Sizes     [2]int            `transit:"sizes"`
 	Generic   any               `transit:"generic"`

@@ -182,9 +182,7 @@ func ParseBigDecimal(s string) (BigDecimal, error) {
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		mant = s[:i]
 		e := s[i+1:]
-		if strings.HasPrefix(e, "+") {
-			e = e[1:]
-		}
+		e = strings.TrimPrefix(e, "+")
 		if len(e) == 0 || len(e) > 11 || e[0] == '-' && len(e) == 1 {
 			return bad()
 		}

@@ -25,12 +25,11 @@ type ajaxConn struct {
 	log zerolog.Logger
 	q   sendQueue
 
-	mu      sync.Mutex             // guards the fields below
-	poll    chan struct{}          // wake-up of the poll being held (cap 1); nil when none
-	seq     uint64                 // polls begun, for the idle check
-	dead    bool                   // dropped: polls answer "no data" and the next one starts over
-	closing bool                   // Server.Close: answer the held poll now
-	set     protocol.GenerationSet // generations the first poll allowed
+	mu      sync.Mutex    // guards the fields below
+	poll    chan struct{} // wake-up of the poll being held (cap 1); nil when none
+	seq     uint64        // polls begun, for the idle check
+	dead    bool          // dropped: polls answer "no data" and the next one starts over
+	closing bool          // Server.Close: answer the held poll now
 }
 
 var _ transport = (*ajaxConn)(nil)

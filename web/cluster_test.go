@@ -222,15 +222,13 @@ func newFront(t testing.TB, insts []*testServer) (*testServer, *roundRobin) {
 // poller keeps an Ajax client polling through the front, on its own
 // goroutine, and collects the events of the answers.
 type poller struct {
-	a     *ajaxClient
-	clock atomic.Int64
-	mu    sync.Mutex
-	got   map[string]int // shown event → times received
-	errs  []string
-	// failures are the last failed polls (status, body, error).
-	failures []string
-	stop     chan struct{}
-	exited   chan struct{}
+	a      *ajaxClient
+	clock  atomic.Int64
+	mu     sync.Mutex
+	got    map[string]int // shown event → times received
+	errs   []string
+	stop   chan struct{}
+	exited chan struct{}
 }
 
 func startPoller(t *testing.T, a *ajaxClient, clock int64) *poller {

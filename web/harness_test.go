@@ -196,7 +196,6 @@ type testServer struct {
 	url   string // http://127.0.0.1:port/chsk
 	tr    *transcript
 	held  chan string // client-ids of polls the server now holds
-	tabs  int
 	clock int64
 }
 

@@ -331,7 +331,7 @@ func TestSyntheticPacing(t *testing.T) {
 		t.Errorf("140 tweets took %v, want about 0.2 s after the backfill", elapsed)
 	}
 	// Tweets are dated in real time.
-	if tm, _ := last.Time(); tm.Sub(time.Now()).Abs() > 2*time.Second {
+	if tm, _ := last.Time(); time.Until(tm).Abs() > 2*time.Second {
 		t.Errorf("last tweet dated %v, now is %v", tm, time.Now())
 	}
 }
