@@ -35,7 +35,7 @@ func TestConformance(t *testing.T) {
 	t.Run("heuristic", func(t *testing.T) { run(t, Config{}) })
 	t.Run("docfreq", func(t *testing.T) {
 		// Document frequencies from the corpus itself.
-		tweets := loadCorpus(t)
+		tweets := corpus.MustLoad(t)
 		df := map[query.Field]map[string]int{}
 		for _, tw := range tweets {
 			d := query.NewDoc(tw)
@@ -59,35 +59,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func loadCorpus(t testing.TB) []*tweet.Tweet {
-	t.Helper()
-	tweets, err := corpus.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tweets
-}
-
-func mustParse(t testing.TB, text string, opts query.Options) *query.Query {
-	t.Helper()
-	q, err := query.Parse(text, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
-
-var clientOpts = query.Options{DefaultField: "text", DefaultOperator: query.And}
-
 // testCases registers every query of the shared table under its own uid
 // (and some under two), then checks which tweets reach each uid.
 func testCases(t *testing.T, p livePercolator) {
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	cases := corpus.Cases()
 	for _, c := range cases {
 		if !c.Err {
-			p.Register(c.Name, mustParse(t, c.Text(), c.Options()))
-			p.Register(c.Name+"/twin", mustParse(t, c.Text(), c.Options()))
+			p.Register(c.Name, corpus.MustParse(t, c.Text(), c.Options()))
+			p.Register(c.Name+"/twin", corpus.MustParse(t, c.Text(), c.Options()))
 		}
 	}
 	got := map[string][]int{}
@@ -120,15 +100,15 @@ func testCases(t *testing.T, p livePercolator) {
 }
 
 func testLifecycle(t *testing.T, p livePercolator) {
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	java, clojure := tweets[1], tweets[0] // tweet 2 mentions java, tweet 1 clojure
-	p.Register("u1", mustParse(t, "(java) AND lang:en", clientOpts))
-	p.Register("u2", mustParse(t, "(java) AND lang:en", clientOpts))
+	p.Register("u1", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
+	p.Register("u2", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(java)); !slices.Equal(got, []string{"u1", "u2"}) {
 		t.Errorf("Match = %v, want [u1 u2]", got)
 	}
 	// A new registration replaces the old one.
-	p.Register("u1", mustParse(t, "(clojure) AND lang:en", clientOpts))
+	p.Register("u1", corpus.MustParse(t, "(clojure) AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(java)); !slices.Equal(got, []string{"u2"}) {
 		t.Errorf("after replacing u1's query: %v, want [u2]", got)
 	}
@@ -136,7 +116,7 @@ func testLifecycle(t *testing.T, p livePercolator) {
 		t.Errorf("u1's new query: %v, want [u1]", got)
 	}
 	// Registering the same query again changes nothing.
-	p.Register("u1", mustParse(t, "(clojure)   AND lang:en", clientOpts))
+	p.Register("u1", corpus.MustParse(t, "(clojure)   AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(clojure)); !slices.Equal(got, []string{"u1"}) {
 		t.Errorf("re-registration: %v, want [u1]", got)
 	}
@@ -194,7 +174,7 @@ func testRandom(t *testing.T, p livePercolator) {
 	queries := map[string]*query.Query{}
 	for i, text := range randomQueries(rng, 400) {
 		uid := fmt.Sprintf("uid-%d", i)
-		queries[uid] = mustParse(t, text, clientOpts)
+		queries[uid] = corpus.MustParse(t, text, corpus.ClientOptions)
 		p.Register(uid, queries[uid])
 	}
 	// Remove a few and re-register others, so that slots are reused.
@@ -205,7 +185,7 @@ func testRandom(t *testing.T, p livePercolator) {
 	}
 	for i, text := range randomQueries(rng, 30) {
 		uid := fmt.Sprintf("uid-%d", i*13)
-		queries[uid] = mustParse(t, text, clientOpts)
+		queries[uid] = corpus.MustParse(t, text, corpus.ClientOptions)
 		p.Register(uid, queries[uid])
 	}
 	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 11, Start: time.Date(2014, 12, 22, 0, 0, 0, 0, time.UTC)})
@@ -241,7 +221,7 @@ func testConcurrent(t *testing.T, p livePercolator) {
 	texts := randomQueries(rand.New(rand.NewPCG(1, 1)), 50)
 	qs := make([]*query.Query, len(texts))
 	for i, text := range texts {
-		qs[i] = mustParse(t, text, clientOpts)
+		qs[i] = corpus.MustParse(t, text, corpus.ClientOptions)
 	}
 	var wg sync.WaitGroup
 	for w := range 2 {
@@ -273,13 +253,13 @@ func TestIndexCleanup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	texts := randomQueries(rng, 200)
 	for i, text := range texts {
-		q := mustParse(t, text, clientOpts)
+		q := corpus.MustParse(t, text, corpus.ClientOptions)
 		p.Register(fmt.Sprint("a", i), q)
 		p.Register(fmt.Sprint("b", i), q)
 	}
 	// The client's queries are all anchored (at worst on lang:en); a raw
 	// wildcard is not.
-	p.Register("w", mustParse(t, "clo*", clientOpts))
+	p.Register("w", corpus.MustParse(t, "clo*", corpus.ClientOptions))
 	st := p.Stats()
 	if st.UIDs != 401 || st.Queries > 201 || st.Queries == 0 || st.Terms == 0 {
 		t.Errorf("Stats() = %+v", st)
@@ -302,7 +282,7 @@ func TestIndexCleanup(t *testing.T) {
 		t.Errorf("Len() = %d", p.Len())
 	}
 	// A query that matches nothing is kept but never checked.
-	p.Register("x", mustParse(t, "foo:bar", clientOpts))
+	p.Register("x", corpus.MustParse(t, "foo:bar", corpus.ClientOptions))
 	if st := p.Stats(); st.Queries != 1 || st.Always != 0 {
 		t.Errorf("match-nothing query: %+v", p.Stats())
 	}
@@ -321,7 +301,7 @@ func TestAnchorChoice(t *testing.T) {
 		}},
 	} {
 		p := New(cfg)
-		p.Register("u", mustParse(t, "(protest) AND lang:en", clientOpts))
+		p.Register("u", corpus.MustParse(t, "(protest) AND lang:en", corpus.ClientOptions))
 		p.mu.RLock()
 		var anchored []string
 		for id, list := range p.postings {

@@ -12,10 +12,7 @@ import (
 
 func loadCorpus(t testing.TB) []*tweet.Tweet {
 	t.Helper()
-	tweets, err := corpus.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tweets := corpus.MustLoad(t)
 	if len(tweets) != 24 {
 		t.Fatalf("corpus has %d tweets, want 24", len(tweets))
 	}

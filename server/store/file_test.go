@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sente-go/sente/server/internal/corpus"
 	"github.com/sente-go/sente/server/source"
 	"github.com/sente-go/sente/server/tweet"
 )
@@ -36,7 +37,7 @@ func TestPersistRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tweets.jsonl")
 	cfg := Config{Path: path}
 	s := openStore(t, cfg)
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	addAll(t, s, tweets)
 	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 1})
 	if err != nil {
@@ -50,7 +51,7 @@ func TestPersistRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := mustParse(t, "*", clientOpts)
+	q := corpus.MustParse(t, "*", corpus.ClientOptions)
 	before := s.Search(q, 0, 500)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func sameStripped(t *testing.T, a, b []tweet.Stripped) bool {
 func TestPersistCompactOnLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tweets.jsonl")
 	s := openStore(t, Config{Path: path})
-	addAll(t, s, loadCorpus(t))
+	addAll(t, s, corpus.MustLoad(t))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestPersistCompactOnLoad(t *testing.T) {
 
 	s2 := openStore(t, Config{Path: path, Capacity: 5})
 	defer s2.Close()
-	if got := numbers(t, s2.Search(mustParse(t, "*", clientOpts), 0, 100)); !slices.Equal(got, []int{24, 23, 22, 21, 20}) {
+	if got := numbers(t, s2.Search(corpus.MustParse(t, "*", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{24, 23, 22, 21, 20}) {
 		t.Errorf("after reload with capacity 5: %v", got)
 	}
 	if n := lineCount(t, path); n != 5 {
@@ -166,7 +167,7 @@ func TestPersistFlushInterval(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tweets.jsonl")
 	s := openStore(t, Config{Path: path})
 	defer s.Close()
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	if err := s.Add(tweets[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -63,15 +63,6 @@ func runSuite(t *testing.T, newStore factory) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
 }
 
-func loadCorpus(t testing.TB) []*tweet.Tweet {
-	t.Helper()
-	tweets, err := corpus.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tweets
-}
-
 func addAll(t testing.TB, s tweetStore, tweets []*tweet.Tweet) {
 	t.Helper()
 	for _, tw := range tweets {
@@ -95,21 +86,10 @@ func numbers(t testing.TB, res []tweet.Stripped) []int {
 	return out
 }
 
-func mustParse(t testing.TB, text string, opts query.Options) *query.Query {
-	t.Helper()
-	q, err := query.Parse(text, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
-
-var clientOpts = query.Options{DefaultField: "text", DefaultOperator: query.And}
-
 func testCases(t *testing.T, newStore factory) {
 	s := newStore(t, 100)
 	// Reverse order: the store must sort by id, not by arrival.
-	tweets := slices.Clone(loadCorpus(t))
+	tweets := slices.Clone(corpus.MustLoad(t))
 	slices.Reverse(tweets)
 	addAll(t, s, tweets)
 	if s.Count() != 24 {
@@ -119,7 +99,7 @@ func testCases(t *testing.T, newStore factory) {
 		if c.Err {
 			continue
 		}
-		q := mustParse(t, c.Text(), c.Options())
+		q := corpus.MustParse(t, c.Text(), c.Options())
 		if got := numbers(t, s.Search(q, 0, 500)); !slices.Equal(got, c.Want) {
 			t.Errorf("%s: Search(%q) = %v, want %v", c.Name, q, got, c.Want)
 		}
@@ -128,8 +108,8 @@ func testCases(t *testing.T, newStore factory) {
 
 func testPaging(t *testing.T, newStore factory) {
 	s := newStore(t, 100)
-	addAll(t, s, loadCorpus(t))
-	q := mustParse(t, "(*) AND lang:en", clientOpts)
+	addAll(t, s, corpus.MustLoad(t))
+	q := corpus.MustParse(t, "(*) AND lang:en", corpus.ClientOptions)
 	all := numbers(t, s.Search(q, 0, 500))
 	tests := []struct{ from, n int }{{0, 5}, {5, 5}, {20, 5}, {22, 5}, {100, 5}, {-3, 2}, {0, 0}, {0, -1}, {3, 1}}
 	for _, tt := range tests {
@@ -140,14 +120,14 @@ func testPaging(t *testing.T, newStore factory) {
 			t.Errorf("Search(from %d, n %d) = %v, want %v", tt.from, tt.n, got, want)
 		}
 	}
-	if res := s.Search(mustParse(t, "nothing_matches_this", clientOpts), 0, 10); res == nil || len(res) != 0 {
+	if res := s.Search(corpus.MustParse(t, "nothing_matches_this", corpus.ClientOptions), 0, 10); res == nil || len(res) != 0 {
 		t.Errorf("empty result = %#v, want an empty non-nil slice", res)
 	}
 }
 
 func testGet(t *testing.T, newStore factory) {
 	s := newStore(t, 100)
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	addAll(t, s, tweets)
 	for _, tw := range tweets {
 		got, ok := s.Get(tw.IDStr)
@@ -167,12 +147,12 @@ func testGet(t *testing.T, newStore factory) {
 
 func testEviction(t *testing.T, newStore factory) {
 	s := newStore(t, 10)
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	addAll(t, s, tweets)
 	if s.Count() != 10 {
 		t.Fatalf("Count() = %d, want 10", s.Count())
 	}
-	q := mustParse(t, "*", clientOpts)
+	q := corpus.MustParse(t, "*", corpus.ClientOptions)
 	if got, want := numbers(t, s.Search(q, 0, 100)), []int{24, 23, 22, 21, 20, 19, 18, 17, 16, 15}; !slices.Equal(got, want) {
 		t.Errorf("after eviction: %v, want %v", got, want)
 	}
@@ -182,7 +162,7 @@ func testEviction(t *testing.T, newStore factory) {
 		}
 	}
 	// Index entries of evicted tweets are gone: "java" is only in 22 now.
-	if got := numbers(t, s.Search(mustParse(t, "java", clientOpts), 0, 100)); !slices.Equal(got, []int{22}) {
+	if got := numbers(t, s.Search(corpus.MustParse(t, "java", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{22}) {
 		t.Errorf("java after eviction = %v, want [22]", got)
 	}
 	// A tweet older than everything kept is not stored in a full store.
@@ -196,7 +176,7 @@ func testEviction(t *testing.T, newStore factory) {
 
 func testOrderAndReplace(t *testing.T, newStore factory) {
 	s := newStore(t, 100)
-	tweets := loadCorpus(t)
+	tweets := corpus.MustLoad(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	shuffled := slices.Clone(tweets)
 	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -210,13 +190,13 @@ func testOrderAndReplace(t *testing.T, newStore factory) {
 	if s.Count() != 24 {
 		t.Errorf("Count() = %d after replacing, want 24", s.Count())
 	}
-	if got := numbers(t, s.Search(mustParse(t, "fox", clientOpts), 0, 100)); !slices.Equal(got, []int{14}) {
+	if got := numbers(t, s.Search(corpus.MustParse(t, "fox", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{14}) {
 		t.Errorf("fox after replacing 13 = %v, want [14]", got)
 	}
-	if got := numbers(t, s.Search(mustParse(t, "replaced", clientOpts), 0, 100)); !slices.Equal(got, []int{13}) {
+	if got := numbers(t, s.Search(corpus.MustParse(t, "replaced", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{13}) {
 		t.Errorf("replaced = %v, want [13]", got)
 	}
-	if got := numbers(t, s.Search(mustParse(t, "*", clientOpts), 0, 3)); !slices.Equal(got, []int{24, 23, 22}) {
+	if got := numbers(t, s.Search(corpus.MustParse(t, "*", corpus.ClientOptions), 0, 3)); !slices.Equal(got, []int{24, 23, 22}) {
 		t.Errorf("newest = %v", got)
 	}
 	if err := s.Add(&tweet.Tweet{Text: "no id"}); err != ErrNoID {
@@ -275,7 +255,7 @@ func testRandom(t *testing.T, newStore factory) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	d := query.NewDoc(nil)
 	for _, text := range randomQueries(rng, 150) {
-		q := mustParse(t, "("+text+") AND lang:en", clientOpts)
+		q := corpus.MustParse(t, "("+text+") AND lang:en", corpus.ClientOptions)
 		var want []string
 		for i := len(kept) - 1; i >= 0; i-- {
 			d.Reset(kept[i])
@@ -306,7 +286,7 @@ func testConcurrent(t *testing.T, newStore factory) {
 	for i := range tweets {
 		tweets[i] = g.Next()
 	}
-	q := mustParse(t, "(clojure OR java OR protest) AND lang:en", clientOpts)
+	q := corpus.MustParse(t, "(clojure OR java OR protest) AND lang:en", corpus.ClientOptions)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for _, tw := range tweets {
@@ -357,12 +337,12 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without any index every query is answered by checking tweets.
-	addAll(t, s, loadCorpus(t))
+	addAll(t, s, corpus.MustLoad(t))
 	for _, c := range corpus.Cases() {
 		if c.Err {
 			continue
 		}
-		if got := numbers(t, s.Search(mustParse(t, c.Text(), c.Options()), 0, 500)); !slices.Equal(got, c.Want) {
+		if got := numbers(t, s.Search(corpus.MustParse(t, c.Text(), c.Options()), 0, 500)); !slices.Equal(got, c.Want) {
 			t.Errorf("%s without index: %v, want %v", c.Name, got, c.Want)
 		}
 	}
@@ -373,7 +353,7 @@ func TestDocFreq(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addAll(t, s, loadCorpus(t))
+	addAll(t, s, corpus.MustLoad(t))
 	text, _ := query.LookupField("text")
 	lang, _ := query.LookupField("lang")
 	rc, _ := query.LookupField("retweet_count")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	"github.com/sente-go/sente/server/query"
 	"github.com/sente-go/sente/server/tweet"
@@ -29,6 +30,30 @@ const Base = 546814306545344500
 func Path() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "birdwatch", "corpus.jsonl")
+}
+
+// ClientOptions are the query_string options the BirdWatch client sends
+// (default field text, default operator AND).
+var ClientOptions = query.Options{DefaultField: "text", DefaultOperator: query.And}
+
+// MustLoad is Load for a test: an error fails it.
+func MustLoad(tb testing.TB) []*tweet.Tweet {
+	tb.Helper()
+	tweets, err := Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tweets
+}
+
+// MustParse parses a query for a test: an error fails it.
+func MustParse(tb testing.TB, text string, opts query.Options) *query.Query {
+	tb.Helper()
+	q, err := query.Parse(text, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
 }
 
 // Load parses the corpus, skipping the lines that are not statuses.
