@@ -223,8 +223,12 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	}
 	timeout := time.NewTimer(s.cfg.PollTimeout)
 	defer timeout.Stop()
+	checkMail := cluster != nil // at the start, then on each wake-up of the mailbox
 	for {
-		mail := a.takeMailbox()
+		var mail []protocol.Event
+		if checkMail {
+			mail, checkMail = a.takeMailbox(), false
+		}
 		if items := a.q.take(nil); len(items) > 0 || len(mail) > 0 {
 			writeBody(w, http.StatusOK, a.answer(items, mail))
 			return
@@ -236,6 +240,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		select {
 		case <-ch:
 		case <-mailbox:
+			checkMail = true
 			// Let the rest of a burst arrive, to answer it at once as
 			// the batch window does for local pushes.
 			window := time.NewTimer(s.cfg.AjaxBatchWindow)
