@@ -33,7 +33,7 @@ func PackBatch(events []Event, gens GenerationSet) (PackedBatch, error) {
 // PackBatch is PackBatch in format f: the batch text is produced once in f
 // and wrapped per generation. In EDN:
 //
-//	GenFlexi    -e[ev1 ev2 …]
+//	GenFlexi    -[ev1 ev2 …]
 //	GenV1       -[ev1 ev2 …]
 //	GenV2Mixed  [[ev1 ev2 …]]
 //	GenV2       [[ev1 ev2 …] nil]

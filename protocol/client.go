@@ -9,14 +9,17 @@ type ClientFrame struct {
 	// Callback says whether and how the client waits for a reply.
 	Callback Callback
 	// Generation is the generation the frame reveals, to answer in.
-	// Envelope v1 frames tell it exactly: "+j…"/"-j…" is GenFlexi, "+[…"
-	// is GenV1. A v2 frame is GenV2Mixed when only a 1.18–1.20 client
+	// Envelope v1 frames tell it: "+j…"/"-j…" is GenFlexi, "+[…" is GenV1
+	// (or, in EDN, a 1.3–1.8 client with Sente's EDN packer: see
+	// GenerationIn). A v2 frame is GenV2Mixed when only a 1.18–1.20 client
 	// writes it ([ev] or [ev 0]) and GenV2 otherwise ([ev nil], [ev :ajax],
 	// or [ev "cb-uuid"], which both write; GenV2 frames are read by both).
 	Generation Generation
-	// Format is the packer format of the frame: FormatEDN for "+e…"/"-e…"
-	// and for an EDN body ("+[[:cmd/query …]]", "[[:cmd/query …] nil]"),
-	// FormatTransit otherwise. Answer in Dialect{Generation, Format}.
+	// Format is the packer format to answer in: FormatEDN for an EDN body
+	// without marker ("+[[:cmd/query …]]", "[[:cmd/query …] nil]"),
+	// FormatTransit otherwise, including the flexi packer's "+e…"/"-e…"
+	// (its EDN bodies): a flexi packer reads the 'j' bodies it is answered
+	// in. Answer in Dialect{Generation, Format}.
 	Format Format
 }
 
@@ -27,8 +30,8 @@ func (cf ClientFrame) Dialect() Dialect { return Dialect{Generation: cf.Generati
 // format from its first bytes (sente-protocol.md §11.2):
 //
 //	+j… -j…      GenFlexi, Transit JSON after the marker
-//	+e… -e…      GenFlexi, EDN after the marker
-//	+[… +{… -[…  GenV1, Transit or EDN by the rule below
+//	+e… -e…      GenFlexi, EDN after the marker (FormatTransit: the flexi packer)
+//	+[… +{… -[…  GenV1, Transit or EDN by the rule below (GenerationIn)
 //	[…           envelope v2 (GenV2Mixed or GenV2), Transit or EDN by the rule below
 //
 // Without a marker, the first byte after the leading run of '[' and '{'
@@ -68,7 +71,7 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 			case flexiJSON:
 				cf.Generation, p = GenFlexi, FlexiPacker{}
 			case flexiEDN:
-				cf.Generation, cf.Format, p = GenFlexi, FormatEDN, FlexiPacker{Format: FormatEDN}
+				cf.Generation, p = GenFlexi, FlexiPacker{}
 			case '[', '{':
 				cf.Generation, cf.Format = GenV1, detectFormat(frame[1:])
 				p = cf.Format.packer()
@@ -99,6 +102,19 @@ func ParseClientFrame(frame []byte) (ClientFrame, error) {
 	return cf, err
 }
 
+// GenerationIn returns the frame's generation given the generations its
+// client may be (what its requests told, such as DetectAjax of an Ajax
+// POST's form, or what a deployment knows). Every frame names its
+// generation exactly but one: a "+[…" EDN frame (reported as GenV1) is also
+// what a 1.3–1.8 client with Sente's default EDN packer writes, and is
+// GenFlexi when known rules out GenV1 but not GenFlexi.
+func (cf ClientFrame) GenerationIn(known GenerationSet) Generation {
+	if cf.Generation == GenV1 && cf.Format == FormatEDN && !known.Has(GenV1) && known.Has(GenFlexi) {
+		return GenFlexi
+	}
+	return cf.Generation
+}
+
 // ClientFrame returns the frame a client of generation g sends for event ev
 // with callback cb: "+j[ev cb]" (GenFlexi), "+[ev cb]" (GenV1), "[ev cb]"
 // (GenV2Mixed, "[ev]" without callback) or "[ev cb-or-nil]" (GenV2), with
@@ -109,8 +125,8 @@ func (g Generation) ClientFrame(ev Event, cb Callback) ([]byte, error) {
 }
 
 // ClientFrame returns the frame a client of dialect d sends for event ev
-// with callback cb; see Generation.ClientFrame. In EDN: +e[ev cb],
-// +[ev cb], [ev cb] or [ev cb-or-nil], such as
+// with callback cb; see Generation.ClientFrame. In EDN: +[ev cb] (GenFlexi
+// and GenV1), [ev cb] or [ev cb-or-nil], such as
 // [[:cmd/query {:q "clojure"}] :ajax].
 func (d Dialect) ClientFrame(ev Event, cb Callback) ([]byte, error) {
 	impl := d.impl()

@@ -40,12 +40,14 @@ var ednDocExamples = []struct {
 	{"§13", "v1/edn/client-echo-cb", `+[[:my/echo {:v [1 2 3], :n 2, :s "héllo ✓", :kw :a/b}] "155316"]`},
 	{"§13", "v2mixed/edn/client-pong", `[[:chsk/ws-pong]]`},
 	// The EDN twins of the Transit examples of §1 and §3.6.
-	{"§1", "flexi/edn/handshake", `-e[:chsk/handshake ["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f" "tok123"]]`},
-	{"§1", "flexi/edn/push", `-e[[:tweet/new {:id 42, :text "hello"}]]`},
-	{"§1", "flexi/edn/client-send-cb", `+e[[:cmd/query {:q "clojure", :limit 10}] "a1b2c3"]`},
-	{"§1", "flexi/edn/client-ajax-cb-q", `+e[[:cmd/query {:q "clojure"}] 0]`},
-	{"§1", "flexi/edn/ajax-dummy", `-e:chsk/dummy-cb-200`},
-	{"§1", "flexi/edn/poll-timeout", `-e[]`},
+	// A 1.3–1.8 client with Sente's default EDN packer: plain EDN, no
+	// flexi marker.
+	{"§1", "flexi/edn/handshake", `-[:chsk/handshake ["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f" "tok123"]]`},
+	{"§1", "flexi/edn/push", `-[[:tweet/new {:id 42, :text "hello"}]]`},
+	{"§1", "flexi/edn/client-send-cb", `+[[:cmd/query {:q "clojure", :limit 10}] "a1b2c3"]`},
+	{"§1", "flexi/edn/client-ajax-cb-q", `+[[:cmd/query {:q "clojure"}] 0]`},
+	{"§1", "flexi/edn/ajax-dummy", `-:chsk/dummy-cb-200`},
+	{"§1", "flexi/edn/poll-timeout", `-[]`},
 	{"§3.6", "v1/edn/push-2", `-[[:tweet/new {:id 42, :text "hello"}] [:tweet/new {:id 43, :text "again"}]]`},
 	{"§3.6", "v1/edn/ws-reply", `+[{:ok true, :results [1 2 3]} "a1b2c3"]`},
 	{"§3.6", "v1/edn/poll-timeout", `-:chsk/timeout`},
@@ -128,9 +130,6 @@ func TestParseClientFrameEDN(t *testing.T) {
 		{"§13 echo", `+[[:my/echo {:v [1 2 3], :n 2, :s "héllo ✓", :kw :a/b}] "155316"]`, "my/echo", echo, Callback{ID: "155316"}, GenV1},
 		{"§13 ping 1.18+", `[[:chsk/ws-ping] "afbefe"]`, "chsk/ws-ping", nil, Callback{ID: "afbefe"}, GenV2},
 		{"§13 pong 1.19+", `[[:chsk/ws-pong]]`, "chsk/ws-pong", nil, Callback{}, GenV2Mixed},
-		{"flexi edn", `+e[[:cmd/query {:q "clojure"}]]`, "cmd/query", transit.NewMap(kw("q"), "clojure"), Callback{}, GenFlexi},
-		{"flexi edn unwrapped", `-e[:chsk/ws-ping]`, "chsk/ws-ping", nil, Callback{}, GenFlexi},
-		{"flexi edn ajax", `+e[[:cmd/query] 0]`, "cmd/query", nil, Callback{Ajax: true}, GenFlexi},
 		{"v1 ajax 0", `+[[:cmd/query "x"] 0]`, "cmd/query", "x", Callback{Ajax: true}, GenV1},
 		{"v1 nil callback", `+[[:cmd/query] nil]`, "cmd/query", nil, Callback{}, GenV1},
 		{"v2 nil", `[[:cmd/query 1] nil]`, "cmd/query", int64(1), Callback{}, GenV2},
@@ -168,6 +167,38 @@ func TestParseClientFrameEDN(t *testing.T) {
 	}
 }
 
+// TestFlexiEDNFrames checks the two kinds of 1.3–1.8 EDN client: a flexi
+// packer configured for EDN ("+e[…]"), answered in Transit ('j', which it
+// reads too), and Sente's default EDN packer ("+[…]", the frames of a
+// 1.9–1.17 client), which is GenFlexi when the requests rule out 1.9+.
+func TestFlexiEDNFrames(t *testing.T) {
+	tests := []struct {
+		frame string
+		known GenerationSet
+		want  Dialect
+		cb    Callback
+	}{
+		{`+e[[:cmd/query {:q "clojure"}]]`, AllGenerations, Dialect{GenFlexi, FormatTransit}, Callback{}},
+		{`-e[:chsk/ws-ping]`, AllGenerations, Dialect{GenFlexi, FormatTransit}, Callback{}},
+		{`+e[[:cmd/query] 0]`, SetOf(GenFlexi), Dialect{GenFlexi, FormatTransit}, Callback{Ajax: true}},
+		{`+[[:cmd/query] 0]`, SetOf(GenFlexi), Dialect{GenFlexi, FormatEDN}, Callback{Ajax: true}},
+		{`+[[:cmd/query] 0]`, AllGenerations, Dialect{GenV1, FormatEDN}, Callback{Ajax: true}},
+		{`+[[:cmd/query] 0]`, SetOf(GenV1, GenV2Mixed, GenV2), Dialect{GenV1, FormatEDN}, Callback{Ajax: true}},
+		{`+[["~:cmd/query"],0]`, SetOf(GenFlexi), Dialect{GenV1, FormatTransit}, Callback{Ajax: true}}, // no plain Transit packer before 1.9
+		{`[[:cmd/query] nil]`, SetOf(GenFlexi), Dialect{GenV2, FormatEDN}, Callback{}},
+	}
+	for _, tt := range tests {
+		cf, err := ParseClientFrame([]byte(tt.frame))
+		if err != nil {
+			t.Fatalf("ParseClientFrame(%q): %v", tt.frame, err)
+		}
+		got := Dialect{cf.GenerationIn(tt.known), cf.Format}
+		if got != tt.want || cf.Callback != tt.cb {
+			t.Errorf("ParseClientFrame(%q) in %v: %v %+v, want %v %+v", tt.frame, tt.known, got, cf.Callback, tt.want, tt.cb)
+		}
+	}
+}
+
 // TestParseClientFrameEDNMalformed checks the errors of EDN frames: their
 // type, cause, and the generation and format reported alongside.
 func TestParseClientFrameEDNMalformed(t *testing.T) {
@@ -179,8 +210,6 @@ func TestParseClientFrameEDNMalformed(t *testing.T) {
 		gen      Generation
 	}{
 		{"truncated", `+[[:cmd/query {:q "clojure"`, false, errEDNSyntax, GenV1},
-		{"truncated flexi", `+e[[:cmd/query`, false, errEDNSyntax, GenFlexi},
-		{"marker without body", `+e`, false, errEDNSyntax, GenFlexi},
 		{"trailing garbage", `[[:cmd/query] nil] x`, false, errEDNSyntax, GenV2},
 		{"odd map", `[[:cmd/query {:q}] nil]`, false, errEDNSyntax, GenV2},
 		{"duplicate key", `[[:cmd/query {:q 1 :q 2}] nil]`, false, errEDNSyntax, GenV2},
@@ -188,12 +217,10 @@ func TestParseClientFrameEDNMalformed(t *testing.T) {
 		{"unknown escape", `[[:cmd/query "\q"] nil]`, false, errEDNSyntax, GenV2},
 		{"wrapper is a map", `+{:q 1}`, false, ErrBadEnvelope, GenV1},
 		{"wrapper three elements", `[[:cmd/query] nil nil]`, false, ErrBadEnvelope, GenV2},
-		{"wrapper is a list", `+e([:cmd/query])`, false, ErrBadEnvelope, GenFlexi},
 		{"callback number", `[[:cmd/query] 1]`, false, ErrBadCallback, GenV2},
 		{"callback other keyword", `[[:cmd/query] :http]`, false, ErrBadCallback, GenV2},
 		{"callback symbol", `[[:cmd/query] ajax]`, false, ErrBadCallback, GenV2},
 		{"not a vector: list", `[(:cmd/query) nil]`, true, ErrNotVector, GenV2},
-		{"not a vector: keyword", `-e:cmd/query`, true, ErrNotVector, GenFlexi},
 		{"id is a symbol", `[[cmd/query] nil]`, true, ErrEventID, GenV2},
 		{"id not namespaced", `+[[:query]]`, true, ErrEventID, GenV1},
 		{"three elements", `[[:cmd/query 1 2] "a1b2c3"]`, true, ErrEventLength, GenV2},
@@ -239,9 +266,12 @@ func TestParseServerFrameEDN(t *testing.T) {
 		cb    string
 		cause error // nil: success
 	}{
-		{GenFlexi, `-e:chsk/timeout`, IDTimeout, "", nil},
-		{GenFlexi, `-j["~#'","~:chsk/timeout"]`, IDTimeout, "", nil}, // a flexi client reads 'j' too
-		{GenFlexi, `-:chsk/timeout`, nil, "", ErrBadMarker},
+		// Sente's EDN packer in 1.3–1.8: plain EDN. The flexi packer's
+		// "-e[…]" reads as the symbol e followed by garbage, which is what
+		// killed the poll loop of these clients.
+		{GenFlexi, `-:chsk/timeout`, IDTimeout, "", nil},
+		{GenFlexi, `-[:chsk/handshake ["u" "t"]]`, []any{IDHandshake, []any{"u", "t"}}, "", nil},
+		{GenFlexi, `-e[]`, nil, "", errEDNSyntax},
 		{GenV1, `-:chsk/ws-ping`, IDWSPing, "", nil},
 		{GenV1, `+["pong" "k9m2p1"]`, "pong", "k9m2p1", nil},
 		{GenV1, `+[1 2]`, nil, "", ErrBadCallback},
@@ -264,7 +294,7 @@ func TestParseServerFrameEDN(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || sf.Value != tt.value || sf.CallbackID != tt.cb {
+		if err != nil || !transit.Equal(sf.Value, tt.value) || sf.CallbackID != tt.cb {
 			t.Errorf("%v.ParseServerFrame(%q) = %+v, %v; want value %#v, callback %q", d, tt.frame, sf, err, tt.value, tt.cb)
 		}
 	}
@@ -283,7 +313,7 @@ func TestDialect(t *testing.T) {
 		t.Error("Format.String/Valid")
 	}
 	packers := map[Dialect]Packer{
-		{GenFlexi, FormatTransit}: FlexiPacker{}, {GenFlexi, FormatEDN}: FlexiPacker{Format: FormatEDN},
+		{GenFlexi, FormatTransit}: FlexiPacker{}, {GenFlexi, FormatEDN}: EDNPacker{},
 		{GenV1, FormatTransit}: TransitPacker{}, {GenV2, FormatEDN}: EDNPacker{}, {GenV1, Format(9)}: nil, {}: nil,
 	}
 	for d, want := range packers {

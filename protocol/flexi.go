@@ -26,7 +26,11 @@ var _ Packer = FlexiPacker{}
 // AppendPack appends the marker and the body of v: 'j' and Transit JSON,
 // or 'e' and EDN.
 func (p FlexiPacker) AppendPack(dst []byte, v any) ([]byte, error) {
-	return p.Format.packer().AppendPack(append(dst, p.Format.flexiMarker()), v)
+	marker := byte(flexiJSON)
+	if p.Format == FormatEDN {
+		marker = flexiEDN
+	}
+	return p.Format.packer().AppendPack(append(dst, marker), v)
 }
 
 // Unpack reads a marked body: 'j' then Transit JSON, or 'e' then EDN. Any

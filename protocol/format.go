@@ -14,11 +14,12 @@ type Format uint8
 
 // The formats.
 const (
-	// FormatTransit is Transit JSON: TransitPacker, or FlexiPacker with the
-	// 'j' marker for GenFlexi.
+	// FormatTransit is Sente's Transit packer: TransitPacker (1.9+), or
+	// for GenFlexi the flexi packer (FlexiPacker), which writes 'j'
+	// Transit JSON bodies and reads 'j' and 'e' (EDN) bodies.
 	FormatTransit Format = iota
-	// FormatEDN is EDN, Sente's default packer: EDNPacker, or FlexiPacker
-	// with the 'e' marker for GenFlexi.
+	// FormatEDN is EDN, Sente's default packer (EDNPacker), in every
+	// generation: plain EDN bodies with no flexi marker.
 	FormatEDN
 )
 
@@ -50,14 +51,6 @@ func (f Format) marshal(v any) ([]byte, error) {
 		return edn.Marshal(v)
 	}
 	return transit.Marshal(v)
-}
-
-// flexiMarker returns the flexi packer's marker for f.
-func (f Format) flexiMarker() byte {
-	if f == FormatEDN {
-		return flexiEDN
-	}
-	return flexiJSON
 }
 
 // nilPairTail closes the v2 pair [x nil] after x: ",null]" in Transit
@@ -111,17 +104,19 @@ func detectFormat(b []byte) Format {
 // and read the frames of that variant, as the methods of Generation do for
 // Transit: Generation g's methods are those of Dialect{Generation: g}.
 //
-//	Dialect{GenFlexi, FormatEDN}    -e[:chsk/handshake ["uid" "tok"]]         +e[[:cmd/query {:q "clojure"}] "a1b2c3"]
+//	Dialect{GenFlexi, FormatEDN}    -[:chsk/handshake ["uid" "tok"]]          +[[:cmd/query {:q "clojure"}] "a1b2c3"]
 //	Dialect{GenV1, FormatEDN}       -[:chsk/handshake ["uid" "tok"]]          +[[:cmd/query {:q "clojure"}] "a1b2c3"]
 //	Dialect{GenV2Mixed, FormatEDN}  [[:chsk/handshake ["uid" nil]]]           [[:cmd/query {:q "clojure"}] "a1b2c3"]
 //	Dialect{GenV2, FormatEDN}       [[:chsk/handshake ["uid" nil nil]] nil]   [[:cmd/query {:q "clojure"}] "a1b2c3"]
 //
-// A 1.3–1.8 client with Sente's plain EDN packer (not the flexi packer)
-// writes "+[…]" EDN frames, which ParseClientFrame reports as GenV1 with
-// FormatEDN; it reads the GenV1 EDN frames, but like GenFlexi it must not
-// get :chsk/timeout on an idle poll nor a server ping (answer idle polls
-// with an empty batch instead). Only the Ajax "_" parameter
-// (DetectAjax → GenFlexi) tells it from a 1.9–1.17 client.
+// A 1.3–1.8 client with Sente's default EDN packer (not the flexi packer)
+// is Dialect{GenFlexi, FormatEDN}: it writes and reads the same plain EDN
+// frames as a 1.9–1.17 one, but must not get :chsk/timeout on an idle poll
+// (the empty batch "-[]" instead) nor a server ping. Its frames alone do not
+// tell it from a 1.9–1.17 client (ParseClientFrame reports "+[…" EDN as
+// GenV1); the Ajax "_" parameter does (DetectAjax → GenFlexi), see
+// ClientFrame.GenerationIn. A 1.3–1.8 flexi packer configured for EDN
+// writes "+e[…]" but reads 'j' bodies too: it is FormatTransit.
 //
 // The zero Dialect has GenUnknown and is rejected by every writer with
 // ErrUnknownGeneration. A Dialect is a plain value, safe for concurrent
@@ -138,15 +133,15 @@ func (d Dialect) String() string { return d.Generation.String() + ", " + d.Forma
 // Valid reports whether both the generation and the format are named ones.
 func (d Dialect) Valid() bool { return d.Generation.Valid() && d.Format.Valid() }
 
-// Packer returns the packer of d's frame bodies: FlexiPacker with d's
-// format for GenFlexi, TransitPacker or EDNPacker for the others, nil for
-// an invalid dialect.
+// Packer returns the packer of d's frame bodies: FlexiPacker for GenFlexi
+// in Transit, TransitPacker or EDNPacker otherwise (1.3–1.8 EDN clients use
+// Sente's plain EDN packer), nil for an invalid dialect.
 func (d Dialect) Packer() Packer {
 	if !d.Valid() {
 		return nil
 	}
-	if d.Generation == GenFlexi {
-		return FlexiPacker{Format: d.Format}
+	if d.Generation == GenFlexi && d.Format == FormatTransit {
+		return FlexiPacker{}
 	}
 	return d.Format.packer()
 }

@@ -1,30 +1,41 @@
 package protocol
 
-// flexiGen is GenFlexi, Sente 1.3–1.8 with the flexi Transit packer
-// (sente-protocol.md §1, §3.1, §3.2, §5.1, §6.1): envelope v1, marker 'j'
-// (FormatTransit) or 'e' (FormatEDN, which these clients read too).
+// flexiGen is GenFlexi, Sente 1.3–1.8 (sente-protocol.md §1, §3.1, §3.2,
+// §5.1, §6.1): envelope v1 with the flexi Transit packer (marker 'j',
+// FormatTransit) or with Sente's default EDN packer (no marker,
+// FormatEDN). An EDN-packer client reads plain EDN only: "-e[…]", the
+// flexi packer's EDN, is the symbol e to it, and its poll loop dies on it.
 //
-//	handshake       -j["~:chsk/handshake",["<uid>","<csrf>"]]     -e[:chsk/handshake ["<uid>" "<csrf>"]]
-//	push batch      -j[["~:tweet/new",…],…]                        -e[[:tweet/new …] …]
-//	WS reply        +j[<reply>,"a1b2c3"]                           +e[<reply> "a1b2c3"]
-//	Ajax reply      -j<reply>                                      -e<reply>
-//	Ajax no cb      -j["~#'","~:chsk/dummy-cb-200"]                -e:chsk/dummy-cb-200
-//	idle poll       -j[]                                           -e[]
+//	handshake       -j["~:chsk/handshake",["<uid>","<csrf>"]]     -[:chsk/handshake ["<uid>" "<csrf>"]]
+//	push batch      -j[["~:tweet/new",…],…]                        -[[:tweet/new …] …]
+//	WS reply        +j[<reply>,"a1b2c3"]                           +[<reply> "a1b2c3"]
+//	Ajax reply      -j<reply>                                      -<reply>
+//	Ajax no cb      -j["~#'","~:chsk/dummy-cb-200"]                -:chsk/dummy-cb-200
+//	idle poll       -j[]                                           -[]
 //	                (never :chsk/timeout: the poll loop dies)
 //	server ping     none            (the client throws on it)
-//	client frames   +j[ev] +j[ev,"a1b2c3"] +j[ev,0]                +e[ev] +e[ev "a1b2c3"] +e[ev 0]
+//	client frames   +j[ev] +j[ev,"a1b2c3"] +j[ev,0]                +[ev] +[ev "a1b2c3"] +[ev 0]
 type flexiGen struct{ f Format }
 
 var _ generationImpl = flexiGen{}
 
-func (g flexiGen) packer() Packer { return FlexiPacker{Format: g.f} }
+func (g flexiGen) packer() Packer {
+	if g.f == FormatEDN {
+		return EDNPacker{}
+	}
+	return FlexiPacker{}
+}
 
 func (g flexiGen) handshake(dst []byte, h Handshake) ([]byte, error) {
 	return appendV1Unwrapped(dst, g.packer(), h.event(nilUIDv1, true, false))
 }
 
 func (g flexiGen) batch(dst, body []byte) []byte {
-	return append(append(dst, v1Unwrapped, g.f.flexiMarker()), body...)
+	dst = append(dst, v1Unwrapped)
+	if g.f == FormatTransit {
+		dst = append(dst, flexiJSON)
+	}
+	return append(dst, body...)
 }
 
 func (g flexiGen) callbackReply(dst []byte, v any, cbID string) ([]byte, error) {

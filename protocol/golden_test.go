@@ -233,6 +233,9 @@ func rewrite(c goldenCase, frame []byte) ([]byte, error) {
 		if want == GenUnknown {
 			want = g.Generation
 		}
+		// A 1.3–1.8 EDN client's frames are those of 1.9–1.17; what its
+		// requests tell (DetectAjax: "_") makes them GenFlexi.
+		cf.Generation = cf.GenerationIn(SetOf(want))
 		if cf.Generation != want || cf.Format != g.Format {
 			return nil, fmt.Errorf("detected %v, want %v", cf.Dialect(), Dialect{want, g.Format})
 		}
@@ -430,7 +433,7 @@ func TestBatchSplice(t *testing.T) {
 		}
 		p := f.packer()
 		want := map[Generation]func() ([]byte, error){
-			GenFlexi:   func() ([]byte, error) { return appendV1Unwrapped(nil, FlexiPacker{Format: f}, batch) },
+			GenFlexi:   func() ([]byte, error) { return appendV1Unwrapped(nil, Dialect{GenFlexi, f}.Packer(), batch) },
 			GenV1:      func() ([]byte, error) { return appendV1Unwrapped(nil, p, batch) },
 			GenV2Mixed: func() ([]byte, error) { return appendV2(nil, p, batch, nil, false) },
 			GenV2:      func() ([]byte, error) { return appendV2(nil, p, batch, nil, true) },

@@ -189,11 +189,17 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	cluster := s.cfg.Cluster
 	// 1.3 clients send no handshake flag: a poll from a client-id without
 	// Ajax connection gets the handshake too, unless, in a Cluster, the
-	// client had it from another server.
-	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) {
+	// client had it from another server. A client whose client token is
+	// past half its life gets a new handshake, which renews it.
+	now := s.now()
+	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) ||
+		tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge) {
 		cl.ajaxHandshake.Store(true)
 		defer a.endPoll(a.beginPoll())
-		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented)}
+		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, now)}
+		if hs.CSRFToken != "" {
+			cl.tokenIssued.Store(now.Unix())
+		}
 		if s.cfg.HandshakeData != nil {
 			hs.Data = s.cfg.HandshakeData(r, cl.uid)
 		}
@@ -344,7 +350,28 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, bodyBadRequest)
 		return
 	}
-	if _, ok := s.checkCSRF(r, r.Form); !ok {
+	cid := r.Form.Get(paramClientID)
+	if len(cid) > maxClientIDLen {
+		writeText(w, http.StatusBadRequest, bodyBadClientID)
+		return
+	}
+	// A client token (Sente 1.3–1.13, token.go) names the client; a page
+	// token (1.14+) goes through the CSRF check.
+	var ct clientToken
+	byToken := false
+	if tok, ok := presentedToken(r, r.Form); ok && looksLikeToken(tok) && !s.isPageToken(r, tok) {
+		var err error
+		ct, err = verifyToken(s.tokenSecret, tok, s.now(), s.cfg.TokenMaxAge, s.refToken(r))
+		if err == nil && cid != "" && cid != ct.cid {
+			err = errTokenForeign
+		}
+		if err != nil {
+			s.log.Debug().Str("reason", err.Error()).Str("client_id", cid).Msg("ajax post refused: client token")
+			writeText(w, http.StatusForbidden, err.Error())
+			return
+		}
+		cid, byToken = ct.cid, true
+	} else if _, ok := s.checkCSRF(r, r.Form); !ok {
 		writeText(w, http.StatusForbidden, bodyBadCSRF)
 		return
 	}
@@ -373,30 +400,40 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, bodyReserved)
 		return
 	}
-	cid := r.Form.Get(paramClientID)
-	if len(cid) > maxClientIDLen {
-		writeText(w, http.StatusBadRequest, bodyBadClientID)
+	// "_" in the form marks 1.3–1.8, whose EDN frames look like 1.9–1.17's.
+	cf.Generation = cf.GenerationIn(protocol.DetectAjax(r.Form))
+	if cid == "" {
+		// A 1.3–1.6 POST whose client had no client token.
+		writeText(w, http.StatusForbidden, bodyNoClient)
 		return
 	}
 	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
-	if cid != "" {
-		cl, err := s.reg.bind(cid, func() string { return s.userID(r, cid) }, true)
-		if err != nil {
-			writeUnavailable(w, err)
-			return
-		}
-		saved := cl.record()
-		if f, ok := cl.pinFormat(cf.Format); !ok {
-			s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
-			writeText(w, http.StatusBadRequest, bodyBadPackage)
-			return
-		}
-		msg.Generation = cl.pinGeneration(cf.Generation)
-		msg.UID = cl.uid
-		s.saveClient(cl, &saved)
-	} else if s.cfg.UserID != nil {
-		msg.UID = s.cfg.UserID(r, "")
+	uid, strict := func() string { return s.userID(r, cid) }, true
+	if byToken {
+		// The token's uid, signed by a server of this deployment: the
+		// binding any of them made, or makes now.
+		uid, strict = func() string { return ct.uid }, false
 	}
+	cl, err := s.reg.bind(cid, uid, strict)
+	if err != nil {
+		writeUnavailable(w, err)
+		return
+	}
+	if byToken && cl.uid != ct.uid {
+		// The client-id was bound anew since the token was issued.
+		s.log.Debug().Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an earlier binding")
+		writeText(w, http.StatusForbidden, bodyTokenExpired)
+		return
+	}
+	saved := cl.record()
+	if f, ok := cl.pinFormat(cf.Format); !ok {
+		s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
+		writeText(w, http.StatusBadRequest, bodyBadPackage)
+		return
+	}
+	msg.Generation = cl.pinGeneration(cf.Generation)
+	msg.UID = cl.uid
+	s.saveClient(cl, &saved)
 	g := protocol.Dialect{Generation: msg.Generation, Format: msg.Format}
 	if !cf.Callback.Requested() {
 		if !s.deliverEvent(msg, r.Context().Done()) {

@@ -79,12 +79,10 @@ func TestAjaxFreshUIDPerRequest(t *testing.T) {
 		t.Fatalf("uidport-open %q, handshake %q", open.UID, h.UID)
 	}
 	wait := a.postAsync(helloEvent(1), false)
-	if m := ts.expectEvent(t, "test/hello"); m.UID != "" {
-		// A 1.3 POST carries no client-id: UserID(r, "") is a fresh id,
-		// not the poller's.
-		if m.UID == h.UID {
-			t.Fatal("a POST without client-id got the poller's uid")
-		}
+	// A 1.3 POST carries no client-id, but its client token names the
+	// client and the uid it was bound to.
+	if m := ts.expectEvent(t, "test/hello"); m.UID != h.UID || m.ClientID != "rnd-tab1" {
+		t.Fatalf("POST of uid %q client %q, want the poller's %q", m.UID, m.ClientID, h.UID)
 	}
 	wait()
 	for i := range 3 {
@@ -162,7 +160,8 @@ func TestAjaxBadRequests(t *testing.T) {
 		{"no ppstr", http.MethodPost, "", "client-id=c", http.StatusBadRequest, bodyNoPpstr},
 		{"empty ppstr", http.MethodPost, "", "ppstr=", http.StatusBadRequest, bodyBadPackage},
 		{"v2 not an event", http.MethodPost, "", "ppstr=%5B1%2Cnull%5D", http.StatusBadRequest, bodyBadPackage},
-		{"edn", http.MethodPost, "", "ppstr=%2Be%5B%5B%3Aa%2Fb%5D%5D", http.StatusBadRequest, bodyBadPackage},
+		{"edn", http.MethodPost, "", "client-id=c&ppstr=%2B%5B%5B%3Aa%2Fb%5D%5D", http.StatusBadRequest, bodyBadPackage},
+		{"no client", http.MethodPost, "", "_=1&ppstr=%2Bj%5B%5B%22~%3Aa%2Fb%22%5D%5D", http.StatusForbidden, bodyNoClient},
 		{"reserved id", http.MethodPost, "", "ppstr=%5B%5B%22~%3Achsk%2Fuidport-open%22%5D%2Cnull%5D", http.StatusBadRequest, bodyReserved},
 		{"binary packer", http.MethodPost, "binary%3F=true", "ppstr=x", http.StatusBadRequest, bodyBinary},
 		{"too large", http.MethodPost, "", "ppstr=" + strings.Repeat("x", 300), http.StatusBadRequest, bodyBadRequest},

@@ -65,6 +65,11 @@ type Cluster interface {
 	// TakeAjax removes and returns the events waiting in cid's mailbox,
 	// oldest first.
 	TakeAjax(ctx context.Context, cid string) ([]protocol.Event, error)
+
+	// TokenSecret returns the secret every server of the cluster signs
+	// client tokens with (Config.TokenSecret), at least 16 random bytes,
+	// made by the first server that asks. A Server asks once, in New.
+	TokenSecret(ctx context.Context) ([]byte, error)
 }
 
 // ClusterHandler receives what a Cluster learns from the other servers.
@@ -109,6 +114,10 @@ type ClientRecord struct {
 	// AjaxHandshake tells that it had its Ajax handshake: a poll on
 	// another server must not answer with a new one.
 	AjaxHandshake bool
+	// TokenIssued is when the client token of its last Ajax handshake
+	// was issued (unix seconds; 0: none), so that any server renews it in
+	// time (Config.TokenMaxAge).
+	TokenIssued int64
 }
 
 // record returns what cl's frames told, for Cluster.SaveClient.
@@ -119,7 +128,7 @@ func (c *client) record() ClientRecord {
 		hint = 0
 	}
 	return ClientRecord{UID: c.uid, Generation: g, Format: f, FormatKnown: known,
-		Hint: hint, AjaxHandshake: c.ajaxHandshake.Load()}
+		Hint: hint, AjaxHandshake: c.ajaxHandshake.Load(), TokenIssued: c.tokenIssued.Load()}
 }
 
 // restore takes over what another server learnt of cl.
@@ -135,6 +144,9 @@ func (c *client) restore(rec ClientRecord) {
 	}
 	if rec.AjaxHandshake {
 		c.ajaxHandshake.Store(true)
+	}
+	if rec.TokenIssued > c.tokenIssued.Load() {
+		c.tokenIssued.Store(rec.TokenIssued)
 	}
 }
 

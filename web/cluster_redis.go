@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -120,6 +121,7 @@ type RedisCluster struct {
 	started bool                    // the presence hash was written once
 	version uint64                  // bumped by each presence write
 	clients map[string]*clusterClient
+	secret  string // the token secret TokenSecret returned, written again after a data loss
 
 	// Owned by the heartbeat goroutine.
 	view     map[string]remoteInstance
@@ -235,6 +237,24 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 
 // key returns the cluster's key or channel named name.
 func (c *RedisCluster) key(name string) string { return c.cfg.Prefix + name }
+
+// TokenSecret returns the client-token secret of the servers on this
+// Redis: the first server's random secret, kept without expiry (SET NX),
+// so that a client token verifies on every server; see Cluster.
+func (c *RedisCluster) TokenSecret(ctx context.Context) ([]byte, error) {
+	key := c.key("token-secret")
+	if err := c.client.SetNX(ctx, key, hex.EncodeToString(newTokenSecret()), 0).Err(); err != nil {
+		return nil, fmt.Errorf("web: redis token secret: %w", err)
+	}
+	v, err := c.client.Get(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("web: redis token secret: %w", err)
+	}
+	c.mu.Lock()
+	c.secret = v
+	c.mu.Unlock()
+	return []byte(v), nil
+}
 
 // InstanceID returns the id of this server in the cluster.
 func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
@@ -687,7 +707,15 @@ func (c *RedisCluster) restore(ctx context.Context) error {
 	for cid, cc := range c.clients {
 		all = append(all, known{cid, *cc})
 	}
+	secret := c.secret
 	c.mu.Unlock()
+	if secret != "" {
+		// The first server to restore brings back the secret every server
+		// signs client tokens with, for servers that join later.
+		if err := c.client.SetNX(ctx, c.key("token-secret"), secret, 0).Err(); err != nil {
+			return err
+		}
+	}
 	if err := c.writePresenceAgain(ctx); err != nil {
 		return err
 	}
@@ -830,7 +858,7 @@ func clientRecordFields(rec ClientRecord) []any {
 	if rec.AjaxHandshake {
 		hs = 1
 	}
-	return []any{"uid", rec.UID, "g", int(rec.Generation), "f", f, "h", int(rec.Hint), "hs", hs}
+	return []any{"uid", rec.UID, "g", int(rec.Generation), "f", f, "h", int(rec.Hint), "hs", hs, "tok", rec.TokenIssued}
 }
 
 // parseClientRecord reads a client hash; ok is false without a uid.
@@ -858,5 +886,8 @@ func parseClientRecord(fields map[string]string) (rec ClientRecord, ok bool) {
 		rec.Hint = protocol.GenerationSet(h) & protocol.AllGenerations
 	}
 	rec.AjaxHandshake = num("hs") == 1
+	if t, err := strconv.ParseInt(fields["tok"], 10, 64); err == nil && t > 0 {
+		rec.TokenIssued = t
+	}
 	return rec, true
 }

@@ -24,21 +24,37 @@ type Config struct {
 	// WebSocket upgrade, an Ajax poll or an Ajax POST); the result is bound
 	// to the client-id for as long as the client has a connection, and
 	// DisconnectGrace after that, so a function returning a fresh random
-	// id per request still gives each client one stable uid. The event of
-	// a POST without client-id (Sente 1.3–1.6) gets UserID(r, "") as its
-	// uid, computed for each POST, or an empty uid when UserID is nil. An
-	// empty result is
-	// allowed (no uid: the client gets pushes only through Broadcast). Nil
-	// means a random id per client-id. It must be safe for concurrent use.
+	// id per request still gives each client one stable uid. A POST
+	// without client-id (Sente 1.3–1.6) is the event of the client-id and
+	// uid its client token names (TokenSecret). An empty result is allowed
+	// (no uid: the client gets pushes only through Broadcast). Nil means a
+	// random id per client-id. It must be safe for concurrent use.
 	UserID func(r *http.Request, clientID string) string
 
 	// CSRFToken returns the reference CSRF token for r, typically from the
-	// session. Nil disables CSRF handling: nothing is checked and
-	// handshakes carry no token. Otherwise the token is handed to clients
-	// of Sente 1.3–1.13 in the handshake (they echo it in their POSTs) and
-	// checked as CSRFCheck says, in constant time. It must be safe for
-	// concurrent use.
+	// session: the page token Sente 1.14+ clients send on every request,
+	// checked as CSRFCheck says, in constant time. Clients of Sente
+	// 1.3–1.13 get a client token in their handshake instead (see
+	// TokenSecret), bound to this reference token. Nil disables the page
+	// token check; client tokens are still handed out and verified, since
+	// they tell who sent a 1.3–1.6 POST. It must be safe for concurrent
+	// use.
 	CSRFToken func(r *http.Request) string
+	// TokenSecret signs the client tokens that identify Sente 1.3–1.13
+	// clients (token.go): their handshake carries a token of their own in
+	// place of the page's CSRF token, naming their client-id and uid, and
+	// their POSTs echo it (1.3–1.6 POSTs carry no client-id, so it is what
+	// routes their events to their uid). Every server that may receive a
+	// client's POST must have the same secret. Nil means, with a Cluster,
+	// the cluster's shared secret (Cluster.TokenSecret), and otherwise a
+	// random one per Server (tokens die with it: clients get new ones in
+	// the handshake that follows a restart). At least 16 bytes.
+	TokenSecret []byte
+	// TokenMaxAge is how long a client token is accepted; an Ajax client
+	// whose token is past half of it gets a new handshake (and token) on
+	// its next poll. Zero means 24 h; at least 1 min, at most 30 days.
+	TokenMaxAge time.Duration
+
 	// CSRFCheck says which requests must carry a token matching CSRFToken.
 	// The zero value, CSRFPresented, checks every token a request carries
 	// (what Sente 1.14+ clients send on every request) and lets requests
@@ -243,6 +259,7 @@ const (
 	defaultSendQueueLen    = 256
 	defaultSendQueueBytes  = 1 << 20
 	defaultEventBuffer     = 256
+	defaultTokenMaxAge     = 24 * time.Hour
 
 	maxBatchWindow     = 10 * time.Second
 	minPingInterval    = 10 * time.Millisecond
@@ -250,6 +267,9 @@ const (
 	maxCallbackTimeout = 10 * time.Minute
 	maxDetectTimeout   = time.Minute
 	maxDisconnectGrace = 10 * time.Minute
+	minTokenMaxAge     = time.Minute
+	maxTokenMaxAge     = 30 * 24 * time.Hour
+	minTokenSecretLen  = 16
 )
 
 // withDefaults returns a copy of c with defaults filled in, or an error
@@ -269,6 +289,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"CallbackTimeout", &c.CallbackTimeout, defaultCallbackTimeout, maxCallbackTimeout},
 		{"DetectTimeout", &c.DetectTimeout, defaultDetectTimeout, maxDetectTimeout},
 		{"DisconnectGrace", &c.DisconnectGrace, defaultDisconnectGrace, maxDisconnectGrace},
+		{"TokenMaxAge", &c.TokenMaxAge, defaultTokenMaxAge, maxTokenMaxAge},
 	}
 	for _, d := range durations {
 		switch {
@@ -280,6 +301,13 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("web: Config.%s %v exceeds %v", d.name, *d.v, d.max)
 		}
 	}
+	if c.TokenMaxAge < minTokenMaxAge {
+		return c, fmt.Errorf("web: Config.TokenMaxAge %v is below %v", c.TokenMaxAge, minTokenMaxAge)
+	}
+	if c.TokenSecret != nil && len(c.TokenSecret) < minTokenSecretLen {
+		return c, fmt.Errorf("web: Config.TokenSecret has %d bytes, want at least %d", len(c.TokenSecret), minTokenSecretLen)
+	}
+	c.TokenSecret = append([]byte(nil), c.TokenSecret...)
 	if c.PingInterval < minPingInterval {
 		return c, fmt.Errorf("web: Config.PingInterval %v is below %v", c.PingInterval, minPingInterval)
 	}

@@ -51,6 +51,18 @@ func cover(s protocol.GenerationSet) (w protocol.GenerationSet, dup bool) {
 	return w, dup
 }
 
+// coverIn is cover for frames in format f. In EDN, 1.3–1.8 clients
+// (Sente's default EDN packer, no flexi marker) and 1.9–1.17 clients read
+// the same handshake and push frames, so one v1 frame serves both instead
+// of the same bytes written twice.
+func coverIn(s protocol.GenerationSet, f protocol.Format) (w protocol.GenerationSet, dup bool) {
+	w, dup = cover(s)
+	if f == protocol.FormatEDN && w.Has(protocol.GenFlexi) && w.Has(protocol.GenV1) {
+		w &^= protocol.SetOf(protocol.GenFlexi)
+	}
+	return w, dup
+}
+
 // needsProbe reports whether a WebSocket with candidates s gets the probe:
 // a Sente server ping in the v2 encoding right after the handshake. Only
 // 1.19+ clients answer it ([:chsk/ws-pong]), which pins them at once; the

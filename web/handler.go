@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -28,6 +29,9 @@ const maxClientIDLen = 128
 // §2.3). The two 403 texts are Sente's own.
 const (
 	bodyBadCSRF          = "Bad CSRF token"
+	bodyTokenExpired     = "Expired CSRF token"
+	bodyTokenForeign     = "CSRF token of another client"
+	bodyNoClient         = "Unknown client: no client-id and no client token"
 	bodyBadOrigin        = "Unauthorized origin"
 	bodyNoClientID       = "Missing client-id"
 	bodyBadClientID      = "Bad client-id"
@@ -103,15 +107,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 // send when their page has no token is a token, and a wrong one, as for
 // Sente.
 func (s *Server) checkCSRF(r *http.Request, params url.Values) (presented, ok bool) {
-	var tok string
-	switch {
-	case params.Get(paramCSRF) != "":
-		tok, presented = params.Get(paramCSRF), true
-	case r.Header.Get(headerCSRF) != "":
-		tok, presented = r.Header.Get(headerCSRF), true
-	case r.Header.Get(headerXSRF) != "":
-		tok, presented = r.Header.Get(headerXSRF), true
-	}
+	tok, presented := presentedToken(r, params)
 	if s.cfg.CSRFToken == nil || s.cfg.CSRFCheck == CSRFOff {
 		return presented, true
 	}
@@ -121,6 +117,13 @@ func (s *Server) checkCSRF(r *http.Request, params url.Values) (presented, ok bo
 	// A missing reference token fails the check, as in Sente.
 	ref := s.cfg.CSRFToken(r)
 	return true, ref != "" && subtle.ConstantTimeCompare([]byte(ref), []byte(tok)) == 1
+}
+
+// isPageToken reports whether tok is r's reference CSRF token (the page
+// token of Sente 1.14+ clients), in constant time.
+func (s *Server) isPageToken(r *http.Request, tok string) bool {
+	ref := s.refToken(r)
+	return ref != "" && subtle.ConstantTimeCompare([]byte(ref), []byte(tok)) == 1
 }
 
 // originAllowed checks Config.AllowedOrigins against the Origin header, or
@@ -147,14 +150,40 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// handshakeToken returns the CSRF token for the handshake: only clients
-// that presented none (Sente 1.3–1.13) get it, since 1.14+ clients ignore
-// it and it should not travel where it is not needed.
-func (s *Server) handshakeToken(r *http.Request, presented bool) string {
-	if presented || s.cfg.CSRFToken == nil {
+// handshakeToken returns the CSRF token for cl's handshake: a client
+// token (token.go) for clients that presented none (Sente 1.3–1.13),
+// nothing for the others, since 1.14+ clients ignore it and it should not
+// travel where it is not needed.
+func (s *Server) handshakeToken(r *http.Request, presented bool, cl *client, now time.Time) string {
+	if presented {
+		return ""
+	}
+	return issueToken(s.tokenSecret, cl.id, cl.uid, now, s.refToken(r))
+}
+
+// refToken returns the reference CSRF token of r, "" without
+// Config.CSRFToken.
+func (s *Server) refToken(r *http.Request) string {
+	if s.cfg.CSRFToken == nil {
 		return ""
 	}
 	return s.cfg.CSRFToken(r)
+}
+
+// presentedToken returns the CSRF token r carries: the "csrf-token"
+// parameter of params, else the X-CSRF-Token header, else X-XSRF-Token
+// (Sente's order); ok is false when it carries none. An empty value counts
+// as none.
+func presentedToken(r *http.Request, params url.Values) (tok string, ok bool) {
+	switch {
+	case params.Get(paramCSRF) != "":
+		return params.Get(paramCSRF), true
+	case r.Header.Get(headerCSRF) != "":
+		return r.Header.Get(headerCSRF), true
+	case r.Header.Get(headerXSRF) != "":
+		return r.Header.Get(headerXSRF), true
+	}
+	return "", false
 }
 
 // writeText answers with status and a plain-text body.

@@ -24,6 +24,8 @@ import (
 // are stable: the uid of client-id "<name>-tab<n>" is "u-<name>".
 const (
 	testToken  = "tok-123"
+	// testSecret signs the client tokens of 1.3–1.13 clients.
+	testSecret = "test-secret-0123456789"
 	testOrigin = "http://app.example"
 	evilOrigin = "http://evil.example"
 	// waitFor bounds every wait for a frame, a response or an event.
@@ -33,6 +35,10 @@ const (
 )
 
 type kw = transit.Keyword
+
+// testNow is the clock of the test servers' client tokens, so that the
+// tokens in transcripts are stable.
+var testNow = time.Date(2014, 12, 11, 12, 0, 0, 0, time.UTC)
 
 // testUID is the Config.UserID of the tests.
 func testUID(_ *http.Request, cid string) string {
@@ -51,6 +57,7 @@ func testConfig() Config {
 	return Config{
 		UserID:          testUID,
 		CSRFToken:       func(*http.Request) string { return testToken },
+		TokenSecret:     []byte(testSecret),
 		AllowedOrigins:  []string{testOrigin},
 		PollTimeout:     300 * time.Millisecond,
 		CallbackTimeout: 2 * time.Second,
@@ -97,9 +104,9 @@ var profiles = []profile{
 		postClientID: true, pingCallback: true, answersServerPing: true},
 }
 
-// ednProfiles are the same releases with Sente's EDN packer: a 1.3 flexi
-// client configured for EDN writes "+e[…]" and reads "-e…" and "-j…"; the
-// others write and read EDN bodies in their generation's envelope.
+// ednProfiles are the same releases with Sente's default EDN packer: they
+// write and read plain EDN bodies in their generation's envelope (a 1.3
+// client the frames of 1.9–1.17, "+[…]" and "-[…]", no flexi marker).
 var ednProfiles = func() []profile {
 	var ps []profile
 	for _, p := range profiles {
@@ -207,6 +214,7 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 		t.Fatal(err)
 	}
 	ts := &testServer{s: s, tr: &transcript{}, held: make(chan string, 16), clock: 1418300000000}
+	s.hooks.now = func() time.Time { return testNow }
 	s.hooks.pollHeld = func(cid string) {
 		select {
 		case ts.held <- cid:
@@ -622,7 +630,8 @@ func (a *ajaxClient) parse(r response) protocol.ServerFrame {
 	}
 	if h, err := protocol.HandshakeFromValue(sf.Value); err == nil {
 		a.open = true
-		if a.csrf == "" {
+		if !a.p.csrfOnRequests {
+			// A 1.3–1.13 client takes the token of every handshake.
 			a.csrf = h.CSRFToken
 		}
 	}

@@ -62,6 +62,9 @@ type client struct {
 	// ajaxHandshake tells that the client had its Ajax handshake, here
 	// or, in a Cluster, on another server.
 	ajaxHandshake atomic.Bool
+	// tokenIssued is when the client token of its last Ajax handshake was
+	// issued (unix seconds; 0: none), here or on another server.
+	tokenIssued atomic.Int64
 
 	conns [numTransports]transport // reg.mu: the live connection of each transport
 	epoch uint64                   // reg.mu: bumped at each attach and detach

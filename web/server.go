@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -52,13 +53,24 @@ type Server struct {
 	closed    chan struct{} // closed when Close has finished
 	closeErr  error
 
+	tokenSecret []byte // signs client tokens (token.go)
+
 	hooks testHooks
+}
+
+// now returns the time, or the tests' clock.
+func (s *Server) now() time.Time {
+	if s.hooks.now != nil {
+		return s.hooks.now()
+	}
+	return time.Now()
 }
 
 // testHooks lets tests observe internal moments; set before the first
 // request, nil in production.
 type testHooks struct {
 	pollHeld func(clientID string) // a poll is being held
+	now      func() time.Time      // the clock of client tokens
 }
 
 // New returns a running Server configured by cfg (copied; see Config for
@@ -110,6 +122,25 @@ func New(cfg Config) (*Server, error) {
 	s.unsubscribe, err = s.broker.Subscribe(s.reg.publish)
 	if err != nil {
 		return nil, err
+	}
+	s.tokenSecret = cfg.TokenSecret
+	if len(s.tokenSecret) == 0 {
+		s.tokenSecret = newTokenSecret()
+		if cfg.Cluster != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+			s.tokenSecret, err = cfg.Cluster.TokenSecret(ctx)
+			cancel()
+			if err == nil && len(s.tokenSecret) < minTokenSecretLen {
+				err = fmt.Errorf("web: the cluster's token secret has %d bytes", len(s.tokenSecret))
+			}
+			if err != nil {
+				s.unsubscribe()
+				if s.ownBroker != nil {
+					_ = s.ownBroker.Close() // always nil
+				}
+				return nil, fmt.Errorf("web: token secret of the cluster: %w", err)
+			}
+		}
 	}
 	if cfg.Cluster != nil {
 		s.cluster.s = s

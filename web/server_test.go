@@ -223,7 +223,7 @@ func TestGenerationsHook(t *testing.T) {
 	ts.send(t, "u-hook", tweetEvent(1))
 	a.expectBatch(1) // not held: it arrives before the client said anything
 	want := strings.Join([]string{
-		`A< -j["~:chsk/handshake",["u-hook","tok-123"]]`,
+		`A< -j["~:chsk/handshake",["u-hook","` + issueToken([]byte(testSecret), "hook-tab1", "u-hook", testNow, testToken) + `"]]`,
 		`app> send u-hook ["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]]`,
 		`A< [["~:chsk/handshake",["u-hook",null,null]],null]    (unreadable by 1.3.0: dropped)`,
 		`A< ["~:chsk/ws-ping",null]    (unreadable by 1.3.0: dropped)`,

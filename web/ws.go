@@ -90,7 +90,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid stri
 		case <-s.hardStop:
 		}
 	}
-	hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented)}
+	hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, s.now())}
 	if s.cfg.HandshakeData != nil {
 		hs.Data = s.cfg.HandshakeData(r, cl.uid)
 	}
@@ -178,12 +178,12 @@ func (c *wsConn) handleFrame(data []byte) {
 	}
 	if err != nil {
 		if be != nil {
-			c.pin(cf.Generation)
+			c.pin(cf.GenerationIn(c.candidates()))
 		}
 		c.log.Warn().Err(err).Int("bytes", len(data)).Msg("bad frame dropped")
 		return
 	}
-	d := protocol.Dialect{Generation: c.pin(cf.Generation), Format: cf.Format}
+	d := protocol.Dialect{Generation: c.pin(cf.GenerationIn(c.candidates())), Format: cf.Format}
 	switch cf.Event.ID {
 	case protocol.IDWSPing:
 		// 1.18+ ping with a callback and expect "pong"; older clients
@@ -389,7 +389,7 @@ func (c *wsConn) writeFailed(err error) {
 func (c *wsConn) writeHello(hs protocol.Handshake) error {
 	set := c.candidates()
 	f := c.s.formatOf(c.cl)
-	w, _ := cover(set)
+	w, _ := coverIn(set, f)
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 		return err
 	}
@@ -426,12 +426,13 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 // items is returned for the next call.
 func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 	set := c.candidates()
-	w, dup := cover(set)
+	f := c.s.formatOf(c.cl)
+	w, dup := coverIn(set, f)
 	if dup {
 		if !final {
 			return spare, nil
 		}
-		w, _ = cover(afterProbe(set))
+		w, _ = coverIn(afterProbe(set), f)
 	}
 	items := c.q.take(spare)
 	for i, it := range items {

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sente-go/sente/protocol"
+)
+
+// TestClientToken checks the client tokens that identify Sente 1.3–1.13
+// clients (token.go): round trip, and each way a token is refused.
+func TestClientToken(t *testing.T) {
+	secret := []byte(testSecret)
+	now := testNow
+	tok := issueToken(secret, "tab-1", "u-1", now, "ref")
+	ct, err := verifyToken(secret, tok, now.Add(time.Hour), 24*time.Hour, "ref")
+	if err != nil || ct.cid != "tab-1" || ct.uid != "u-1" || !ct.issued.Equal(now) {
+		t.Fatalf("verify %q = %+v, %v", tok, ct, err)
+	}
+	parts := strings.Split(tok, ".")
+	tests := []struct {
+		name   string
+		tok    string
+		at     time.Time
+		secret []byte
+		ref    string
+		want   error
+	}{
+		{"another secret", tok, now, []byte("another-secret-0123456789"), "ref", errTokenForged},
+		{"another session", tok, now, secret, "other-ref", errTokenForged},
+		{"mac changed", parts[0] + "." + parts[1] + "." + parts[2] + ".AAAAAAAAAAAAAAAAAAAAAA", now, secret, "ref", errTokenForged},
+		{"uid changed", parts[0] + ".dS0y." + parts[2] + "." + parts[3], now, secret, "ref", errTokenForged},
+		{"time changed", parts[0] + "." + parts[1] + ".1999999999." + parts[3], now, secret, "ref", errTokenForged},
+		{"not base64", "!!." + parts[1] + "." + parts[2] + "." + parts[3], now, secret, "ref", errTokenForged},
+		{"three fields", parts[0] + "." + parts[1] + "." + parts[2], now, secret, "ref", errTokenForged},
+		{"huge", strings.Repeat("a", maxTokenLen) + "...", now, secret, "ref", errTokenForged},
+		{"expired", tok, now.Add(24*time.Hour + time.Second), secret, "ref", errTokenExpired},
+		{"from the future", tok, now.Add(-2 * time.Minute), secret, "ref", errTokenExpired},
+	}
+	for _, tt := range tests {
+		if _, err := verifyToken(tt.secret, tt.tok, tt.at, 24*time.Hour, tt.ref); err != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if tokenDue(0, now, time.Hour) || tokenDue(now.Unix(), now.Add(30*time.Minute), time.Hour) || !tokenDue(now.Unix(), now.Add(31*time.Minute), time.Hour) {
+		t.Error("tokenDue")
+	}
+}
+
+// TestAjaxClientTokenRefused checks that a POST whose client token is
+// forged, expired, of another client or of an earlier binding gets 403
+// with its reason, and that none of their events reaches the application:
+// the next event is that of a good POST.
+func TestAjaxClientTokenRefused(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.TokenMaxAge = time.Hour
+	ts := newTestServer(t, cfg)
+	var clock atomic.Int64
+	clock.Store(testNow.Unix())
+	ts.s.hooks.now = func() time.Time { return time.Unix(clock.Load(), 0) }
+
+	p := profileNamed(t, "flexi")
+	a := ts.ajax(t, "A", p, "tok-tab1")
+	a.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	good := a.csrf
+	hello, _ := p.dialect().ClientFrame(helloEvent(1), protocol.Callback{})
+	other := issueToken([]byte("another-secret-0123456789"), "tok-tab1", "u-tok", testNow, testToken)
+	parts := strings.Split(good, ".")
+	forged := issueToken([]byte(testSecret), "tok-tab1", "u-admin", testNow, testToken)
+	forged = strings.Join(append(strings.Split(forged, ".")[:3], parts[3]), ".")
+
+	refused := []struct {
+		name  string
+		token string
+		cid   string // a client-id in the POST (1.7+), "" for none (1.3–1.6)
+		want  string
+	}{
+		{"forged uid", forged, "", bodyBadCSRF},
+		{"another deployment's secret", other, "", bodyBadCSRF},
+		{"page token, no client-id", testToken, "", bodyNoClient},
+		{"no token, no client-id", "", "", bodyNoClient},
+		{"another client's token", good, "tok-tab2", bodyTokenForeign},
+	}
+	for _, tt := range refused {
+		b := *a
+		b.cid = tt.cid
+		if tt.cid != "" {
+			b.p.postClientID = true
+		}
+		r, _ := b.postRaw(hello, tt.token, nil)
+		if r.status != http.StatusForbidden || r.body != tt.want {
+			t.Errorf("%s: %d %q, want 403 %q", tt.name, r.status, r.body, tt.want)
+		}
+	}
+
+	// An hour later the token has expired; the client's next poll, past
+	// half the token's life already, renews it.
+	clock.Add(int64(time.Hour/time.Second) + 1)
+	if r, _ := a.postRaw(hello, good, nil); r.status != http.StatusForbidden || r.body != bodyTokenExpired {
+		t.Errorf("expired token: %d %q", r.status, r.body)
+	}
+	a.expectHandshake()
+	if a.csrf == good {
+		t.Fatal("the poll did not renew the token")
+	}
+	renewed := a.csrf
+	if r, _ := a.postRaw(hello, renewed, nil); r.status != http.StatusOK {
+		t.Fatalf("renewed token: %d %q", r.status, r.body)
+	}
+	if m := ts.expectEvent(t, "test/hello"); m.UID != "u-tok" || m.ClientID != "tok-tab1" {
+		t.Fatalf("event of uid %q client %q", m.UID, m.ClientID)
+	}
+
+	// A token of an earlier binding of the client-id: the client was
+	// dropped and bound anew to another uid.
+	stale := issueToken([]byte(testSecret), "tok-tab1", "u-earlier", time.Unix(clock.Load(), 0), testToken)
+	if r, _ := a.postRaw(hello, stale, nil); r.status != http.StatusForbidden || r.body != bodyTokenExpired {
+		t.Errorf("token of an earlier binding: %d %q", r.status, r.body)
+	}
+	select {
+	case m := <-ts.s.Events():
+		t.Fatalf("event %v delivered after refused POSTs", m.Event.ID)
+	default:
+	}
+}
