@@ -23,7 +23,7 @@ import (
 // Test values. Client-ids and uids are deterministic so that transcripts
 // are stable: the uid of client-id "<name>-tab<n>" is "u-<name>".
 const (
-	testToken  = "tok-123"
+	testToken = "tok-123"
 	// testSecret signs the client tokens of 1.3–1.13 clients.
 	testSecret = "test-secret-0123456789"
 	testOrigin = "http://app.example"

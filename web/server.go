@@ -1,10 +1,10 @@
 package web
 
 import (
-	"fmt"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
