@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -165,6 +166,35 @@ func (s GenerationSet) String() string {
 		}
 	}
 	return "{" + strings.Join(names, ", ") + "}"
+}
+
+// shortNames are the names ParseGenerations reads, by generation.
+var shortNames = [...]string{GenFlexi: "flexi", GenV1: "v1", GenV2Mixed: "v2mixed", GenV2: "v2"}
+
+// ParseGenerations reads a comma-separated list of generation names,
+// "flexi" (1.3–1.8), "v1" (1.9–1.17), "v2mixed" (1.18–1.20) and "v2"
+// (1.21+), or "all", as a deployment names the clients it serves (a flag
+// such as -clients flexi,v2). Spaces around names are ignored; an empty
+// list, an unknown name or "all" among others is an error.
+func ParseGenerations(list string) (GenerationSet, error) {
+	if strings.TrimSpace(list) == "all" {
+		return AllGenerations, nil
+	}
+	var s GenerationSet
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for g := GenFlexi; g <= GenV2; g++ {
+			if shortNames[g] == name {
+				s |= SetOf(g)
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("protocol: unknown client generation %q (want flexi, v1, v2mixed, v2 or all)", name)
+		}
+	}
+	return s, nil
 }
 
 // Query parameter names the clients send (sente-protocol.md §2.2). Keys

@@ -99,3 +99,27 @@ func TestGenerationSet(t *testing.T) {
 		}
 	}
 }
+
+func TestParseGenerations(t *testing.T) {
+	tests := []struct {
+		in   string
+		want GenerationSet
+		ok   bool
+	}{
+		{"flexi,v2", SetOf(GenFlexi, GenV2), true},
+		{" v1 , v2mixed ", SetOf(GenV1, GenV2Mixed), true},
+		{"all", AllGenerations, true},
+		{"v2,v2", SetOf(GenV2), true},
+		{"", 0, false},
+		{"flexi,", 0, false},
+		{"v3", 0, false},
+		{"all,v2", 0, false},
+		{"FLEXI", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseGenerations(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseGenerations(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

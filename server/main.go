@@ -32,6 +32,7 @@ import (
 
 	"github.com/sente-go/sente/server/internal/logging"
 
+	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/server/peers"
 	"github.com/sente-go/sente/server/percolator"
@@ -62,6 +63,7 @@ type config struct {
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
 	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
+	clients   string  // the Sente client generations served (protocol.ParseGenerations)
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
@@ -117,6 +119,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port, :redis-host, :redis-port; other keys are logged; flags win) (env SENTE_CONF)")
 	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
 	fs.StringVar(&cfg.csrfToken, "csrf-token", envOr("SENTE_CSRF_TOKEN", ""), "the CSRF token handed to pages and required on their requests; empty: a random one, shared by every instance on the same -redis-addr (set it for a cluster whose Redis may restart empty) (env SENTE_CSRF_TOKEN)")
+	fs.StringVar(&cfg.clients, "clients", envOr("SENTE_CLIENTS", defaultClients), `Sente client generations served: a comma-separated list of flexi (1.3-1.8: BirdWatch's bundle), v1 (1.9-1.17), v2mixed (1.18-1.20), v2 (1.21+: the built-in page), or "all"; each client then gets one handshake in its own dialect and no frame it cannot read (env SENTE_CLIENTS)`)
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +158,11 @@ func envFloat(key string, def float64) float64 {
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
 func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
 
+// defaultClients are BirdWatch's clients: its original bundle (Sente
+// 1.3.0-RC1, flexi Transit packer) and the built-in page (a Sente 1.21+
+// client).
+const defaultClients = "flexi,v2"
+
 // app is the assembled backend.
 type app struct {
 	sente   *web.Server
@@ -191,6 +199,13 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	packer, err := parsePacker(cfg.packer)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.clients == "" {
+		cfg.clients = defaultClients
+	}
+	clients, err := protocol.ParseGenerations(cfg.clients)
+	if err != nil {
+		return nil, fmt.Errorf("-clients: %w", err)
 	}
 	var (
 		broker      web.Broker  // nil: web.New makes a MemoryBroker
@@ -233,6 +248,7 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	token := func(*http.Request) string { return csrf }
 	sente, err := web.New(web.Config{
 		Packer:    packer,
+		Clients:   clients,
 		CSRFToken: token,
 		Broker:    broker,
 		Cluster:   cluster,

@@ -138,7 +138,7 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 // batch, at once or as soon as some arrive, or "no data" after
 // PollTimeout.
 func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
-	detected := protocol.DetectAjax(q)
+	detected := narrowTo(protocol.DetectAjax(q), s.cfg.Clients)
 	created := false
 	uid := func() string { return s.userID(r, cid) }
 	strict := !q.Has(paramHandshake)

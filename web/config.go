@@ -76,12 +76,24 @@ type Config struct {
 	// concurrent use.
 	HandshakeData func(r *http.Request, uid string) any
 
-	// Generations narrows the client generations a WebSocket upgrade
-	// request may come from, for deployments that know more than the URL
-	// tells (a path, a user :params key, a cookie; sente-protocol.md §11.2
-	// option 1). The result is intersected with what the URL tells
-	// (protocol.DetectWebSocket); an empty result is ignored. Nil narrows
-	// nothing. It must be safe for concurrent use.
+	// Clients is the set of client generations this deployment serves,
+	// when it knows them (it serves its own bundles): the server then
+	// answers a client that has not spoken yet in those generations only.
+	// A WebSocket's handshake must go out before its client says anything,
+	// and its URL tells little (doc.go, "Client generations"): with Clients
+	// set to, say, protocol.SetOf(protocol.GenFlexi, protocol.GenV2) (a
+	// Sente 1.3 bundle and a 1.21+ one) and CSRFToken set, each gets exactly
+	// one handshake in its own dialect and no frame it cannot read. The
+	// zero value serves every generation, at the cost of a few unreadable
+	// frames in old clients' consoles until they speak.
+	Clients protocol.GenerationSet
+
+	// Generations narrows, per request, the client generations a
+	// WebSocket upgrade request may come from, for deployments that know
+	// more than the URL and Clients tell (a path, a user :params key, a
+	// cookie; sente-protocol.md §11.2 option 1). The result is
+	// intersected with what the URL and Clients tell; an empty result is
+	// ignored. Nil narrows nothing. It must be safe for concurrent use.
 	Generations func(r *http.Request) protocol.GenerationSet
 
 	// Packer chooses the packer format the server speaks (Sente's

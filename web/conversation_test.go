@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/sente-go/sente/protocol"
@@ -111,7 +112,7 @@ func TestWebSocketConversation(t *testing.T) {
 // two polls, a batch of several pushes to a held poll, a poll that ends
 // without data, a second tab, uidport events.
 func TestAjaxConversation(t *testing.T) {
-	for _, p := range append(profiles[:len(profiles):len(profiles)], ednProfiles...) {
+	for _, p := range slices.Concat(profiles, ednProfiles, ednAjaxOnly) {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, p.config())

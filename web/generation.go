@@ -109,23 +109,43 @@ func ajaxWriter(s protocol.GenerationSet) protocol.Generation {
 }
 
 // wsCandidates returns the candidate generations of a WebSocket upgrade
-// request: protocol.DetectWebSocket narrowed by Config.Generations and by
-// the generation already pinned for the client-id (a reconnect).
-func wsCandidates(r *http.Request, hook func(*http.Request) protocol.GenerationSet, pinned protocol.Generation) protocol.GenerationSet {
-	s := protocol.DetectWebSocket(r.URL.Query())
-	if hook != nil {
-		if h := hook(r) & protocol.AllGenerations; h != 0 {
-			if t := s & h; t != 0 {
-				s = t
-			} else {
-				s = h
-			}
-		}
+// request: protocol.DetectWebSocket, narrowed to 1.3–1.13 when the server
+// hands out a page token that the URL does not carry, then by
+// Config.Clients and Config.Generations, and by the generation already
+// pinned for the client-id (a reconnect).
+func (s *Server) wsCandidates(r *http.Request, pinned protocol.Generation) protocol.GenerationSet {
+	q := r.URL.Query()
+	set := protocol.DetectWebSocket(q)
+	if s.cfg.CSRFToken != nil && !q.Has(paramCSRF) {
+		// 1.14+ clients send the page's token on the WebSocket URL.
+		set &= legacyGenerations
 	}
-	if pinned.Valid() && s.Has(pinned) {
+	set = narrowTo(set, s.cfg.Clients)
+	if hook := s.cfg.Generations; hook != nil {
+		set = narrowTo(set, hook(r))
+	}
+	if pinned.Valid() && set.Has(pinned) {
 		return protocol.SetOf(pinned)
 	}
-	return s
+	return set
+}
+
+// legacyGenerations are the generations of Sente 1.3–1.13 clients, which
+// carry no CSRF token on their WebSocket URL and polls.
+var legacyGenerations = protocol.SetOf(protocol.GenFlexi, protocol.GenV1)
+
+// narrowTo intersects set with what a deployment knows, known; an empty
+// known tells nothing, and when the two contradict each other known wins
+// (the deployment knows its clients better than a heuristic).
+func narrowTo(set, known protocol.GenerationSet) protocol.GenerationSet {
+	known &= protocol.AllGenerations
+	switch {
+	case known == 0:
+		return set
+	case set&known != 0:
+		return set & known
+	}
+	return known
 }
 
 // refine returns the pinned generation after a client frame revealed g,

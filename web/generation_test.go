@@ -109,28 +109,39 @@ func TestAjaxWriter(t *testing.T) {
 func TestWSCandidates(t *testing.T) {
 	set := protocol.SetOf
 	tests := []struct {
-		name   string
-		query  string
-		hook   protocol.GenerationSet
-		pinned protocol.Generation
-		want   protocol.GenerationSet
+		name    string
+		query   string
+		csrf    bool // Config.CSRFToken set: a URL without a token is 1.3–1.13
+		clients protocol.GenerationSet
+		hook    protocol.GenerationSet
+		pinned  protocol.Generation
+		want    protocol.GenerationSet
 	}{
-		{"no token", "client-id=c", 0, 0, protocol.AllGenerations},
-		{"token", "client-id=c&csrf-token=t", 0, 0, set(gV1, gV2Mixed, gV2)},
-		{"hook narrows", "client-id=c", set(gFlexi, gV2), 0, set(gFlexi, gV2)},
-		{"hook and token", "client-id=c&csrf-token=t", set(gFlexi, gV2), 0, set(gV2)},
-		{"hook contradicts token", "client-id=c&csrf-token=t", set(gFlexi), 0, set(gFlexi)},
-		{"reconnect of a pinned client", "client-id=c&csrf-token=t", 0, gV1, set(gV1)},
-		{"pinned outside the candidates", "client-id=c&csrf-token=t", 0, gFlexi, set(gV1, gV2Mixed, gV2)},
+		{"no token, no page token", "client-id=c", false, 0, 0, 0, protocol.AllGenerations},
+		{"no token, page token", "client-id=c", true, 0, 0, 0, set(gFlexi, gV1)},
+		{"token", "client-id=c&csrf-token=t", true, 0, 0, 0, set(gV1, gV2Mixed, gV2)},
+		{"clients: BirdWatch's bundle", "client-id=c", true, set(gFlexi, gV2), 0, 0, set(gFlexi)},
+		{"clients: BirdWatch's page", "client-id=c&csrf-token=t", true, set(gFlexi, gV2), 0, 0, set(gV2)},
+		{"clients without page token", "client-id=c", false, set(gFlexi, gV2), 0, 0, set(gFlexi, gV2)},
+		{"hook narrows", "client-id=c", false, 0, set(gFlexi, gV2), 0, set(gFlexi, gV2)},
+		{"hook and token", "client-id=c&csrf-token=t", true, 0, set(gFlexi, gV2), 0, set(gV2)},
+		{"hook contradicts token", "client-id=c&csrf-token=t", true, 0, set(gFlexi), 0, set(gFlexi)},
+		{"hook narrows clients", "client-id=c", false, set(gFlexi, gV1, gV2), set(gV1, gV2), 0, set(gV1, gV2)},
+		{"reconnect of a pinned client", "client-id=c&csrf-token=t", true, 0, 0, gV1, set(gV1)},
+		{"pinned outside the candidates", "client-id=c&csrf-token=t", true, 0, 0, gFlexi, set(gV1, gV2Mixed, gV2)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/chsk?"+tt.query, nil)
-			var hook func(*http.Request) protocol.GenerationSet
-			if tt.hook != 0 {
-				hook = func(*http.Request) protocol.GenerationSet { return tt.hook }
+			s := &Server{}
+			s.cfg.Clients = tt.clients
+			if tt.csrf {
+				s.cfg.CSRFToken = func(*http.Request) string { return "t" }
 			}
-			if got := wsCandidates(r, hook, tt.pinned); got != tt.want {
+			if tt.hook != 0 {
+				s.cfg.Generations = func(*http.Request) protocol.GenerationSet { return tt.hook }
+			}
+			if got := s.wsCandidates(r, tt.pinned); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

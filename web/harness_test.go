@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,13 @@ var ednProfiles = func() []profile {
 	return ps
 }()
 
+// ednAjaxOnly are releases whose Ajax conversation differs from their
+// generation's profile: Sente 1.6.0 with its default EDN packer polls with
+// "_" and the handshake flag, and POSTs without client-id.
+var ednAjaxOnly = []profile{
+	{name: "flexi16-edn", version: "1.6.0", gen: protocol.GenFlexi, format: protocol.FormatEDN, clock: "_", handshakeFlag: "true"},
+}
+
 // dialect is the wire variant the client writes and reads.
 func (p profile) dialect() protocol.Dialect {
 	return protocol.Dialect{Generation: p.gen, Format: p.format}
@@ -142,7 +150,7 @@ func (p profile) describe() string {
 
 func profileNamed(t *testing.T, name string) profile {
 	t.Helper()
-	for _, p := range append(profiles[:len(profiles):len(profiles)], ednProfiles...) {
+	for _, p := range slices.Concat(profiles, ednProfiles, ednAjaxOnly) {
 		if p.name == name {
 			return p
 		}

@@ -207,11 +207,13 @@ func TestBroadcastAllGenerations(t *testing.T) {
 }
 
 // TestGenerationsHook checks Config.Generations: a deployment that serves
-// only 1.3 and 1.21+ clients writes both encodings to an unknown client
-// without holding pushes (no client reads both).
+// only 1.3 and 1.21+ clients, without a page token (so that a URL without
+// one tells nothing), writes both encodings to an unknown client without
+// holding pushes (no client reads both).
 func TestGenerationsHook(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
+	cfg.CSRFToken = nil
 	cfg.Generations = func(*http.Request) protocol.GenerationSet {
 		return protocol.SetOf(protocol.GenFlexi, protocol.GenV2)
 	}
@@ -223,7 +225,7 @@ func TestGenerationsHook(t *testing.T) {
 	ts.send(t, "u-hook", tweetEvent(1))
 	a.expectBatch(1) // not held: it arrives before the client said anything
 	want := strings.Join([]string{
-		`A< -j["~:chsk/handshake",["u-hook","` + issueToken([]byte(testSecret), "hook-tab1", "u-hook", testNow, testToken) + `"]]`,
+		`A< -j["~:chsk/handshake",["u-hook","` + issueToken([]byte(testSecret), "hook-tab1", "u-hook", testNow, "") + `"]]`,
 		`app> send u-hook ["~:tweet/new",["^ ","~:id",1,"~:text","tweet 1"]]`,
 		`A< [["~:chsk/handshake",["u-hook",null,null]],null]    (unreadable by 1.3.0: dropped)`,
 		`A< ["~:chsk/ws-ping",null]    (unreadable by 1.3.0: dropped)`,
@@ -369,4 +371,49 @@ func TestSharedBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.expectBatch(1)
+}
+
+// TestClientsKnown checks Config.Clients as BirdWatch uses it: a Sente 1.3
+// flexi bundle and a 1.21+ page, with a page token. Each client, before it
+// says anything, gets exactly one handshake in its own dialect and its
+// pushes once, with no frame it cannot read (no other generation's
+// handshake, no probe), over WebSocket and Ajax; the transcript is
+// testdata/web/hello-clients.golden.
+func TestClientsKnown(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Clients = protocol.SetOf(protocol.GenFlexi, protocol.GenV2)
+	cfg.DetectTimeout = time.Minute   // longer than waitFor: a held push would fail the test
+	cfg.DisconnectGrace = time.Minute // no uidport-close during the test
+	ts := newTestServer(t, cfg)
+	tr := ts.tr
+	tr.linef("# Config.Clients = {flexi, v2}, with a page token: each client's hello")
+	for _, name := range []string{"flexi", "v2"} {
+		p := profileNamed(t, name)
+		uid := "u-known-" + name
+		tr.section("WebSocket, Sente " + p.version)
+		c := ts.dialWS(t, "W", p, "known-"+name+"-tab1")
+		ts.expectEvent(t, IDUIDPortOpen)
+		if h := c.expectHandshake(); h.UID != uid {
+			t.Fatalf("handshake uid %q", h.UID)
+		}
+		ts.send(t, uid, tweetEvent(1))
+		c.expectBatch(1) // not held: the push comes before the client speaks
+
+		tr.section("Ajax, Sente " + p.version)
+		a := ts.ajax(t, "A", p, "known-ajax-"+name+"-tab1")
+		a.expectHandshake()
+		ts.expectEvent(t, IDUIDPortOpen)
+		ts.send(t, "u-known-ajax-"+name, tweetEvent(2))
+		ts.flush()
+		a.expectBatch(a.poll(), 1)
+	}
+	got := tr.String()
+	if strings.Contains(got, "unreadable") {
+		t.Errorf("a client got a frame it cannot read:\n%s", got)
+	}
+	if n := strings.Count(got, "chsk/handshake"); n != 4 {
+		t.Errorf("%d handshakes, want one per client:\n%s", n, got)
+	}
+	checkGolden(t, "hello-clients", got)
 }

@@ -72,7 +72,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid stri
 	cl, _, old, open, err := s.reg.attach(cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
 			c = &wsConn{s: s, ws: ws, cl: cl, req: r, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
-			c.gens.Store(uint32(wsCandidates(r, s.cfg.Generations, cl.pinned())))
+			c.gens.Store(uint32(s.wsCandidates(r, cl.pinned())))
 			return c
 		})
 	if err != nil {
