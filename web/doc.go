@@ -41,14 +41,27 @@
 // has had none for DisconnectGrace; ConnectedUIDs and WatchUIDs give Sente's
 // connected-uids.
 //
+// Sente 1.3–1.6 Ajax POSTs carry no client-id; they carry the CSRF token
+// their handshake gave them. So the handshake of a 1.3–1.13 client (one
+// that sent no page token) carries a client token of its own instead of
+// the page's: it names the client-id and uid, is signed with
+// Config.TokenSecret (shared by a Cluster's servers), bound to the
+// session's page token, and expires after Config.TokenMaxAge (renewed by a
+// new handshake on a poll past half of it). A POST that carries one is
+// that client's event, on any server; a forged, expired or foreign one
+// gets 403 with the reason as text, and a POST with neither client-id nor
+// client token 403 "Unknown client". The payload's :uid, which anyone
+// can write, is never used.
+//
 // # Client generations
 //
 // protocol.Generation names the four wire formats (1.3–1.8 flexi, 1.9–1.17
 // v1, 1.18–1.20 v2 mixed, 1.21+ v2). The server answers each client in its
 // own, detected per connection:
 //
-//   - Ajax POST: the ppstr tells exactly (protocol.ParseClientFrame); the
-//     reply is written in that generation.
+//   - Ajax POST: the ppstr tells (protocol.ParseClientFrame), with the
+//     form's "_" telling a 1.3–1.8 EDN client from a 1.9–1.17 one
+//     (ClientFrame.GenerationIn); the reply is written in that generation.
 //   - Ajax poll: the query tells (protocol.DetectAjax: "_" is 1.3–1.8,
 //     "handshake?=1" 1.21+, "handshake?=true" 1.9–1.20, answered in v1,
 //     which all of those read). It is remembered per client-id, together
@@ -58,44 +71,75 @@
 //     client that cannot read it fails the poll and comes back with the
 //     flag.
 //   - WebSocket: the handshake must be the first frame, before the client
-//     says anything, and the URL tells little (protocol.DetectWebSocket: a
-//     csrf-token means 1.14+, its absence nothing). Config.Generations can
-//     narrow it per deployment (§11.2 option 1). The connection keeps the
-//     set of candidate generations and writes every frame in each encoding
-//     of a cover of that set (one encoding per candidate that reads no
-//     other), until the client's first frame pins one (§11.2 option 3).
-//     Each client parses its own encoding and drops the others with a
-//     console error, keeping the socket (§11.2, §13). So the handshake goes
-//     out in up to three encodings: flexi, v1 and v2 without a csrf-token,
-//     v1 and v2 with one. Two refinements keep this from ever delivering a
-//     push twice or late: 1.18–1.20 clients read both v1 and v2, so while
-//     they are among the candidates of a cover holding both, pushes are
-//     held (queued, not written) instead of written twice; and right after
-//     the handshake the server sends a probe, a Sente ping in the v2
-//     encoding, which 1.19+ clients answer at once with [:chsk/ws-pong],
-//     pinning them within a round trip. When the probe goes unanswered for
-//     Config.DetectTimeout the client is not 1.21+, the candidates lose v2,
-//     the cover no longer duplicates (v1 alone for a csrf-token URL, flexi
-//     and v1 otherwise) and held pushes go out. In practice: a 1.19+ client
-//     is pinned after one round trip; a 1.3 client (BirdWatch) is pinned by
-//     its first event or its 25 s ping, and receives flexi frames meanwhile
-//     (after DetectTimeout, or at once when Config.Generations excludes
-//     1.18–1.20); 1.14–1.18 clients get v1 after DetectTimeout, which they
-//     all read. The cost is a few unreadable frames in old clients'
-//     consoles at connect time, and two handshakes for 1.18–1.20 clients.
-//     A reconnect of a client-id whose generation is known skips all this.
+//     says anything, so only the URL and what the deployment knows can
+//     tell. A "csrf-token" parameter means 1.14+; its absence, on a server
+//     that hands out a page token (Config.CSRFToken), means 1.3–1.13 (a
+//     1.14+ client sends the page's token; one whose page has none cannot
+//     be served by such a server). Config.Clients (the generations the
+//     deployment serves) and Config.Generations (per request) narrow the
+//     candidates further (§11.2 option 1). A reconnect of a client-id
+//     whose generation is known skips all this.
+//
+// When the candidates of a WebSocket are one generation, or share one
+// writer, the client gets one handshake in its dialect and nothing else it
+// cannot read. This is the deployment-knowledge path, and the one to use
+// when the deployment serves its own bundles: BirdWatch's server sets
+// Clients to {flexi, v2} (its 1.3 bundle and its 1.21+ page) and hands out
+// a page token, so a URL without token is its bundle and one with a token
+// its page.
+//
+// Otherwise the connection keeps the set of candidates and writes every
+// frame in each encoding of a cover of the set (one encoding per candidate
+// that reads no other) until the client's first frame pins one (§11.2
+// option 3). Each client parses its own encoding and drops the others
+// with a console error, keeping the socket (§11.2, §13). Two refinements
+// keep this from ever delivering a push twice or late: 1.18–1.20 clients
+// read both v1 and v2, so while they are among the candidates of a cover
+// holding both, pushes are held (queued, not written) instead of written
+// twice; and right after the handshake the server sends a probe, a Sente
+// ping in the v2 encoding, which 1.19+ clients answer at once with
+// [:chsk/ws-pong], pinning them within a round trip. When the probe goes
+// unanswered for Config.DetectTimeout the client is not 1.21+, the
+// candidates lose v2 and held pushes go out. The probe is sent only when
+// v2 is a candidate that it can rule out. What each client sees when the
+// URL and the deployment leave several candidates:
+//
+//   - No page token (CSRFToken nil) and no "csrf-token": any generation.
+//     Handshakes in flexi, v1 and v2, then the probe. A 1.3–1.8 client
+//     logs three unreadable frames (v1 and v2 handshakes, probe), then one
+//     per push (its v1 copy) until its first event or 25 s ping pins it; a
+//     1.9–1.17 client logs the frames of the other generations and gets
+//     pushes in v1 after DetectTimeout; 1.18–1.20 read two handshakes;
+//     1.21+ log two frames (flexi and v1 handshakes) and are pinned by the
+//     probe.
+//   - A page token and no "csrf-token": 1.3–1.8 and 1.9–1.13 cannot be
+//     told apart in Transit. Handshakes in flexi and v1, no probe; each
+//     client logs the other's handshake and the other's copy of each push
+//     until it speaks. In EDN the two read the same frames (Sente's EDN
+//     packer has no flexi marker): one handshake, nothing unreadable.
+//   - "csrf-token": 1.14–1.17, 1.18–1.20 and 1.21+. Handshakes in v1 and
+//     v2, then the probe; pushes held until the client is pinned (a round
+//     trip for 1.19+) or DetectTimeout. 1.14–1.18 log the v2 frames they
+//     cannot read (1.18 reads both handshakes), 1.21+ the v1 handshake.
+//
+// Ajax clients never see a frame of another generation: the poll tells.
 //
 // # Packers
 //
 // Each generation comes in two packer formats (protocol.Format): Transit
-// JSON and EDN, Sente's default packer ("+e…"/"-e…" in the 1.3–1.8 flexi
-// packer). Config.Packer chooses: PackerTransit (the default) or PackerEDN
-// answer every client in that format and refuse frames in the other
-// (dropped on a WebSocket, 400 for an Ajax POST); PackerAuto answers each
-// client-id in the format of its first frame, pinned like its generation
-// (together they are its protocol.Dialect), and in Transit until then: a
-// handshake, and pushes to a WebSocket that has not spoken yet, are
-// Transit. Sente's query parameters never tell the packer. Every frame
+// JSON (the flexi packer's 'j' bodies for 1.3–1.8, which read 'e' bodies
+// too) and EDN, Sente's default packer, plain in every generation (a
+// 1.3–1.8 client with it reads "-[…]", never the flexi packer's "-e[…]").
+// Config.Packer chooses: PackerTransit (the default) or PackerEDN answer
+// every client in that format and refuse frames in the other (dropped on a
+// WebSocket, 400 for an Ajax POST); PackerAuto answers each client-id in
+// the format of its first frame, pinned like its generation (together
+// they are its protocol.Dialect), and in Transit until then: a handshake,
+// and pushes to a WebSocket that has not spoken yet, are Transit. Sente's
+// query parameters never tell the packer, and a client cannot speak before
+// its handshake, so a client that reads only EDN (Sente's default packer)
+// cannot open on a PackerAuto server: a deployment with EDN clients sets
+// PackerEDN (and serves its Transit clients from another Server). Every frame
 // the server writes (handshake, replies, pongs, Ajax dummy and timeout
 // replies, "no data" answers, pushes) is in the client's dialect; a push is
 // packed once per format in use and generation. Message.Format tells the
@@ -171,8 +215,11 @@
 //
 // Malformed WebSocket frames are logged and dropped, the socket kept; a bad
 // POST gets 400, a missing client-id 400, a bad CSRF token 403 "Bad CSRF
-// token", a refused origin 403 "Unauthorized origin", a request during
-// Close 503; no answer has an empty body. Client events in the reserved
+// token" (also a forged client token), an expired client token 403
+// "Expired CSRF token", another client's 403 "CSRF token of another
+// client", a POST that names no client 403 "Unknown client: …", a refused
+// origin 403 "Unauthorized origin", a request during Close 503; no answer
+// has an empty body. Client events in the reserved
 // chsk namespace are dropped, so a client cannot forge a uidport event.
 //
 // # Concurrency and resources
