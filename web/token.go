@@ -104,12 +104,15 @@ func verifyToken(secret []byte, tok string, now time.Time, maxAge time.Duration,
 		return clientToken{}, errTokenForged
 	}
 	parts := strings.Split(tok, ".")
-	enc := base64.RawURLEncoding
+	// Strict, and the time as FormatInt writes it: one token per client,
+	// uid and time, not several spellings of it.
+	enc := base64.RawURLEncoding.Strict()
 	cid, err1 := enc.DecodeString(parts[0])
 	uid, err2 := enc.DecodeString(parts[1])
 	issued, err3 := strconv.ParseInt(parts[2], 10, 64)
 	mac, err4 := enc.DecodeString(parts[3])
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || len(cid) == 0 || len(cid) > maxClientIDLen {
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || strconv.FormatInt(issued, 10) != parts[2] ||
+		len(cid) == 0 || len(cid) > maxClientIDLen {
 		return clientToken{}, errTokenForged
 	}
 	if !hmac.Equal(mac, tokenMAC(secret, string(cid), string(uid), issued, ref)) {

@@ -128,3 +128,26 @@ func TestAjaxClientTokenRefused(t *testing.T) {
 	default:
 	}
 }
+
+// FuzzVerifyToken checks that verifyToken never panics and accepts
+// nothing but the tokens issueToken makes: a token that verifies is the
+// one issued for the client-id, uid and time it names.
+func FuzzVerifyToken(f *testing.F) {
+	secret := []byte(testSecret)
+	f.Add(issueToken(secret, "tab-1", "u-1", testNow, "ref"))
+	f.Add("a.b.c.d")
+	f.Add("...")
+	f.Add("dGFiLTE.dS0x.1418299200.")
+	f.Fuzz(func(t *testing.T, tok string) {
+		ct, err := verifyToken(secret, tok, testNow, 24*time.Hour, "ref")
+		if err != nil {
+			if err != errTokenForged && err != errTokenExpired {
+				t.Fatalf("verifyToken(%q): unexpected error %v", tok, err)
+			}
+			return
+		}
+		if again := issueToken(secret, ct.cid, ct.uid, ct.issued, "ref"); again != tok {
+			t.Fatalf("verifyToken accepted %q, which is not the token issued for %+v (%q)", tok, ct, again)
+		}
+	})
+}
