@@ -36,9 +36,25 @@ type instance struct {
 // not nil) on a free port until the test ends.
 func startInstance(t *testing.T, cfg config, src hub.TweetSource) *instance {
 	t.Helper()
+	return startInstanceSeen(t, cfg, src, nil)
+}
+
+// startInstanceSeen is startInstance with seen, when not nil, called with
+// every request to /chsk the instance serves.
+func startInstanceSeen(t *testing.T, cfg config, src hub.TweetSource, seen func(*http.Request)) *instance {
+	t.Helper()
 	a, err := newApp(cfg, zerolog.Nop(), src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if seen != nil {
+		next := a.http
+		a.http = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/chsk" {
+				seen(r)
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

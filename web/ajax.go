@@ -192,8 +192,14 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	// client had it from another server. A client whose client token is
 	// past half its life gets a new handshake, which renews it.
 	now := s.now()
-	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) ||
-		tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge) {
+	due := tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge)
+	if due && cluster != nil {
+		// Another server may have renewed it: one renewal per client, not
+		// one per server its polls reach.
+		s.reloadClient(cl)
+		due = tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge)
+	}
+	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) || due {
 		cl.ajaxHandshake.Store(true)
 		defer a.endPoll(a.beginPoll())
 		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, now)}

@@ -212,6 +212,17 @@ func (s *Server) ajaxTTL() time.Duration {
 	return s.cfg.PollTimeout + s.cfg.DisconnectGrace + 5*time.Second
 }
 
+// reloadClient takes over what the cluster's record of cl says now (it
+// was read when this server first bound cl); on failure cl is left as is.
+func (s *Server) reloadClient(cl *client) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	rec, err := s.cfg.Cluster.BindClient(ctx, cl.id, func() string { return cl.uid }, true)
+	if err == nil && rec.UID == cl.uid {
+		cl.restore(rec)
+	}
+}
+
 // saveClient hands cl's record to the cluster when it changed since
 // *saved (a record() taken earlier), and makes it the new *saved.
 func (s *Server) saveClient(cl *client, saved *ClientRecord) {

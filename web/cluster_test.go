@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -381,6 +382,9 @@ func TestCluster(t *testing.T) {
 		if h := c.expectHandshake(); h.UID != "u-ws-"+p.name {
 			t.Fatalf("%s: handshake uid %q", c.label, h.UID)
 		}
+		if p.answersServerPing {
+			c.expectProbe() // and its pong pins the client
+		}
 		ws[p.name] = c
 		a := front.ajax(t, "ajax-"+p.name, p, "ajax-"+p.name+"-tab1")
 		a.expectHandshake()
@@ -624,4 +628,54 @@ func TestClusterCrashDefaultTiming(t *testing.T) {
 	})
 	t.Logf("dropped %v after the crash", took)
 	waitWithin(t, waitFor, "a delivers uidport-close", func() bool { return a.events.count(IDUIDPortClose, "u-crash") == 1 })
+}
+
+// TestClusterClientTokens checks the client tokens of Sente 1.3 Ajax
+// clients across servers: without Config.TokenSecret the servers share the
+// cluster's secret, so a POST whose token was issued by one is the event
+// of that client on another; and a token past half its life is renewed by
+// one handshake, not by one on each server the client's polls reach.
+func TestClusterClientTokens(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	shared := func(cfg *Config, _ *RedisClusterConfig) {
+		cfg.TokenSecret = nil
+		cfg.TokenMaxAge = time.Hour
+		cfg.PollTimeout = 5 * time.Second
+	}
+	i1, i2 := newClusterInstance(t, rs, "i1", shared), newClusterInstance(t, rs, "i2", shared)
+	var clock atomic.Int64
+	clock.Store(testNow.Unix())
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	i1.ts.s.hooks.now, i2.ts.s.hooks.now = now, now
+	if !bytes.Equal(i1.ts.s.tokenSecret, i2.ts.s.tokenSecret) || len(i1.ts.s.tokenSecret) < minTokenSecretLen {
+		t.Fatal("the servers do not share the cluster's token secret")
+	}
+
+	p := profileNamed(t, "flexi")
+	a1 := i1.ts.ajax(t, "A1", p, "ctok-tab1")
+	a1.expectHandshake()
+	a2 := i2.ts.ajax(t, "A2", p, "ctok-tab1") // the same client, its requests on i2
+	a2.csrf, a2.open = a1.csrf, true
+	if r := a2.postAsync(helloEvent(1), false)(); r.status != http.StatusOK {
+		t.Fatalf("POST on i2 with i1's token: %d %q", r.status, r.body)
+	}
+	waitWithin(t, waitFor, "i2 delivers the POST with the client's uid", func() bool {
+		return i2.events.count("test/hello", "u-ctok") == 1
+	})
+
+	clock.Add(int64(31 * time.Minute / time.Second))
+	a1.expectHandshake() // renewed on i1
+	if err := i1.ts.s.Send("u-ctok", tweetEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	i1.ts.s.Flush()
+	r := a2.poll()
+	if _, err := protocol.HandshakeFromValue(a2.parse(r).Value); err == nil {
+		t.Fatalf("i2 renewed the token again: %q", r.body)
+	}
+	a2.csrf = a1.csrf
+	if r := a2.postAsync(helloEvent(2), false)(); r.status != http.StatusOK {
+		t.Fatalf("POST on i2 with the renewed token: %d %q", r.status, r.body)
+	}
 }
