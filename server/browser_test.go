@@ -297,12 +297,13 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 			users, total, n := texts[0], texts[1], texts[2]
 			t.Fatalf("%s tab: %v (users %q, total %q, search %q from %d)", tb.name, err, users, total, n, first)
 		}
-		bars, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#word-chart svg rect").length`))
+		// The chart is redrawn as tweets arrive: wait for a drawn one.
+		err = waitFor(tb.ctx, 10*time.Second, "word-frequency bars", func() (bool, error) {
+			bars, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#word-chart svg rect").length`))
+			return bars > 0, err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		if bars == 0 {
-			t.Errorf("%s tab: no word-frequency bars", tb.name)
+			t.Errorf("%s tab: no word-frequency bars: %v", tb.name, err)
 		}
 	}
 
