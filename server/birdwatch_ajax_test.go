@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/sente-go/sente/protocol"
-	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -277,6 +276,8 @@ func (c *flexiAjaxClient) send(id transit.Keyword, data any) {
 	}
 }
 
+func (c *flexiAjaxClient) sessionUID() string { return c.uid }
+
 func (c *flexiAjaxClient) redact(s string) string {
 	if c.uid != "" {
 		s = strings.ReplaceAll(s, c.uid, "<uid>")
@@ -389,100 +390,24 @@ func pageToken(t *testing.T, base string) string {
 func TestBirdWatchAjaxSession(t *testing.T) {
 	src := make(chanSource)
 	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
-	a := in.app
-
-	// History: 6 English tweets about clojure, 3 about java, 2 German.
-	var n int64
-	history := map[string]bool{} // id_str of the tweets fed before the search
-	feed := func(text, lang string) *tweet.Tweet {
-		n++
-		tw := testTweet(n, text, lang)
-		src <- tw
-		return tw
-	}
-	for i := 0; i < 6; i++ {
-		feed(fmt.Sprintf("Clojure tip %d: transducers", i), "en")
-		if i%2 == 0 {
-			feed(fmt.Sprintf("Java news %d", i), "en")
-		}
-	}
-	feed("Clojure auf Deutsch", "de")
-	feed("Clojure und Java", "de")
-	for i := int64(1); i <= n; i++ {
-		history[testTweet(i, "", "").IDStr] = true
-	}
-	waitUntil(t, 5*time.Second, "the store has the history", func() bool { return a.store.Count() == int(n) })
+	feed, history := birdwatchHistory(t, in, src)
 	page := pageToken(t, in.url)
 
 	var transcript strings.Builder
 	transcript.WriteString("# Sente 1.3.0 flexi client over Ajax: C> its requests (form values decoded, <ms> its clock),\n" +
 		"# S< the answers: a POST's body, or each event the polls delivered (poll:), stats left out\n")
 	c := newFlexiAjaxClient(t, in.url, "9f1c3a2e-5b7d-4e8f-a1b2-c3d4e5f60718", &transcript)
-	// The percolator may still be catching up with the history tweets
-	// when the search registers: those may come live too.
-	c.ignore = func(ev []any) bool {
-		if ev[0] != transit.Keyword("tweet/new") {
-			return false
-		}
-		id, _ := ev[1].(*transit.Map).Get(transit.Keyword("id_str"))
-		return history[id.(string)]
-	}
+	c.ignore = liveHistory(history)
 	c.start()
 	c.await("chsk/handshake", 5*time.Second)
 	checkClientToken(t, c, page)
-
-	q := birdwatchQuery("(clojure) AND lang:en")
-	c.send("cmd/percolate", transit.NewMap(transit.Keyword("query"), q, transit.Keyword("uid"), c.uid))
-	for k := 0; k < 4; k++ {
-		c.send("cmd/query", transit.NewMap(transit.Keyword("query"), q, transit.Keyword("n"), 500,
-			transit.Keyword("uid"), c.uid, transit.Keyword("from"), 500*k))
-	}
-	// Before the client token, these POSTs had no uid and the chunks
-	// went nowhere: that they arrive is the point.
-	wantFirst := []string{"546814306545300009", "546814306545300007", "546814306545300006", "546814306545300004", "546814306545300003", "546814306545300001"}
-	for k := 0; k < 4; k++ {
-		ev := c.await("tweet/prev-chunk", 5*time.Second)
-		chunk := ev[1].([]any)
-		if k == 0 && strings.Join(ids(chunk), ",") != strings.Join(wantFirst, ",") {
-			t.Fatalf("first chunk ids = %v, want newest first %v", ids(chunk), wantFirst)
-		}
-		if k > 0 && len(chunk) != 0 {
-			t.Fatalf("chunk %d has %d tweets, want none", k, len(chunk))
-		}
-	}
-
-	// :stats/users-count reaches every client every 2 s.
-	ev := c.await("stats/users-count", 5*time.Second)
-	if ev[1] != int64(1) {
-		t.Fatalf("users-count = %v, want 1", ev[1])
-	}
-
-	// Live: only matching tweets are pushed.
-	feed("Java only", "en")
-	feed("Clojure, but in German", "de")
-	live := feed("Live clojure tweet", "en")
-	ev = c.await("tweet/new", 5*time.Second)
-	if id, _ := ev[1].(*transit.Map).Get(transit.Keyword("id_str")); id != live.IDStr {
-		t.Fatalf("tweet/new = %v, want %s", id, live.IDStr)
-	}
-
-	// Missing tweets: found, and not found (the all-null skeleton).
-	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "546814306545300001", transit.Keyword("uid"), c.uid))
-	ev = c.await("tweet/missing-tweet", 5*time.Second)
-	if got, _ := ev[1].(*transit.Map).Get(transit.Keyword("text")); got != "Clojure tip 0: transducers" {
-		t.Fatalf("missing tweet text = %v", got)
-	}
-	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "1", transit.Keyword("uid"), c.uid))
-	ev = c.await("tweet/missing-tweet", 5*time.Second)
-	skel := ev[1].(*transit.Map)
-	if v, ok := skel.Get(transit.Keyword("text")); !ok || v != nil || skel.Len() != 8 {
-		t.Fatalf("skeleton = %v", skel)
-	}
+	// Before the client token, its POSTs had no uid and the answers went
+	// nowhere: that they arrive is the point.
+	birdwatchSession(t, c, feed)
 	c.finish()
 	if h := c.handshakes.Load(); h != 1 {
 		t.Errorf("the polls returned %d handshakes, want 1", h)
 	}
-
 	checkTranscript(t, "session-ajax-flexi.golden", transcript.String())
 }
 

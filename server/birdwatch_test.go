@@ -151,17 +151,24 @@ func ids(chunk []any) []string {
 	return out
 }
 
-// TestBirdWatchSession runs a BirdWatch search as the 1.3.0 client does
-// (docs/birdwatch.md §4) against the real server over a WebSocket.
-func TestBirdWatchSession(t *testing.T) {
-	src := make(chanSource)
-	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
-	a := in.app
+// sessionClient is a Sente 1.3.0 BirdWatch client of either transport
+// (flexiClient, flexiAjaxClient), as the session script drives it.
+type sessionClient interface {
+	send(id transit.Keyword, data any)
+	await(id transit.Keyword, within time.Duration) []any
+	sessionUID() string
+}
 
-	// History: 6 English tweets about clojure, 3 about java, 2 German.
+func (c *flexiClient) sessionUID() string { return c.uid }
+
+// birdwatchHistory feeds src the history of the session tests, 6 English
+// tweets about clojure, 3 about java and 2 German ones, and waits until
+// the store of in has them. It returns the feed for later tweets and the
+// id_str of the history tweets.
+func birdwatchHistory(t *testing.T, in *instance, src chanSource) (feed func(text, lang string) *tweet.Tweet, history map[string]bool) {
+	t.Helper()
 	var n int64
-	history := map[string]bool{} // id_str of the tweets fed before the search
-	feed := func(text, lang string) *tweet.Tweet {
+	feed = func(text, lang string) *tweet.Tweet {
 		n++
 		tw := testTweet(n, text, lang)
 		src <- tw
@@ -175,46 +182,40 @@ func TestBirdWatchSession(t *testing.T) {
 	}
 	feed("Clojure auf Deutsch", "de")
 	feed("Clojure und Java", "de")
+	history = map[string]bool{}
 	for i := int64(1); i <= n; i++ {
 		history[testTweet(i, "", "").IDStr] = true
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.store.Count() < int(n) {
-		if time.Now().After(deadline) {
-			t.Fatalf("store has %d of %d tweets", a.store.Count(), n)
-		}
-		time.Sleep(time.Millisecond) // polling the store, bounded by the deadline
-	}
+	waitUntil(t, 5*time.Second, "the store has the history", func() bool { return in.app.store.Count() == int(n) })
+	return feed, history
+}
 
-	var transcript strings.Builder
-	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(in.url, "http")+"/chsk?client-id=9f1c3a2e-5b7d-4e8f-a1b2-c3d4e5f60718", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := &flexiClient{t: t, conn: conn, transcript: &transcript}
-	// The percolator may still be catching up with the history tweets
-	// when the search registers: those may come live too.
-	c.ignore = func(ev []any) bool {
+// liveHistory returns an ignore function for a session client: the
+// percolator may still be catching up with the history tweets when the
+// search registers, so those may come live too.
+func liveHistory(history map[string]bool) func(ev []any) bool {
+	return func(ev []any) bool {
 		if ev[0] != transit.Keyword("tweet/new") {
 			return false
 		}
 		id, _ := ev[1].(*transit.Map).Get(transit.Keyword("id_str"))
 		return history[id.(string)]
 	}
-	c.await("chsk/handshake", 5*time.Second)
-	if c.uid == "" || c.token == "" {
-		t.Fatalf("handshake without uid or token: %q %q", c.uid, c.token)
-	}
+}
 
-	q := transit.NewMap(transit.Keyword("query_string"), transit.NewMap(
-		transit.Keyword("default_field"), "text",
-		transit.Keyword("default_operator"), "AND",
-		transit.Keyword("query"), "(clojure) AND lang:en"))
-	c.send("cmd/percolate", transit.NewMap(transit.Keyword("query"), q, transit.Keyword("uid"), c.uid))
+// birdwatchSession runs a BirdWatch search as the 1.3.0 client does
+// (docs/birdwatch.md §4), once c has its handshake, with the history of
+// birdwatchHistory: the live query and four history queries, their
+// chunks (the first newest first), the users count, a matching live tweet
+// and no other, a missing tweet found and one not found.
+func birdwatchSession(t *testing.T, c sessionClient, feed func(text, lang string) *tweet.Tweet) {
+	t.Helper()
+	uid := c.sessionUID()
+	q := birdwatchQuery("(clojure) AND lang:en")
+	c.send("cmd/percolate", transit.NewMap(transit.Keyword("query"), q, transit.Keyword("uid"), uid))
 	for k := 0; k < 4; k++ {
 		c.send("cmd/query", transit.NewMap(transit.Keyword("query"), q, transit.Keyword("n"), 500,
-			transit.Keyword("uid"), c.uid, transit.Keyword("from"), 500*k))
+			transit.Keyword("uid"), uid, transit.Keyword("from"), 500*k))
 	}
 	wantFirst := []string{"546814306545300009", "546814306545300007", "546814306545300006", "546814306545300004", "546814306545300003", "546814306545300001"}
 	for k := 0; k < 4; k++ {
@@ -244,18 +245,37 @@ func TestBirdWatchSession(t *testing.T) {
 	}
 
 	// Missing tweets: found, and not found (the all-null skeleton).
-	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "546814306545300001", transit.Keyword("uid"), c.uid))
+	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "546814306545300001", transit.Keyword("uid"), uid))
 	ev = c.await("tweet/missing-tweet", 5*time.Second)
 	if got, _ := ev[1].(*transit.Map).Get(transit.Keyword("text")); got != "Clojure tip 0: transducers" {
 		t.Fatalf("missing tweet text = %v", got)
 	}
-	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "1", transit.Keyword("uid"), c.uid))
+	c.send("cmd/missing", transit.NewMap(transit.Keyword("id_str"), "1", transit.Keyword("uid"), uid))
 	ev = c.await("tweet/missing-tweet", 5*time.Second)
 	skel := ev[1].(*transit.Map)
 	if v, ok := skel.Get(transit.Keyword("text")); !ok || v != nil || skel.Len() != 8 {
 		t.Fatalf("skeleton = %v", skel)
 	}
+}
 
+// TestBirdWatchSession runs the BirdWatch session over a WebSocket.
+func TestBirdWatchSession(t *testing.T) {
+	src := make(chanSource)
+	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
+	feed, history := birdwatchHistory(t, in, src)
+
+	var transcript strings.Builder
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(in.url, "http")+"/chsk?client-id=9f1c3a2e-5b7d-4e8f-a1b2-c3d4e5f60718", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &flexiClient{t: t, conn: conn, transcript: &transcript, ignore: liveHistory(history)}
+	c.await("chsk/handshake", 5*time.Second)
+	if c.uid == "" || c.token == "" {
+		t.Fatalf("handshake without uid or token: %q %q", c.uid, c.token)
+	}
+	birdwatchSession(t, c, feed)
 	checkTranscript(t, "session-flexi.golden", transcript.String())
 }
 
