@@ -323,25 +323,10 @@ func (c *flexiAjaxClient) record(ev []any) {
 	fmt.Fprintf(c.transcript, "S< poll: %s\n", c.redact(string(b)))
 }
 
-// await returns the next event with this id, failing on any other event
-// except the stats (whose timing varies) and those c.ignore says may come
-// at any time; the event returned goes to the transcript unless a stat.
+// await returns the next event with this id; see awaitEvent.
 func (c *flexiAjaxClient) await(id transit.Keyword, within time.Duration) []any {
 	c.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ev := c.next(deadline)
-		if ev[0] == id {
-			if id.Namespace() != "stats" {
-				c.record(ev)
-			}
-			return ev
-		}
-		if ev[0].(transit.Keyword).Namespace() == "stats" || c.ignore != nil && c.ignore(ev) {
-			continue
-		}
-		c.t.Fatalf("waiting for %s, got %v", id, ev)
-	}
+	return awaitEvent(c.t, id, within, c.next, c.record, c.ignore)
 }
 
 // checkClientToken checks the token of c's handshake: a client token

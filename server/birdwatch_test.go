@@ -121,24 +121,31 @@ func (c *flexiClient) record(ev []any) {
 	fmt.Fprintf(c.transcript, "S< %s\n", c.redact(string(b)))
 }
 
-// await returns the next event with this id, failing on any other event
-// except the stats (whose timing varies) and live tweets that c.ignore
-// says may come at any time; every event returned goes to the transcript.
+// await returns the next event with this id; see awaitEvent.
 func (c *flexiClient) await(id transit.Keyword, within time.Duration) []any {
 	c.t.Helper()
+	return awaitEvent(c.t, id, within, c.next, c.record, c.ignore)
+}
+
+// awaitEvent returns the next event with this id that next delivers,
+// failing on any other event except the stats (whose timing varies) and
+// those ignore (when not nil) says may come at any time; the event
+// returned goes to record unless a stat.
+func awaitEvent(t *testing.T, id transit.Keyword, within time.Duration, next func(deadline time.Time) []any, record func([]any), ignore func([]any) bool) []any {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		ev := c.next(deadline)
+		ev := next(deadline)
 		if ev[0] == id {
 			if id.Namespace() != "stats" {
-				c.record(ev)
+				record(ev)
 			}
 			return ev
 		}
-		if ev[0].(transit.Keyword).Namespace() == "stats" || c.ignore != nil && c.ignore(ev) {
+		if ev[0].(transit.Keyword).Namespace() == "stats" || ignore != nil && ignore(ev) {
 			continue
 		}
-		c.t.Fatalf("waiting for %s, got %v", id, ev)
+		t.Fatalf("waiting for %s, got %v", id, ev)
 	}
 }
 
