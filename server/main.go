@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,7 @@ type config struct {
 	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
 	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
 	clients   string  // the Sente client generations served (protocol.ParseGenerations)
+	origins   string  // other origins allowed besides the server's own, comma-separated ("*": all)
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
@@ -120,6 +122,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
 	fs.StringVar(&cfg.csrfToken, "csrf-token", envOr("SENTE_CSRF_TOKEN", ""), "the CSRF token handed to pages and required on their requests; empty: a random one, shared by every instance on the same -redis-addr (set it for a cluster whose Redis may restart empty) (env SENTE_CSRF_TOKEN)")
 	fs.StringVar(&cfg.clients, "clients", envOr("SENTE_CLIENTS", defaultClients), `Sente client generations served: a comma-separated list of flexi (1.3-1.8: BirdWatch's bundle), v1 (1.9-1.17), v2mixed (1.18-1.20), v2 (1.21+: the built-in page), or "all"; each client then gets one handshake in its own dialect and no frame it cannot read (env SENTE_CLIENTS)`)
+	fs.StringVar(&cfg.origins, "allowed-origins", envOr("SENTE_ALLOWED_ORIGINS", ""), `origins allowed to use /chsk besides the server's own, comma-separated (scheme://host[:port] as browsers send them), or "*" for every site (env SENTE_ALLOWED_ORIGINS)`)
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
 	if err := fs.Parse(args); err != nil {
@@ -246,13 +249,20 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		csrf = newToken()
 	}
 	token := func(*http.Request) string { return csrf }
+	var origins []string
+	for _, o := range strings.Split(cfg.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
 	sente, err := web.New(web.Config{
-		Packer:    packer,
-		Clients:   clients,
-		CSRFToken: token,
-		Broker:    broker,
-		Cluster:   cluster,
-		Logger:    log.With().Str("component", "sente").Logger(),
+		Packer:         packer,
+		Clients:        clients,
+		AllowedOrigins: origins,
+		CSRFToken:      token,
+		Broker:         broker,
+		Cluster:        cluster,
+		Logger:         log.With().Str("component", "sente").Logger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sente server: %w", err)

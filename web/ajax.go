@@ -139,6 +139,9 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 // PollTimeout.
 func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
 	detected := narrowTo(protocol.DetectAjax(q), s.cfg.Clients)
+	if !presented && s.cfg.CSRFCheck != CSRFOff {
+		detected &= legacyGenerations // servesTokenless made sure it is not empty
+	}
 	created := false
 	uid := func() string { return s.userID(r, cid) }
 	strict := !q.Has(paramHandshake)
@@ -377,7 +380,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cid, byToken = ct.cid, true
-	} else if _, ok := s.checkCSRF(r, r.Form); !ok {
+	} else if presented, ok := s.checkCSRF(r, r.Form); !ok || !presented && s.cfg.CSRFCheck != CSRFOff && cid != "" {
+		// Every POST carries a token (a client-id without one is a
+		// cross-site form's as much as a client's).
 		writeText(w, http.StatusForbidden, bodyBadCSRF)
 		return
 	}
@@ -411,6 +416,9 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if cid == "" {
 		// A 1.3–1.6 POST whose client had no client token.
 		writeText(w, http.StatusForbidden, bodyNoClient)
+		return
+	}
+	if !s.authorized(w, r, cid) {
 		return
 	}
 	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}

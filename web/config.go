@@ -11,9 +11,10 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// Config configures a Server. The zero value is a working configuration
-// (Sente's defaults: random uid per client, no CSRF check, every origin
-// allowed, 30/100 ms batching, 20 s polls, 5 s grace, nothing logged). New
+// Config configures a Server. The zero value is a working and safe
+// configuration (random uid per client, CSRF tokens required on POSTs,
+// same-origin requests only, 30/100 ms batching, 20 s polls, 5 s grace,
+// nothing logged); a 1.14+ client also needs CSRFToken. New
 // copies it: the caller may reuse or change its Config afterwards. A
 // duration or size left at zero takes the default stated on the field;
 // negative values, and values outside the stated range, make New fail.
@@ -33,12 +34,12 @@ type Config struct {
 
 	// CSRFToken returns the reference CSRF token for r, typically from the
 	// session: the page token Sente 1.14+ clients send on every request,
-	// checked as CSRFCheck says, in constant time. Clients of Sente
-	// 1.3–1.13 get a client token in their handshake instead (see
-	// TokenSecret), bound to this reference token. Nil disables the page
-	// token check; client tokens are still handed out and verified, since
-	// they tell who sent a 1.3–1.6 POST. It must be safe for concurrent
-	// use.
+	// compared in constant time. Clients of Sente 1.3–1.13 get a client
+	// token in their handshake instead (see TokenSecret), bound to this
+	// reference token. Nil means there is no page token: a request that
+	// presents one is refused (unless CSRFCheck is CSRFOff), so only
+	// 1.3–1.13 clients can be served; set it to serve 1.14+ clients. It
+	// must be safe for concurrent use.
 	CSRFToken func(r *http.Request) string
 	// TokenSecret signs the client tokens that identify Sente 1.3–1.13
 	// clients (token.go): their handshake carries a token of their own in
@@ -55,21 +56,37 @@ type Config struct {
 	// its next poll. Zero means 24 h; at least 1 min, at most 30 days.
 	TokenMaxAge time.Duration
 
-	// CSRFCheck says which requests must carry a token matching CSRFToken.
-	// The zero value, CSRFPresented, checks every token a request carries
-	// (what Sente 1.14+ clients send on every request) and lets requests
-	// without one through (1.3–1.13 WebSockets and polls carry none).
-	// Ignored when CSRFToken is nil.
+	// CSRFCheck says which requests must carry a valid token. The zero
+	// value, CSRFDefault, is Sente's rule adapted to clients of every
+	// generation: every POST needs one (the page token, or a client token
+	// for 1.3–1.13), every token presented must be valid, and a WebSocket
+	// or poll without token is served only as a 1.3–1.13 client (which
+	// sends none there), refused when the deployment serves none
+	// (Clients). CSRFRequired refuses every request without the page
+	// token; CSRFOff opens everything to cross-site requests but what the
+	// origin check stops.
 	CSRFCheck CSRFCheck
 
 	// AllowedOrigins lists the origins ("https://example.com", scheme,
-	// host and port as browsers send them) allowed to connect; a request
-	// whose Origin header, or failing that its Referer, matches none is
-	// refused with 403 "Unauthorized origin". Empty, or containing "*",
-	// allows every origin (Sente's default). Set it in production: it is
-	// what stops another site from opening a WebSocket with your users'
-	// cookies.
+	// host and port as browsers send them) allowed to connect besides the
+	// server's own; a request whose Origin header, or failing that its
+	// Referer, names another origin is refused with 403 "Unauthorized
+	// origin". Empty, the default, allows the same origin only: the host
+	// of the Origin (or Referer) must be the request's Host. "*" allows
+	// every origin, which opens WebSockets and polls to any site the
+	// user visits, with the user's cookies. A request with neither header
+	// (not from a browser page) is allowed.
 	AllowedOrigins []string
+
+	// Authorize, when not nil, decides whether a request may go on (Sente's
+	// :authorized?-fn): it is called for every WebSocket upgrade, Ajax
+	// poll and Ajax POST that passed the CSRF and origin checks, with the
+	// request's client-id (for a 1.3–1.6 POST, the one its client token
+	// names). A nil error lets it through; an error refuses it, with the
+	// status and text of a *Refusal, or else 401 "Unauthorized request".
+	// Refuse the reconnects of a user ended by Server.Disconnect here. It
+	// must be safe for concurrent use.
+	Authorize func(r *http.Request, clientID string) error
 
 	// HandshakeData returns the optional handshake-data (Sente 1.4+) sent
 	// to a new connection of uid. Nil sends none. It must be safe for
@@ -188,17 +205,21 @@ type Config struct {
 type CSRFCheck uint8
 
 const (
-	// CSRFPresented checks every token a request carries (WebSocket query
-	// "csrf-token", POST field "csrf-token", header X-CSRF-Token or
-	// X-XSRF-Token) and accepts requests that carry none. Sente 1.14+
-	// clients send the token on every request; 1.3–1.13 clients send it
-	// on POSTs only (the one the handshake gave them).
-	CSRFPresented CSRFCheck = iota
-	// CSRFRequired refuses every request without a valid token: only
+	// CSRFDefault, the zero value: every POST carries a valid token (a
+	// 1.14+ client's page token, a 1.3–1.13 client's client token; POST
+	// field "csrf-token", header X-CSRF-Token or X-XSRF-Token), every
+	// token a request presents is valid, and a WebSocket or poll without
+	// token (what 1.3–1.13 clients send) is served only as a 1.3–1.13
+	// client: refused with 403 when Clients excludes them, or when its
+	// query tells a 1.14+ client.
+	CSRFDefault CSRFCheck = iota
+	// CSRFRequired refuses every request without a valid page token: only
 	// Sente 1.14+ clients can connect.
 	CSRFRequired
-	// CSRFOff checks nothing; the token is still handed out in handshakes
-	// to 1.3–1.13 clients, for applications that check it themselves.
+	// CSRFOff checks no page token, for applications that check it
+	// themselves (or rely on the origin check). 1.3–1.13 clients still get
+	// client tokens, which a POST without client-id needs to be
+	// identified, and a client token presented is still verified.
 	CSRFOff
 )
 

@@ -218,8 +218,20 @@
 // token" (also a forged client token), an expired client token 403
 // "Expired CSRF token", another client's 403 "CSRF token of another
 // client", a POST that names no client 403 "Unknown client: …", a refused
-// origin 403 "Unauthorized origin", a request during Close 503; no answer
-// has an empty body. Client events in the reserved
+// origin 403 "Unauthorized origin", a request Config.Authorize refuses 401
+// "Unauthorized request" (or its Refusal), a request during Close 503; no
+// answer has an empty body.
+//
+// # Security defaults
+//
+// The zero Config is the safe one (Config.CSRFCheck, AllowedOrigins):
+// requests from pages of other sites are refused, every POST carries a
+// valid token (the page's for 1.14+, a client token for 1.3–1.13), a
+// token presented is checked, and a WebSocket or poll without token is
+// served only as a 1.3–1.13 client, which sends none there. Each knob that
+// loosens this says what it opens. Config.Authorize refuses what the
+// application wants to refuse, and Server.Disconnect ends a user's
+// connections. Client events in the reserved
 // chsk namespace are dropped, so a client cannot forge a uidport event.
 //
 // # Concurrency and resources

@@ -116,8 +116,9 @@ func ajaxWriter(s protocol.GenerationSet) protocol.Generation {
 func (s *Server) wsCandidates(r *http.Request, pinned protocol.Generation) protocol.GenerationSet {
 	q := r.URL.Query()
 	set := protocol.DetectWebSocket(q)
-	if s.cfg.CSRFToken != nil && !q.Has(paramCSRF) {
-		// 1.14+ clients send the page's token on the WebSocket URL.
+	if !q.Has(paramCSRF) && (s.cfg.CSRFCheck != CSRFOff || s.cfg.CSRFToken != nil) {
+		// 1.14+ clients send the page's token on the WebSocket URL, and
+		// one without it is refused (servesTokenless) unless CSRFOff.
 		set &= legacyGenerations
 	}
 	set = narrowTo(set, s.cfg.Clients)

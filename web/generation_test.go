@@ -117,16 +117,16 @@ func TestWSCandidates(t *testing.T) {
 		pinned  protocol.Generation
 		want    protocol.GenerationSet
 	}{
-		{"no token, no page token", "client-id=c", false, 0, 0, 0, protocol.AllGenerations},
+		{"no token, no page token", "client-id=c", false, 0, 0, 0, set(gFlexi, gV1)},
 		{"no token, page token", "client-id=c", true, 0, 0, 0, set(gFlexi, gV1)},
 		{"token", "client-id=c&csrf-token=t", true, 0, 0, 0, set(gV1, gV2Mixed, gV2)},
 		{"clients: BirdWatch's bundle", "client-id=c", true, set(gFlexi, gV2), 0, 0, set(gFlexi)},
 		{"clients: BirdWatch's page", "client-id=c&csrf-token=t", true, set(gFlexi, gV2), 0, 0, set(gV2)},
-		{"clients without page token", "client-id=c", false, set(gFlexi, gV2), 0, 0, set(gFlexi, gV2)},
-		{"hook narrows", "client-id=c", false, 0, set(gFlexi, gV2), 0, set(gFlexi, gV2)},
+		{"clients without page token", "client-id=c", false, set(gFlexi, gV2), 0, 0, set(gFlexi)},
+		{"hook narrows", "client-id=c", false, 0, set(gFlexi, gV2), 0, set(gFlexi)},
 		{"hook and token", "client-id=c&csrf-token=t", true, 0, set(gFlexi, gV2), 0, set(gV2)},
 		{"hook contradicts token", "client-id=c&csrf-token=t", true, 0, set(gFlexi), 0, set(gFlexi)},
-		{"hook narrows clients", "client-id=c", false, set(gFlexi, gV1, gV2), set(gV1, gV2), 0, set(gV1, gV2)},
+		{"hook narrows clients", "client-id=c&csrf-token=t", true, set(gFlexi, gV1, gV2), set(gV1, gV2), 0, set(gV1, gV2)},
 		{"reconnect of a pinned client", "client-id=c&csrf-token=t", true, 0, 0, gV1, set(gV1)},
 		{"pinned outside the candidates", "client-id=c&csrf-token=t", true, 0, 0, gFlexi, set(gV1, gV2Mixed, gV2)},
 	}
@@ -145,5 +145,11 @@ func TestWSCandidates(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+	// With CSRFOff and no page token, a URL without token tells nothing.
+	s := &Server{}
+	s.cfg.CSRFCheck = CSRFOff
+	if got := s.wsCandidates(httptest.NewRequest("GET", "/chsk?client-id=c", nil), 0); got != protocol.AllGenerations {
+		t.Errorf("CSRFOff without page token: got %v", got)
 	}
 }

@@ -2,12 +2,16 @@ package web
 
 import (
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sente-go/sente/protocol"
 )
 
 // Request parameters and headers (sente-protocol.md §2.2).
@@ -33,6 +37,7 @@ const (
 	bodyTokenForeign     = "CSRF token of another client"
 	bodyNoClient         = "Unknown client: no client-id and no client token"
 	bodyBadOrigin        = "Unauthorized origin"
+	bodyUnauthorized     = "Unauthorized request"
 	bodyNoClientID       = "Missing client-id"
 	bodyBadClientID      = "Bad client-id"
 	bodyBadRequest       = "Bad request"
@@ -73,7 +78,11 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.wg.Done()
 	q := r.URL.Query()
+	upgrade := websocket.IsWebSocketUpgrade(r)
 	presented, ok := s.checkCSRF(r, q)
+	if ok && !presented && !s.servesTokenless(q, upgrade) {
+		ok = false // a 1.14+ client without its token
+	}
 	if !ok {
 		writeText(w, http.StatusForbidden, bodyBadCSRF)
 		return
@@ -91,32 +100,92 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, bodyBadClientID)
 		return
 	}
-	if websocket.IsWebSocketUpgrade(r) {
+	if !s.authorized(w, r, cid) {
+		return
+	}
+	if upgrade {
 		s.serveWebSocket(w, r, cid, presented)
 		return
 	}
 	s.servePoll(w, r, q, cid, presented)
 }
 
-// checkCSRF applies Config.CSRFCheck to the token r carries: the
+// checkCSRF applies Config.CSRFCheck to the page token r carries: the
 // "csrf-token" parameter of params, else the X-CSRF-Token header, else
 // X-XSRF-Token (Sente's order). presented reports whether r carried one,
-// which marks a Sente 1.14+ client (or a 1.3–1.13 POST). An empty value
-// counts as none: how a 1.3 client POSTs the nil token of its handshake
-// is not known (sente-protocol.md §12). The literal "null" that 1.16–1.20
-// send when their page has no token is a token, and a wrong one, as for
-// Sente.
+// which marks a Sente 1.14+ client (or a 1.3–1.13 POST). A token presented
+// must be the reference token (a missing reference token fails, as in
+// Sente); a request without one passes unless CSRFRequired, and the
+// caller applies the rule of its kind (a POST needs a token, a tokenless
+// GET is a 1.3–1.13 client: servesTokenless). An empty value counts as
+// none. The literal "null" that 1.16–1.20 send when their page has no
+// token is a token, and a wrong one, as for Sente.
 func (s *Server) checkCSRF(r *http.Request, params url.Values) (presented, ok bool) {
 	tok, presented := presentedToken(r, params)
-	if s.cfg.CSRFToken == nil || s.cfg.CSRFCheck == CSRFOff {
+	switch {
+	case s.cfg.CSRFCheck == CSRFOff:
 		return presented, true
-	}
-	if !presented {
+	case !presented:
 		return false, s.cfg.CSRFCheck != CSRFRequired
 	}
-	// A missing reference token fails the check, as in Sente.
-	ref := s.cfg.CSRFToken(r)
-	return true, ref != "" && subtle.ConstantTimeCompare([]byte(ref), []byte(tok)) == 1
+	return true, s.isPageToken(r, tok)
+}
+
+// servesTokenless reports whether a GET (a WebSocket upgrade if upgrade,
+// else a poll) with query q and no CSRF token is served: only 1.3–1.13
+// clients send none, so it is when its query allows one of them and the
+// deployment serves them (Config.Clients). Under CSRFOff every request is.
+func (s *Server) servesTokenless(q url.Values, upgrade bool) bool {
+	if s.cfg.CSRFCheck == CSRFOff {
+		return true
+	}
+	set := protocol.DetectWebSocket(q)
+	if !upgrade {
+		set = protocol.DetectAjax(q)
+	}
+	set &= legacyGenerations
+	if c := s.cfg.Clients & protocol.AllGenerations; c != 0 {
+		set &= c
+	}
+	return set != 0
+}
+
+// Refusal is an error a Config.Authorize function returns to refuse a
+// request with its own status and text (for example 403 "Account
+// suspended", or 429 with a retry hint in the text).
+type Refusal struct {
+	// Status is the HTTP status: 4xx or 5xx; another value answers 401.
+	Status int
+	// Reason is the plain-text body; empty answers the status text.
+	Reason string
+}
+
+// Error returns the status and the reason.
+func (e *Refusal) Error() string {
+	return fmt.Sprintf("web: request refused: %d %s", e.Status, e.Reason)
+}
+
+// authorized applies Config.Authorize to r of client cid, answering a
+// refusal itself; it reports whether the request goes on.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request, cid string) bool {
+	if s.cfg.Authorize == nil {
+		return true
+	}
+	err := s.cfg.Authorize(r, cid)
+	if err == nil {
+		return true
+	}
+	status, body := http.StatusUnauthorized, bodyUnauthorized
+	var ref *Refusal
+	if errors.As(err, &ref) && ref.Status >= 400 && ref.Status <= 599 {
+		status, body = ref.Status, ref.Reason
+		if body == "" {
+			body = http.StatusText(status)
+		}
+	}
+	s.log.Debug().Str("client_id", cid).Int("status", status).Msg("request refused by Authorize")
+	writeText(w, status, body)
+	return false
 }
 
 // isPageToken reports whether tok is r's reference CSRF token (the page
@@ -127,15 +196,23 @@ func (s *Server) isPageToken(r *http.Request, tok string) bool {
 }
 
 // originAllowed checks Config.AllowedOrigins against the Origin header, or
-// when there is none, against the Referer (as Sente does).
+// when there is none, against the Referer (as Sente does): the server's own
+// origin (the request's Host) and the listed ones pass. A request with
+// neither header does not come from a page of another site.
 func (s *Server) originAllowed(r *http.Request) bool {
-	allowed := s.cfg.AllowedOrigins
-	if len(allowed) == 0 {
-		return true
-	}
 	origin := r.Header.Get("Origin")
 	referer := r.Header.Get("Referer")
-	for _, a := range allowed {
+	from := origin
+	if from == "" {
+		from = referer
+	}
+	if from == "" {
+		return true
+	}
+	if u, err := url.Parse(from); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
 		switch {
 		case a == "*":
 			return true

@@ -391,10 +391,17 @@ func (ts *testServer) dialWSRaw(t *testing.T, label, query string, header http.H
 	return conn, resp, err
 }
 
-// dialWS connects a client of profile p as client-id cid.
+// dialWS connects a client of profile p as client-id cid, from a page of
+// testOrigin.
 func (ts *testServer) dialWS(t *testing.T, label string, p profile, cid string) *wsClient {
 	t.Helper()
-	conn, _, err := ts.dialWSRaw(t, label, p.wsQuery(cid, testToken), http.Header{"Origin": {testOrigin}})
+	return ts.dialWSOrigin(t, label, p, cid, testOrigin)
+}
+
+// dialWSOrigin is dialWS from a page of origin.
+func (ts *testServer) dialWSOrigin(t *testing.T, label string, p profile, cid, origin string) *wsClient {
+	t.Helper()
+	conn, _, err := ts.dialWSRaw(t, label, p.wsQuery(cid, testToken), http.Header{"Origin": {origin}})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

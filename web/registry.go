@@ -360,6 +360,32 @@ func (r *registry) detach(cl *client, k Transport, t transport, grace bool) {
 	}
 }
 
+// disconnect forgets the client-ids bound to uid and returns their live
+// connections, which the caller aborts (Server.Disconnect).
+func (r *registry) disconnect(uid string) []transport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u := r.users[uid]
+	if u == nil {
+		return nil
+	}
+	var conns []transport
+	for _, cl := range u.members {
+		for _, t := range cl.conns {
+			if t != nil {
+				conns = append(conns, t)
+			}
+		}
+		if r.clients[cl.id] == cl {
+			delete(r.clients, cl.id)
+		}
+	}
+	// The records leave u now; their connections leave it as they end.
+	u.members = nil
+	r.maybeDropUserLocked(u)
+	return conns
+}
+
 // expireClientLocked schedules the removal of cl's record if it still has
 // no connection after DisconnectGrace.
 func (r *registry) expireClientLocked(cl *client) {

@@ -258,6 +258,24 @@ func checkPush(ev protocol.Event) error {
 // reservedNamespace is the namespace of Sente's own events.
 const reservedNamespace = "chsk"
 
+// Disconnect ends every connection of uid on this server, WebSocket and
+// Ajax, and forgets the binding of its client-ids, so that their next
+// request is bound anew (Config.UserID is asked again). Clients reconnect
+// by themselves: to keep a user out, refuse their requests in
+// Config.Authorize. In a Cluster, a client-id's binding is also kept by the
+// Cluster, and each server ends only its own connections: call Disconnect
+// on every server. It returns how many connections it ended.
+func (s *Server) Disconnect(uid string) int {
+	conns := s.reg.disconnect(uid)
+	for _, t := range conns {
+		t.abort(closeDisconnected)
+	}
+	if len(conns) > 0 {
+		s.log.Info().Str("uid", uid).Int("connections", len(conns)).Msg("user disconnected")
+	}
+	return len(conns)
+}
+
 // Flush sends every buffered push now instead of at the end of its batch
 // window (Sente's {:flush? true}). It covers what reached this server;
 // with a networked Broker, publications still in flight are not covered.

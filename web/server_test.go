@@ -3,8 +3,12 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,13 +84,21 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
-// TestZeroConfig checks that a zero Config serves: a random uid per
-// client-id, no CSRF, every origin.
+// TestZeroConfig checks what a zero Config serves: a random uid per
+// client-id, Sente 1.3–1.13 clients (no page token to check) from the
+// server's own origin; a 1.14+ client, whose page token cannot be checked,
+// and another origin are refused.
 func TestZeroConfig(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Config{})
-	p := profileNamed(t, "v2")
-	a := ts.dialWS(t, "A", p, "zero-tab1")
+	p := profileNamed(t, "flexi")
+	if _, resp, err := ts.dialWSRaw(t, "X", p.wsQuery("zero-tab1", ""), http.Header{"Origin": {testOrigin}}); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another origin: %v, want 403", err)
+	}
+	if _, resp, err := ts.dialWSRaw(t, "X", profileNamed(t, "v2").wsQuery("zero-tab1", testToken), http.Header{"Origin": {ts.hs.URL}}); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a 1.21 client: %v, want 403", err)
+	}
+	a := ts.dialWSOrigin(t, "A", p, "zero-tab1", ts.hs.URL)
 	m := ts.event(t)
 	h := a.expectHandshake()
 	if m.Event.ID != IDUIDPortOpen || m.UID != h.UID || len(h.UID) != 36 {
@@ -98,48 +110,6 @@ func TestZeroConfig(t *testing.T) {
 	}
 }
 
-func TestCSRFModes(t *testing.T) {
-	tests := []struct {
-		name   string
-		check  CSRFCheck
-		ref    string
-		query  string
-		header string
-		status int
-	}{
-		{"presented: none", CSRFPresented, "tok", "", "", 101},
-		{"presented: empty", CSRFPresented, "tok", "&csrf-token=", "", 101},
-		{"presented: good", CSRFPresented, "tok", "&csrf-token=tok", "", 101},
-		{"presented: bad", CSRFPresented, "tok", "&csrf-token=bad", "", 403},
-		{"presented: header", CSRFPresented, "tok", "", "tok", 101},
-		{"presented: header null", CSRFPresented, "tok", "", "null", 403},
-		{"presented: no reference token", CSRFPresented, "", "&csrf-token=tok", "", 403},
-		{"required: none", CSRFRequired, "tok", "", "", 403},
-		{"required: good", CSRFRequired, "tok", "&csrf-token=tok", "", 101},
-		{"off: bad", CSRFOff, "tok", "&csrf-token=bad", "", 101},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ts := newTestServer(t, Config{CSRFCheck: tt.check, CSRFToken: func(*http.Request) string { return tt.ref }})
-			hdr := http.Header{}
-			if tt.header != "" {
-				hdr.Set(headerCSRF, tt.header)
-			}
-			conn, resp, err := ts.dialWSRaw(t, "X", "client-id=c"+tt.query, hdr)
-			if conn != nil {
-				conn.Close()
-			}
-			if resp == nil {
-				t.Fatalf("no response: %v", err)
-			}
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
-			}
-		})
-	}
-}
-
 func TestOrigins(t *testing.T) {
 	tests := []struct {
 		name            string
@@ -147,13 +117,18 @@ func TestOrigins(t *testing.T) {
 		origin, referer string
 		ok              bool
 	}{
-		{"all", nil, "http://any.example", "", true},
+		{"default: another origin", nil, "http://any.example", "", false},
+		{"default: same origin", nil, "http://x", "", true},
+		{"default: same host, other port", nil, "http://x:8080", "", false},
+		{"default: same origin by referer", nil, "", "http://x/page", true},
+		{"default: opaque origin", nil, "null", "", false},
 		{"star", []string{"*"}, "http://any.example", "", true},
 		{"listed", []string{"http://a.example", "https://b.example"}, "https://b.example", "", true},
+		{"listed, and the same origin", []string{"http://a.example"}, "http://x", "", true},
 		{"not listed", []string{"http://a.example"}, "http://a.example.evil", "", false},
 		{"referer", []string{"http://a.example"}, "", "http://a.example/page", true},
 		{"referer prefix trick", []string{"http://a.example"}, "", "http://a.example.evil/page", false},
-		{"neither", []string{"http://a.example"}, "", "", false},
+		{"neither header: not a page", []string{"http://a.example"}, "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,7 +188,7 @@ func TestBroadcastAllGenerations(t *testing.T) {
 func TestGenerationsHook(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
-	cfg.CSRFToken = nil
+	cfg.CSRFToken, cfg.CSRFCheck = nil, CSRFOff
 	cfg.Generations = func(*http.Request) protocol.GenerationSet {
 		return protocol.SetOf(protocol.GenFlexi, protocol.GenV2)
 	}
@@ -416,4 +391,119 @@ func TestClientsKnown(t *testing.T) {
 		t.Errorf("%d handshakes, want one per client:\n%s", n, got)
 	}
 	checkGolden(t, "hello-clients", got)
+}
+
+// TestAuthorize checks Config.Authorize on each kind of request: a nil
+// error lets it through, an error refuses it with 401 "Unauthorized
+// request", a *Refusal with its own status and text, and a refused POST
+// delivers no event.
+func TestAuthorize(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	var seen sync.Map // client-ids Authorize was asked about
+	cfg.Authorize = func(r *http.Request, cid string) error {
+		seen.Store(cid, true)
+		switch {
+		case strings.HasPrefix(cid, "banned"):
+			return errors.New("banned")
+		case strings.HasPrefix(cid, "busy"):
+			return &Refusal{Status: http.StatusTooManyRequests, Reason: "Slow down"}
+		}
+		return nil
+	}
+	ts := newTestServer(t, cfg)
+	p := profileNamed(t, "v2")
+	for _, tt := range []struct {
+		cid, body string
+		status    int
+	}{{"banned-tab1", bodyUnauthorized, 401}, {"busy-tab1", "Slow down", 429}} {
+		if _, resp, err := ts.dialWSRaw(t, "X", p.wsQuery(tt.cid, testToken), http.Header{"Origin": {testOrigin}}); err == nil || resp.StatusCode != tt.status {
+			t.Errorf("upgrade of %s: %v, want %d", tt.cid, err, tt.status)
+		}
+		hdr := http.Header{"Origin": {testOrigin}, headerCSRF: {testToken}}
+		if r := ts.rawRequest(t, "X", http.MethodGet, "udt=1&handshake%3F=1&client-id="+tt.cid, "", hdr); r.status != tt.status || r.body != tt.body {
+			t.Errorf("poll of %s: %d %q", tt.cid, r.status, r.body)
+		}
+		if r := ts.rawRequest(t, "X", http.MethodPost, "", "udt=1&client-id="+tt.cid+"&ppstr=%5B%5B%22~%3Atest%2Fhello%22%5D%2Cnull%5D", hdr); r.status != tt.status || r.body != tt.body {
+			t.Errorf("POST of %s: %d %q", tt.cid, r.status, r.body)
+		}
+	}
+	// A 1.3 POST is authorized as the client its token names.
+	a := ts.ajax(t, "A", profileNamed(t, "flexi"), "ok-tab1")
+	a.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	wait := a.postAsync(helloEvent(1), false)
+	if m := ts.expectEvent(t, "test/hello"); m.ClientID != "ok-tab1" {
+		t.Fatalf("event of %q", m.ClientID)
+	}
+	wait()
+	if _, ok := seen.Load(""); ok {
+		t.Error("Authorize was asked about a POST without its client-id")
+	}
+}
+
+// TestDisconnect checks Server.Disconnect: every WebSocket and Ajax
+// connection of the uid ends at once, other users keep theirs, and the
+// client-ids are bound anew on their next request (UserID is asked again).
+func TestDisconnect(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	var session atomic.Int64 // the victim's session: its uid changes after the disconnect
+	session.Store(1)
+	cfg.UserID = func(_ *http.Request, cid string) string {
+		if strings.HasPrefix(cid, "other") {
+			return "u-other"
+		}
+		return fmt.Sprintf("u-victim-%d", session.Load())
+	}
+	cfg.PollTimeout = 30 * time.Second // longer than waitFor: the held poll must end by the disconnect
+	ts := newTestServer(t, cfg)
+	v2 := profileNamed(t, "v2")
+	w := ts.dialWS(t, "W", v2, "victim-tab1")
+	if h := w.expectHandshake(); h.UID != "u-victim-1" {
+		t.Fatalf("uid %q", h.UID)
+	}
+	w.expectProbe()
+	ts.expectEvent(t, IDUIDPortOpen)
+	a := ts.ajax(t, "A", v2, "victim-tab2")
+	a.expectHandshake()
+	other := ts.dialWS(t, "O", v2, "other-tab1")
+	other.expectHandshake()
+	other.expectProbe()
+	ts.expectEvent(t, IDUIDPortOpen)
+	held := a.pollAsync()
+	ts.waitHeld(t, "victim-tab2")
+
+	session.Add(1)
+	if n := ts.s.Disconnect("u-victim-1"); n != 2 {
+		t.Fatalf("Disconnect ended %d connections, want 2", n)
+	}
+	if r := held(); r.status != http.StatusOK {
+		t.Fatalf("held poll: %d %q", r.status, r.body)
+	}
+	w.conn.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		if _, _, err := w.conn.ReadMessage(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the WebSocket was not ended")
+			}
+			break
+		}
+	}
+	if n := ts.s.Disconnect("u-nobody"); n != 0 {
+		t.Errorf("Disconnect of an unknown uid ended %d", n)
+	}
+	// The other user still gets pushes.
+	ts.send(t, "u-other", tweetEvent(1))
+	other.expectBatch(1)
+	// The victim's client-ids come back bound anew.
+	again := ts.dialWS(t, "W2", v2, "victim-tab1")
+	if h := again.expectHandshake(); h.UID != "u-victim-2" {
+		t.Fatalf("reconnected with uid %q, want a new binding", h.UID)
+	}
+	r := a.poll()
+	if h, err := protocol.HandshakeFromValue(a.parse(r).Value); err != nil || h.UID != "u-victim-2" {
+		t.Fatalf("Ajax tab after the disconnect: %q", r.body)
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"slices"
@@ -50,6 +51,7 @@ func TestSlowConsumer(t *testing.T) {
 	)
 	cfg := Config{
 		UserID:          testUID,
+		CSRFToken:       func(*http.Request) string { return "x" },
 		SendQueueLen:    queueLen,
 		SendQueueBytes:  queueBytes,
 		WriteTimeout:    5 * time.Second,

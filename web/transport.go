@@ -44,6 +44,8 @@ const (
 	closeIdle
 	// closeShutdown: Server.Close.
 	closeShutdown
+	// closeDisconnected: Server.Disconnect ended the uid's connections.
+	closeDisconnected
 )
 
 // String returns the reason as logged ("slow", "shutdown", …).
@@ -65,6 +67,8 @@ func (r closeReason) String() string {
 		return "idle"
 	case closeShutdown:
 		return "shutdown"
+	case closeDisconnected:
+		return "disconnected"
 	}
 	return "unknown"
 }

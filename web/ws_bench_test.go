@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -57,6 +58,9 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, cfg Config) *benchServer {
 	b.Helper()
+	if cfg.CSRFToken == nil {
+		cfg.CSRFToken = func(*http.Request) string { return "t" } // the clients' csrf-token
+	}
 	s, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
