@@ -177,7 +177,9 @@ const maxBigDigits = 10000
 // ParseBigDecimal parses the text BigDecimal accepts: an optional sign,
 // digits with an optional point, and an optional exponent ("1.50", "-1.1E-1").
 func ParseBigDecimal(s string) (BigDecimal, error) {
-	bad := func() (BigDecimal, error) { return BigDecimal{}, fmt.Errorf("transit: invalid big decimal %s", quote(s)) }
+	bad := func() (BigDecimal, error) {
+		return BigDecimal{}, fmt.Errorf("transit: invalid big decimal %s", quote(s))
+	}
 	mant, exp := s, int64(0)
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		mant = s[:i]
