@@ -55,6 +55,8 @@ type Server struct {
 
 	tokenSecret []byte // signs client tokens (token.go)
 
+	badPosts postBudget // the log lines about refused Ajax POSTs (badPost)
+
 	hooks testHooks
 }
 

@@ -44,6 +44,9 @@ const (
 	closeIdle
 	// closeShutdown: Server.Close.
 	closeShutdown
+	// closeBadFrames: a WebSocket client sent more than badFrameLimit bad
+	// frames in badInputWindow (logbudget.go).
+	closeBadFrames
 )
 
 // String returns the reason as logged ("slow", "shutdown", …).
@@ -65,6 +68,8 @@ func (r closeReason) String() string {
 		return "idle"
 	case closeShutdown:
 		return "shutdown"
+	case closeBadFrames:
+		return "bad_frames"
 	}
 	return "unknown"
 }

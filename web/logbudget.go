@@ -1,0 +1,108 @@
+package web
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Bad input is logged on a budget, so that a client sending garbage cannot
+// make the server write more log than it sends (issue 13, "Logs as a
+// weapon"): each WebSocket logs at most wsBadLogLines lines about its bad
+// frames per badInputWindow, the Server at most postBadLogLines about
+// refused Ajax POSTs (which have no connection to charge) per window, and
+// the first line logged after some were not carries their count
+// ("not_logged"). A WebSocket that sends more than badFrameLimit bad frames
+// in a window is disconnected (closeBadFrames).
+const (
+	badInputWindow  = 10 * time.Second
+	wsBadLogLines   = 5
+	postBadLogLines = 20
+	badFrameLimit   = 50
+)
+
+// logBudget counts events of one kind (bad frames of one connection, bad
+// POSTs of a server) in fixed windows of badInputWindow and tells which
+// ones may be logged: the first lines of each window. It has no timer and
+// no goroutine; a window begins with the first event after the previous
+// one ended. The zero value is an empty budget at the start of a window.
+// It is not safe for concurrent use.
+type logBudget struct {
+	start      time.Time // of the current window
+	seen       int       // events in the current window
+	suppressed int       // events not logged since the last line logged
+}
+
+// note records one event at now and reports whether a line may be logged
+// about it (at most lines per window), the number of events not logged
+// before it (to report in that line; reset when a line is allowed), and
+// the number of events in the current window, this one included.
+func (b *logBudget) note(now time.Time, lines int) (log bool, notLogged, seen int) {
+	if b.seen == 0 || now.Sub(b.start) >= badInputWindow || now.Before(b.start) {
+		b.start, b.seen = now, 0
+	}
+	b.seen++
+	if b.seen > lines {
+		b.suppressed++
+		return false, 0, b.seen
+	}
+	notLogged, b.suppressed = b.suppressed, 0
+	return true, notLogged, b.seen
+}
+
+// logEnabled reports whether l writes lines of level.
+func logEnabled(l zerolog.Logger, level zerolog.Level) bool {
+	return level >= l.GetLevel() && level >= zerolog.GlobalLevel()
+}
+
+// postBudget is the Server's logBudget for refused Ajax POSTs, which run
+// on their request goroutines.
+type postBudget struct {
+	mu sync.Mutex
+	b  logBudget
+}
+
+// badPost returns a log event at level about a refused Ajax POST, or nil
+// (on which zerolog's methods do nothing) when the level is off or the
+// server's budget for such lines is spent this window.
+func (s *Server) badPost(level zerolog.Level) *zerolog.Event {
+	if !logEnabled(s.log, level) {
+		return nil
+	}
+	s.badPosts.mu.Lock()
+	ok, notLogged, _ := s.badPosts.b.note(time.Now(), postBadLogLines)
+	s.badPosts.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	e := s.log.WithLevel(level)
+	if notLogged > 0 {
+		e = e.Int("not_logged", notLogged)
+	}
+	return e
+}
+
+// badFrame accounts for one bad frame the reader drops. It returns a warn
+// event for the line about it, or nil (on which zerolog's methods do
+// nothing) when the connection's budget is spent this window. Past
+// badFrameLimit bad frames in a window it logs one line and disconnects
+// the client, without a close frame (closeBadFrames), and returns nil.
+// Only the reader calls it.
+func (c *wsConn) badFrame() *zerolog.Event {
+	ok, notLogged, seen := c.bad.note(time.Now(), wsBadLogLines)
+	if seen > badFrameLimit {
+		c.log.Warn().Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
+		c.bad.suppressed = 0 // counted in bad_frames
+		c.abort(closeBadFrames)
+		return nil
+	}
+	if !ok || !logEnabled(c.log, zerolog.WarnLevel) {
+		return nil
+	}
+	e := c.log.Warn()
+	if notLogged > 0 {
+		e = e.Int("not_logged", notLogged)
+	}
+	return e
+}
