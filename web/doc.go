@@ -158,9 +158,9 @@
 // §13). So the server never sends a close frame to a socket that may be a
 // 1.9–1.17 client: Close ends its TCP stream without one (the browser sees
 // 1006, not clean, and reconnects), after writing what was queued. Other
-// sockets get a 1001 "going away" close frame. Slow, replaced, dead and garbage-sending
-// sockets are dropped without a close frame, which every generation
-// reconnects after. The one exception is a message over Config.ReadLimit:
+// sockets get a 1001 "going away" close frame. Slow, replaced and dead
+// sockets, and those that send too many bad frames, are dropped without a
+// close frame, which every generation reconnects after. The one exception is a message over Config.ReadLimit:
 // gorilla/websocket answers it with a 1009 close frame, after which a
 // 1.9–1.17 client stays disconnected, which is the right outcome for a
 // client that would send the same oversized message again. Ajax polls are
