@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,13 +245,19 @@ func TestAjaxBadPostLogBudget(t *testing.T) {
 // BenchmarkGarbageFlood measures what a client sending garbage costs in
 // log: one WebSocket writes b.N bad frames (small ones and ones near
 // ReadLimit, garbageFrames), reconnecting whenever the server cuts it, and
-// the benchmark reports the log bytes written per second and per frame,
-// with the server logging at debug level.
+// the benchmark reports the log bytes written per second and per frame
+// written, with the server logging at debug and at info level.
 func BenchmarkGarbageFlood(b *testing.B) {
+	for _, level := range []zerolog.Level{zerolog.DebugLevel, zerolog.InfoLevel} {
+		b.Run(level.String(), func(b *testing.B) { benchGarbageFlood(b, level) })
+	}
+}
+
+func benchGarbageFlood(b *testing.B, level zerolog.Level) {
 	logw := newCountingWriter("")
 	cfg := testConfig()
 	cfg.DisconnectGrace = time.Minute
-	cfg.Logger = zerolog.New(logw).Level(zerolog.DebugLevel)
+	cfg.Logger = zerolog.New(logw).Level(level)
 	ts := newTestServer(b, cfg)
 	go func() {
 		for range ts.s.Events() {
@@ -299,6 +306,38 @@ func BenchmarkGarbageFlood(b *testing.B) {
 	b.ReportMetric(float64(logged)/elapsed.Seconds(), "logB/s")
 	b.ReportMetric(float64(logged)/float64(b.N), "logB/frame")
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "inB/s")
+}
+
+// BenchmarkBadPostFlood is BenchmarkGarbageFlood for Ajax: one client
+// POSTs b.N bad events of 32 KiB, with the server logging at info level.
+func BenchmarkBadPostFlood(b *testing.B) {
+	logw := newCountingWriter("")
+	cfg := testConfig()
+	cfg.Logger = zerolog.New(logw).Level(zerolog.InfoLevel)
+	ts := newTestServer(b, cfg)
+	body := "udt=1&client-id=post-tab1&ppstr=" + url.QueryEscape(`[["~:a/b","~f`+strings.Repeat("x", 32<<10)+`"]]`)
+	client := ts.hs.Client()
+	b.ResetTimer()
+	start := time.Now()
+	before := logw.bytes.Load()
+	for i := 0; i < b.N; i++ {
+		req, err := http.NewRequest(http.MethodPost, ts.url, strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Origin", testOrigin)
+		req.Header.Set(headerCSRF, testToken)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r := do(client, req)
+		if r.err != nil || r.status != http.StatusBadRequest {
+			b.Fatalf("POST: %d %v, want 400", r.status, r.err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	logged := logw.bytes.Load() - before
+	b.ReportMetric(float64(logged)/elapsed.Seconds(), "logB/s")
+	b.ReportMetric(float64(logged)/float64(b.N), "logB/post")
 }
 
 // pingFrame returns a Sente 1.21 ping with callback "bench-cb", which the
