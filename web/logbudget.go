@@ -1,8 +1,10 @@
 package web
 
 import (
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -49,6 +51,24 @@ func (b *logBudget) note(now time.Time, lines int) (log bool, notLogged, seen in
 	}
 	notLogged, b.suppressed = b.suppressed, 0
 	return true, notLogged, b.seen
+}
+
+// maxLoggedInput bounds the text of a client's input put in a log field
+// (clipInput).
+const maxLoggedInput = 256
+
+// clipInput returns s if it has at most maxLoggedInput bytes, else its
+// first maxLoggedInput bytes (cut on a rune boundary), an ellipsis and its
+// length.
+func clipInput(s string) string {
+	if len(s) <= maxLoggedInput {
+		return s
+	}
+	i := maxLoggedInput
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // logEnabled reports whether l writes lines of level.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
@@ -44,6 +45,17 @@ func TestLogBudget(t *testing.T) {
 	// A clock that goes back starts a window rather than extending one.
 	if _, _, seen := b.note(t0, 3); seen != 1 {
 		t.Fatalf("clock back: seen %d, want 1", seen)
+	}
+}
+
+// TestClipInput checks the clipping of client input in log fields.
+func TestClipInput(t *testing.T) {
+	if got := clipInput("chsk/x"); got != "chsk/x" {
+		t.Errorf("clipInput(short) = %q", got)
+	}
+	got := clipInput("chsk/" + strings.Repeat("é", 1000))
+	if len(got) > maxLoggedInput+32 || !utf8.ValidString(got) || !strings.HasSuffix(got, "… (2005 bytes)") {
+		t.Errorf("clipInput(2005 bytes) = %q", got)
 	}
 }
 
@@ -99,12 +111,14 @@ func (w *countingWriter) String() string {
 }
 
 // garbageFrames returns bad frames of every kind the reader drops: short
-// garbage, frames near ReadLimit whose Transit is malformed over their
-// whole length, and EDN frames a Transit server refuses.
+// garbage, a reserved event with a long id, frames near ReadLimit whose
+// Transit is malformed over their whole length, and EDN frames a Transit
+// server refuses.
 func garbageFrames(readLimit int) [][]byte {
 	bigX := strings.Repeat("x", readLimit-64)
 	return [][]byte{
 		[]byte("garbage"),
+		[]byte(`[["~:chsk/` + bigX + `"]]`), // a reserved event
 		[]byte(`[["~:a/b","~f` + bigX + `"]]`),
 		[]byte(`[["~:a/b",` + strings.Repeat("1", readLimit-64) + `.e]]`),
 		[]byte(`["~#` + bigX + `"]`),

@@ -203,7 +203,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		return // a 1.19+ answer to the probe: it pinned the generation
 	}
 	if cf.Event.ID.Namespace() == reservedNamespace {
-		c.badFrame().Str("event_id", string(cf.Event.ID)).Msg("reserved event dropped")
+		c.badFrame().Str("event_id", clipInput(string(cf.Event.ID))).Msg("reserved event dropped")
 		return
 	}
 	msg := Message{
