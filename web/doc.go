@@ -225,10 +225,11 @@
 // chsk namespace are dropped, so a client cannot forge a uidport event.
 //
 // Logging bad input never costs more than the input: each WebSocket logs
-// at most 5 lines about its bad frames per 10 s and the Server at most 20
-// about refused POSTs, the first line after some were left out counting
-// them ("not_logged"), and error messages quote at most a few hundred
-// bytes of a frame (packages transit and edn clip them).
+// at most 5 lines about its bad frames per 10 s, all of them together at
+// most 50, and the Server at most 20 about refused POSTs, the first line
+// after some were left out counting them ("not_logged", and a WebSocket
+// counts the rest when it closes); error messages quote at most a few
+// hundred bytes of a frame (packages transit and edn clip them).
 //
 // # Concurrency and resources
 //

@@ -12,16 +12,20 @@ import (
 // Bad input is logged on a budget, so that a client sending garbage cannot
 // make the server write more log than it sends (issue 13, "Logs as a
 // weapon"): each WebSocket logs at most wsBadLogLines lines about its bad
-// frames per badInputWindow, the Server at most postBadLogLines about
-// refused Ajax POSTs (which have no connection to charge) per window, and
-// the first line logged after some were not carries their count
-// ("not_logged"). A WebSocket that sends more than badFrameLimit bad frames
-// in a window is disconnected (closeBadFrames).
+// frames per badInputWindow, and all of them together at most
+// wsServerBadLogLines (a client that reconnects gets a fresh budget); the
+// Server logs at most postBadLogLines about refused Ajax POSTs (which have
+// no connection to charge) per window. The first line logged after some
+// were not carries their count ("not_logged"); a WebSocket's lines left out
+// and not counted by a later line are counted by one line when it closes.
+// A WebSocket that sends more than badFrameLimit bad frames in a window is
+// disconnected (closeBadFrames).
 const (
-	badInputWindow  = 10 * time.Second
-	wsBadLogLines   = 5
-	postBadLogLines = 20
-	badFrameLimit   = 50
+	badInputWindow      = 10 * time.Second
+	wsBadLogLines       = 5
+	wsServerBadLogLines = 50
+	postBadLogLines     = 20
+	badFrameLimit       = 50
 )
 
 // logBudget counts events of one kind (bad frames of one connection, bad
@@ -76,11 +80,20 @@ func logEnabled(l zerolog.Logger, level zerolog.Level) bool {
 	return level >= l.GetLevel() && level >= zerolog.GlobalLevel()
 }
 
-// postBudget is the Server's logBudget for refused Ajax POSTs, which run
-// on their request goroutines.
-type postBudget struct {
+// sharedBudget is a logBudget safe for concurrent use: the Server's for
+// refused Ajax POSTs, which run on their request goroutines, and for the
+// bad frames of all its WebSockets.
+type sharedBudget struct {
 	mu sync.Mutex
 	b  logBudget
+}
+
+// note is logBudget.note under the lock.
+func (sb *sharedBudget) note(now time.Time, lines int) (log bool, notLogged int) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	log, notLogged, _ = sb.b.note(now, lines)
+	return log, notLogged
 }
 
 // badPost returns a log event at level about a refused Ajax POST, or nil
@@ -90,9 +103,7 @@ func (s *Server) badPost(level zerolog.Level) *zerolog.Event {
 	if !logEnabled(s.log, level) {
 		return nil
 	}
-	s.badPosts.mu.Lock()
-	ok, notLogged, _ := s.badPosts.b.note(time.Now(), postBadLogLines)
-	s.badPosts.mu.Unlock()
+	ok, notLogged := s.badPosts.note(time.Now(), postBadLogLines)
 	if !ok {
 		return nil
 	}
@@ -105,12 +116,14 @@ func (s *Server) badPost(level zerolog.Level) *zerolog.Event {
 
 // badFrame accounts for one bad frame the reader drops. It returns a warn
 // event for the line about it, or nil (on which zerolog's methods do
-// nothing) when the connection's budget is spent this window. Past
+// nothing) when the connection's budget or the server's is spent this
+// window. Past
 // badFrameLimit bad frames in a window it logs one line and disconnects
 // the client, without a close frame (closeBadFrames), and returns nil.
 // Only the reader calls it.
 func (c *wsConn) badFrame() *zerolog.Event {
-	ok, notLogged, seen := c.bad.note(time.Now(), wsBadLogLines)
+	now := time.Now()
+	ok, notLogged, seen := c.bad.note(now, wsBadLogLines)
 	if seen > badFrameLimit {
 		c.log.Warn().Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
 		c.bad.suppressed = 0 // counted in bad_frames
@@ -118,6 +131,11 @@ func (c *wsConn) badFrame() *zerolog.Event {
 		return nil
 	}
 	if !ok || !logEnabled(c.log, zerolog.WarnLevel) {
+		return nil
+	}
+	if ok, _ := c.s.badFrames.note(now, wsServerBadLogLines); !ok {
+		// Counted by the connection's next line, or when it closes.
+		c.bad.suppressed += notLogged + 1
 		return nil
 	}
 	e := c.log.Warn()

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -216,6 +217,58 @@ func TestWebSocketGarbageFlood(t *testing.T) {
 		t.Errorf("disconnect logged %d times, want once", n)
 	}
 	t.Logf("%d bytes logged for %d bytes of bad frames", logged, atomic.LoadInt64(&sentBytes))
+}
+
+// TestWebSocketServerLogBudget checks that the WebSockets of a server log
+// at most wsServerBadLogLines lines about bad frames per window together,
+// each within its own budget, and that each connection counts those it
+// left out when it closes.
+func TestWebSocketServerLogBudget(t *testing.T) {
+	t.Parallel()
+	logw := newCountingWriter("")
+	cfg := testConfig()
+	cfg.DisconnectGrace = time.Minute
+	cfg.Logger = zerolog.New(logw).Level(zerolog.WarnLevel)
+	ts := newTestServer(t, cfg)
+	p := profileNamed(t, "v2")
+	const conns, perConn = 2 * wsServerBadLogLines / wsBadLogLines, wsBadLogLines + 2
+	var clients []*wsClient
+	for i := 0; i < conns; i++ {
+		c := ts.dialWS(t, "C", p, fmt.Sprintf("many%d-tab1", i))
+		ts.expectEvent(t, IDUIDPortOpen)
+		c.expectHandshake()
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		for j := 0; j < perConn; j++ {
+			c.sendRaw([]byte("garbage"))
+		}
+		c.send(helloEvent(1), "")
+	}
+	// Each connection's reader has handled its bad frames once its hello
+	// is out.
+	for i := 0; i < conns; i++ {
+		ts.expectEvent(t, "test/hello")
+	}
+	if n := logw.count(`"message":"bad frame dropped"`); n != wsServerBadLogLines {
+		t.Errorf("%d lines about %d bad frames on %d connections, want %d", n, conns*perConn, conns, wsServerBadLogLines)
+	}
+	for _, c := range clients {
+		c.close()
+	}
+	ts.close(t)
+	// Every bad frame is in a line or counted by one.
+	total := logw.count(`"message":"bad frame dropped"`)
+	for _, l := range strings.Split(logw.String(), "\n") {
+		if i := strings.Index(l, `"not_logged":`); i >= 0 {
+			var n int
+			fmt.Sscanf(l[i+len(`"not_logged":`):], "%d", &n)
+			total += n
+		}
+	}
+	if total != conns*perConn {
+		t.Errorf("%d bad frames logged or counted, want %d:\n%s", total, conns*perConn, logw.String())
+	}
 }
 
 // TestAjaxBadPostLogBudget floods the server with bad Ajax POSTs and

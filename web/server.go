@@ -55,7 +55,8 @@ type Server struct {
 
 	tokenSecret []byte // signs client tokens (token.go)
 
-	badPosts postBudget // the log lines about refused Ajax POSTs (badPost)
+	badPosts  sharedBudget // the log lines about refused Ajax POSTs (badPost)
+	badFrames sharedBudget // the log lines about WebSocket bad frames (wsConn.badFrame)
 
 	hooks testHooks
 }
