@@ -395,14 +395,16 @@ func (d *decodeState) syntaxErr(msg string) error {
 	return &SyntaxError{Msg: msg, Offset: d.base + int64(d.pos)}
 }
 
+// errAt makes a SyntaxError at pos. Arguments taken from the input go
+// through quote, and the message is clipped (clipMsg) in case one did not.
 func (d *decodeState) errAt(pos int, format string, args ...any) error {
-	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Offset: d.base + int64(pos)}
+	return &SyntaxError{Msg: clipMsg(fmt.Sprintf(format, args...)), Offset: d.base + int64(pos)}
 }
 
 // wrapErr makes a SyntaxError at pos of an error from a value builder,
 // keeping the ErrTooLarge sentinel.
 func (d *decodeState) wrapErr(pos int, err error) error {
-	se := &SyntaxError{Msg: strings.TrimPrefix(err.Error(), "transit: "), Offset: d.base + int64(pos)}
+	se := &SyntaxError{Msg: clipMsg(strings.TrimPrefix(err.Error(), "transit: ")), Offset: d.base + int64(pos)}
 	if errors.Is(err, ErrTooLarge) {
 		se.Err = ErrTooLarge
 	}
@@ -423,7 +425,7 @@ func (d *decodeState) top() (any, error) {
 		return nil, err
 	}
 	if tm, ok := v.(tagMarker); ok {
-		return nil, d.errAt(0, "tag marker %q outside a tagged value", "~#"+string(tm))
+		return nil, d.errAt(0, "tag marker %s outside a tagged value", quote("~#"+string(tm)))
 	}
 	return v, nil
 }
@@ -512,7 +514,7 @@ func (d *decodeState) number() (any, error) {
 	if isFloat {
 		f, err := strconv.ParseFloat(string(tok), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, d.errAt(start, "invalid number %q", tok)
+			return nil, d.errAt(start, "invalid number %s", quote(string(tok)))
 		}
 		return f, nil
 	}
@@ -539,7 +541,7 @@ func (d *decodeState) bigInteger(s string, pos int) (any, error) {
 	}
 	z, ok := new(big.Int).SetString(s, 10)
 	if !ok {
-		return nil, d.errAt(pos, "invalid integer %q", s)
+		return nil, d.errAt(pos, "invalid integer %s", quote(s))
 	}
 	return z, nil
 }
@@ -736,10 +738,10 @@ func (d *decodeState) cacheLookup(s []byte, pos int) (any, error) {
 		}
 	}
 	if idx < 0 {
-		return nil, d.errAt(pos, "invalid cache code %q", s)
+		return nil, d.errAt(pos, "invalid cache code %s", quote(string(s)))
 	}
 	if idx >= len(d.cache) {
-		return nil, d.errAt(pos, "cache code %q refers to no entry", s)
+		return nil, d.errAt(pos, "cache code %s refers to no entry", quote(string(s)))
 	}
 	return d.cache[idx], nil
 }
@@ -764,7 +766,7 @@ func (d *decodeState) decodeString(s []byte, pos int) (any, error) {
 	if h := d.opts.ReadHandlers[string(tag)]; h != nil {
 		v, err := h(rep)
 		if err != nil {
-			return nil, d.errAt(pos, "read handler for tag %q: %v", string(tag), err)
+			return nil, d.errAt(pos, "read handler for tag %s: %v", quote(string(tag)), err)
 		}
 		return v, nil
 	}
@@ -804,13 +806,13 @@ func decodeScalar(tag rune, rep string) (any, error) {
 	case 'd':
 		f, err := strconv.ParseFloat(rep, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, fmt.Errorf("invalid float %q", rep)
+			return nil, fmt.Errorf("invalid float %s", quote(rep))
 		}
 		return f, nil
 	case 'f':
 		v, err := ParseBigDecimal(rep)
 		if err != nil {
-			return nil, fmt.Errorf("invalid big decimal %q", rep)
+			return nil, fmt.Errorf("invalid big decimal %s", quote(rep))
 		}
 		return v, nil
 	case 'b':
@@ -822,7 +824,7 @@ func decodeScalar(tag rune, rep string) (any, error) {
 	case 'c':
 		r, size := utf8.DecodeRuneInString(rep)
 		if size == 0 || size != len(rep) {
-			return nil, fmt.Errorf("invalid char %q", rep)
+			return nil, fmt.Errorf("invalid char %s", quote(rep))
 		}
 		return Char(r), nil
 	case 'z':
@@ -834,23 +836,23 @@ func decodeScalar(tag rune, rep string) (any, error) {
 		case "-INF":
 			return math.Inf(-1), nil
 		}
-		return nil, fmt.Errorf("invalid special number %q", rep)
+		return nil, fmt.Errorf("invalid special number %s", quote(rep))
 	case 'm':
 		ms, err := strconv.ParseInt(rep, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("invalid instant %q", rep)
+			return nil, fmt.Errorf("invalid instant %s", quote(rep))
 		}
 		return time.UnixMilli(ms).UTC(), nil
 	case 't':
 		t, err := parseInstant(rep)
 		if err != nil {
-			return nil, fmt.Errorf("invalid instant %q", rep)
+			return nil, fmt.Errorf("invalid instant %s", quote(rep))
 		}
 		return t, nil
 	case 'u':
 		u, err := ParseUUID(rep)
 		if err != nil {
-			return nil, fmt.Errorf("invalid UUID %q", rep)
+			return nil, fmt.Errorf("invalid UUID %s", quote(rep))
 		}
 		return u, nil
 	case 'r':
@@ -886,7 +888,7 @@ func parseBigInt(s string) (*big.Int, error) {
 	}
 	z, ok := new(big.Int).SetString(s, 10)
 	if !ok {
-		return nil, fmt.Errorf("invalid integer %q", s)
+		return nil, fmt.Errorf("invalid integer %s", quote(s))
 	}
 	return z, nil
 }
@@ -1089,7 +1091,7 @@ func (d *decodeState) tagged(tag string, rep any, pos int) (any, error) {
 	if h := d.opts.ReadHandlers[tag]; h != nil {
 		v, err := h(rep)
 		if err != nil {
-			return nil, d.errAt(pos, "read handler for tag %q: %v", tag, err)
+			return nil, d.errAt(pos, "read handler for tag %s: %v", quote(tag), err)
 		}
 		return v, nil
 	}
@@ -1159,7 +1161,7 @@ func decodeComposite(tag string, rep any) (any, error) {
 		}
 		switch r {
 		case 'u', 'm':
-			return nil, fmt.Errorf("invalid %q rep %s", tag, describe(rep))
+			return nil, fmt.Errorf("invalid %s rep %s", quote(tag), describe(rep))
 		}
 	}
 	return TaggedValue{Tag: tag, Rep: rep}, nil
@@ -1188,7 +1190,7 @@ func linkFromMap(m *Map) (Link, error) {
 		case URI:
 			return string(x), nil
 		}
-		return "", fmt.Errorf("link field %q is %s", key, describe(v))
+		return "", fmt.Errorf("link field %s is %s", quote(key), describe(v))
 	}
 	var err error
 	var href string

@@ -77,7 +77,7 @@ func (d *decodeState) genericInto(v reflect.Value) error {
 		return err
 	}
 	if tm, ok := x.(tagMarker); ok {
-		return d.errAt(d.pos, "tag marker %q outside a tagged value", "~#"+string(tm))
+		return d.errAt(d.pos, "tag marker %s outside a tagged value", quote("~#"+string(tm)))
 	}
 	return assign(v, x)
 }

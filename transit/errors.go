@@ -4,6 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Error messages end up in logs, and the malformed part of an input may be
+// as large as the input: they quote at most maxQuote bytes of it (quote),
+// and a SyntaxError message is at most maxMsg bytes (clipMsg).
+const (
+	maxQuote = 256
+	maxMsg   = 512
 )
 
 // SyntaxError reports malformed input: bad JSON, a bad Transit form, an
@@ -14,8 +24,10 @@ type SyntaxError struct {
 	Err    error  // an ErrXxx sentinel, or nil
 }
 
+// Error returns "transit: " followed by Msg, clipped to maxMsg bytes, and
+// the offset.
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("transit: %s at offset %d", e.Msg, e.Offset)
+	return fmt.Sprintf("transit: %s at offset %d", clipMsg(e.Msg), e.Offset)
 }
 
 // Unwrap returns the sentinel behind the error, if any.
@@ -56,6 +68,42 @@ type UnsupportedTypeError struct {
 
 func (e *UnsupportedTypeError) Error() string {
 	return fmt.Sprintf("transit: unsupported type %v", e.Type)
+}
+
+// quote returns s as %q quotes it when that takes at most maxQuote bytes;
+// else the quoted first runes of s up to maxQuote bytes, an ellipsis and
+// the length of s: "aaa…"… (1048576 bytes).
+func quote(s string) string {
+	if len(s) <= maxQuote {
+		if q := strconv.Quote(s); len(q) <= maxQuote+2 {
+			return q
+		}
+	}
+	b := make([]byte, 0, maxQuote+32)
+	b = append(b, '"')
+	for i := 0; i < len(s) && len(b) < maxQuote; {
+		_, n := utf8.DecodeRuneInString(s[i:])
+		q := strconv.Quote(s[i : i+n])
+		b = append(b, q[1:len(q)-1]...)
+		i += n
+	}
+	b = append(b, "\"… ("...)
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, " bytes)"...)
+	return string(b)
+}
+
+// clipMsg returns msg if it has at most maxMsg bytes, else its first
+// maxMsg bytes (cut on a rune boundary), an ellipsis and its length.
+func clipMsg(msg string) string {
+	if len(msg) <= maxMsg {
+		return msg
+	}
+	i := maxMsg
+	for i > 0 && !utf8.RuneStart(msg[i]) {
+		i--
+	}
+	return msg[:i] + "… (message of " + strconv.Itoa(len(msg)) + " bytes)"
 }
 
 var (

@@ -106,7 +106,7 @@ type UUID [16]byte
 func ParseUUID(s string) (UUID, error) {
 	var u UUID
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, fmt.Errorf("transit: invalid UUID %q", s)
+		return u, fmt.Errorf("transit: invalid UUID %s", quote(s))
 	}
 	j := 0
 	for i := 0; i < 36; i += 2 {
@@ -116,7 +116,7 @@ func ParseUUID(s string) (UUID, error) {
 		hi, ok1 := unhex(s[i])
 		lo, ok2 := unhex(s[i+1])
 		if !ok1 || !ok2 {
-			return UUID{}, fmt.Errorf("transit: invalid UUID %q", s)
+			return UUID{}, fmt.Errorf("transit: invalid UUID %s", quote(s))
 		}
 		u[j] = hi<<4 | lo
 		j++
@@ -177,7 +177,9 @@ const maxBigDigits = 10000
 // ParseBigDecimal parses the text BigDecimal accepts: an optional sign,
 // digits with an optional point, and an optional exponent ("1.50", "-1.1E-1").
 func ParseBigDecimal(s string) (BigDecimal, error) {
-	bad := func() (BigDecimal, error) { return BigDecimal{}, fmt.Errorf("transit: invalid big decimal %q", s) }
+	bad := func() (BigDecimal, error) {
+		return BigDecimal{}, fmt.Errorf("transit: invalid big decimal %s", quote(s))
+	}
 	mant, exp := s, int64(0)
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		mant = s[:i]

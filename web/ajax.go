@@ -375,7 +375,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 			err = errTokenForeign
 		}
 		if err != nil {
-			s.log.Debug().Str("reason", err.Error()).Str("client_id", cid).Msg("ajax post refused: client token")
+			s.badPost(zerolog.DebugLevel).Str("reason", err.Error()).Str("client_id", cid).Msg("ajax post refused: client token")
 			writeText(w, http.StatusForbidden, err.Error())
 			return
 		}
@@ -403,7 +403,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		err = errFormatRefused
 	}
 	if err != nil {
-		s.log.Warn().Err(err).Msg("bad ajax post")
+		s.badPost(zerolog.WarnLevel).Err(err).Msg("bad ajax post")
 		writeText(w, http.StatusBadRequest, bodyBadPackage)
 		return
 	}
@@ -435,13 +435,13 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	if byToken && cl.uid != ct.uid {
 		// The client-id was bound anew since the token was issued.
-		s.log.Debug().Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an earlier binding")
+		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an earlier binding")
 		writeText(w, http.StatusForbidden, bodyTokenExpired)
 		return
 	}
 	saved := cl.record()
 	if f, ok := cl.pinFormat(cf.Format); !ok {
-		s.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
+		s.badPost(zerolog.WarnLevel).Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
 		writeText(w, http.StatusBadRequest, bodyBadPackage)
 		return
 	}

@@ -159,8 +159,8 @@
 // 1.9–1.17 client: Close ends its TCP stream without one (the browser sees
 // 1006, not clean, and reconnects), after writing what was queued. Other
 // sockets get a 1001 "going away" close frame. Slow, replaced and dead
-// sockets are dropped without a close frame, which every generation
-// reconnects after. The one exception is a message over Config.ReadLimit:
+// sockets, and those that send too many bad frames, are dropped without a
+// close frame, which every generation reconnects after. The one exception is a message over Config.ReadLimit:
 // gorilla/websocket answers it with a 1009 close frame, after which a
 // 1.9–1.17 client stays disconnected, which is the right outcome for a
 // client that would send the same oversized message again. Ajax polls are
@@ -213,8 +213,10 @@
 //
 // # Errors and bad input
 //
-// Malformed WebSocket frames are logged and dropped, the socket kept; a bad
-// POST gets 400, a missing client-id 400, a bad CSRF token 403 "Bad CSRF
+// Malformed WebSocket frames are logged and dropped, the socket kept,
+// unless the client sends more than 50 of them in 10 s: then the socket is
+// dropped without a close frame and that logged once at warn. A bad POST
+// gets 400, a missing client-id 400, a bad CSRF token 403 "Bad CSRF
 // token" (also a forged client token), an expired client token 403
 // "Expired CSRF token", another client's 403 "CSRF token of another
 // client", a POST that names no client 403 "Unknown client: …", a refused
@@ -233,6 +235,13 @@
 // application wants to refuse, and Server.Disconnect ends a user's
 // connections. Client events in the reserved
 // chsk namespace are dropped, so a client cannot forge a uidport event.
+//
+// Logging bad input never costs more than the input: each WebSocket logs
+// at most 5 lines about its bad frames per 10 s, all of them together at
+// most 50, and the Server at most 20 about refused POSTs, the first line
+// after some were left out counting them ("not_logged", and a WebSocket
+// counts the rest when it closes); error messages quote at most a few
+// hundred bytes of a frame (packages transit and edn clip them).
 //
 // # Concurrency and resources
 //

@@ -55,6 +55,9 @@ type Server struct {
 
 	tokenSecret []byte // signs client tokens (token.go)
 
+	badPosts  sharedBudget // the log lines about refused Ajax POSTs (badPost)
+	badFrames sharedBudget // the log lines about WebSocket bad frames (wsConn.badFrame)
+
 	hooks testHooks
 }
 

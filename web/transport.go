@@ -46,6 +46,9 @@ const (
 	closeShutdown
 	// closeDisconnected: Server.Disconnect ended the uid's connections.
 	closeDisconnected
+	// closeBadFrames: a WebSocket client sent more than badFrameLimit bad
+	// frames in badInputWindow (logbudget.go).
+	closeBadFrames
 )
 
 // String returns the reason as logged ("slow", "shutdown", …).
@@ -69,6 +72,8 @@ func (r closeReason) String() string {
 		return "shutdown"
 	case closeDisconnected:
 		return "disconnected"
+	case closeBadFrames:
+		return "bad_frames"
 	}
 	return "unknown"
 }

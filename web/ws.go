@@ -50,6 +50,7 @@ type wsConn struct {
 	q       sendQueue
 	wake    chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
 	pingFn  func()        // c.pingTick, allocated once
+	bad     logBudget     // the bad frames read (badFrame); the reader's alone
 }
 
 var _ transport = (*wsConn)(nil)
@@ -122,7 +123,7 @@ func (c *wsConn) readPump() {
 		c.extendDeadline()
 		if typ != websocket.TextMessage {
 			// 1.3 clients assert text; binary packers are not supported.
-			c.log.Warn().Int("bytes", len(data)).Msg("binary frame dropped")
+			c.badFrame().Int("bytes", len(data)).Msg("binary frame dropped")
 			continue
 		}
 		c.handleFrame(data)
@@ -161,18 +162,22 @@ func (c *wsConn) finish() {
 	c.q.closeQueue()
 	c.s.reg.detach(c.cl, TransportWS, c, true)
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(closeClient))
+	if c.bad.suppressed > 0 {
+		c.log.Warn().Int("not_logged", c.bad.suppressed).Msg("bad frames dropped")
+	}
 	c.log.Debug().Stringer("reason", closeReason(c.reason.Load())).Msg("websocket closed")
 }
 
 // handleFrame parses one client frame and acts on it. Bad frames are
-// logged and dropped; the socket is kept (sente-protocol.md §9).
+// dropped and logged on the connection's budget (badFrame); the socket is
+// kept (sente-protocol.md §9) unless the client sends too many of them.
 func (c *wsConn) handleFrame(data []byte) {
 	cf, err := protocol.ParseClientFrame(data)
 	var be *protocol.BadEventError
 	if err == nil || errors.As(err, &be) {
 		// The envelope was fine: it tells the format and the generation.
 		if f, ok := c.cl.pinFormat(cf.Format); !ok {
-			c.log.Warn().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Int("bytes", len(data)).Msg("frame dropped")
+			c.badFrame().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Int("bytes", len(data)).Msg("frame dropped")
 			return
 		}
 	}
@@ -180,7 +185,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		if be != nil {
 			c.pin(cf.GenerationIn(c.candidates()))
 		}
-		c.log.Warn().Err(err).Int("bytes", len(data)).Msg("bad frame dropped")
+		c.badFrame().Err(err).Int("bytes", len(data)).Msg("bad frame dropped")
 		return
 	}
 	d := protocol.Dialect{Generation: c.pin(cf.GenerationIn(c.candidates())), Format: cf.Format}
@@ -198,7 +203,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		return // a 1.19+ answer to the probe: it pinned the generation
 	}
 	if cf.Event.ID.Namespace() == reservedNamespace {
-		c.log.Warn().Str("event_id", string(cf.Event.ID)).Msg("reserved event dropped")
+		c.badFrame().Str("event_id", clipInput(string(cf.Event.ID))).Msg("reserved event dropped")
 		return
 	}
 	msg := Message{

@@ -142,14 +142,16 @@ func (d *decodeState) reset(data []byte, base int64) {
 	d.data, d.pos, d.base, d.depth = data, 0, base, 0
 }
 
+// errAt makes a SyntaxError at pos. Arguments taken from the input go
+// through clip, and the message is clipped (clipMsg) in case one did not.
 func (d *decodeState) errAt(pos int, format string, args ...any) error {
-	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Offset: d.base + int64(pos)}
+	return &SyntaxError{Msg: clipMsg(fmt.Sprintf(format, args...)), Offset: d.base + int64(pos)}
 }
 
 // wrapAt makes a SyntaxError at pos of an error from a value builder,
 // keeping the ErrTooLarge sentinel.
 func (d *decodeState) wrapAt(pos int, err error) error {
-	se := &SyntaxError{Msg: strings.TrimPrefix(err.Error(), "edn: "), Offset: d.base + int64(pos)}
+	se := &SyntaxError{Msg: clipMsg(strings.TrimPrefix(err.Error(), "edn: ")), Offset: d.base + int64(pos)}
 	if errors.Is(err, ErrTooLarge) {
 		se.Err = ErrTooLarge
 	}

@@ -4,7 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"unicode/utf8"
 )
+
+// maxMsg bounds a SyntaxError message (clipMsg): error messages end up in
+// logs, and the malformed part of an input may be as large as the input.
+// The parts of the input a message quotes are clipped to fewer bytes
+// still (clip).
+const maxMsg = 512
 
 // SyntaxError reports malformed EDN: a bad token, an unknown escape, an
 // unbalanced delimiter, a duplicate map key or set element, or input past
@@ -15,8 +23,10 @@ type SyntaxError struct {
 	Err    error  // ErrTooDeep or ErrTooLarge, or nil
 }
 
+// Error returns "edn: " followed by Msg, clipped to maxMsg bytes, and the
+// offset.
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("edn: %s at offset %d", e.Msg, e.Offset)
+	return fmt.Sprintf("edn: %s at offset %d", clipMsg(e.Msg), e.Offset)
 }
 
 // Unwrap returns the sentinel behind the error, if any.
@@ -41,13 +51,32 @@ func (e *UnsupportedValueError) Error() string {
 	return fmt.Sprintf("edn: cannot write %s: %s", describeType(e.Value), e.Reason)
 }
 
-// clip shortens s for an error message.
+// clip shortens s for an error message: its first 80 bytes (cut on a rune
+// boundary) and an ellipsis.
 func clip(s string) string {
 	const maxLen = 80
 	if len(s) > maxLen {
-		return s[:maxLen] + "…"
+		return s[:runeCut(s, maxLen)] + "…"
 	}
 	return s
+}
+
+// clipMsg returns msg if it has at most maxMsg bytes, else its first
+// maxMsg bytes (cut on a rune boundary), an ellipsis and its length.
+func clipMsg(msg string) string {
+	if len(msg) <= maxMsg {
+		return msg
+	}
+	return msg[:runeCut(msg, maxMsg)] + "… (message of " + strconv.Itoa(len(msg)) + " bytes)"
+}
+
+// runeCut returns the largest i <= n (n < len(s)) at which s[:i] ends on a
+// rune boundary.
+func runeCut(s string, n int) int {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }
 
 var (
