@@ -106,7 +106,7 @@ func TestClosedConnectionsFreed(t *testing.T) {
 }
 
 // TestWebSocketRequestKept checks what Message.Request of a WebSocket
-// event is: the upgrade request's URL, remote address and context, with
+// event is: the upgrade request's URL, remote address and context values, with
 // its header fields up to MaxKeptHeaderBytes, no body, while the hooks
 // got the whole request.
 func TestWebSocketRequestKept(t *testing.T) {
@@ -173,5 +173,8 @@ func TestWebSocketRequestKept(t *testing.T) {
 	}
 	if r.Context().Err() == nil {
 		t.Errorf("Request's context not done after the upgrade")
+	}
+	if r.Context().Value(http.ServerContextKey) == nil {
+		t.Errorf("Request's context lost the upgrade request's values")
 	}
 }

@@ -89,7 +89,7 @@ type Message struct {
 	// request after the handshake (Config's hooks, UserID, CSRFToken,
 	// HandshakeData and Generations, get the whole request at upgrade
 	// time): the same method, URL, protocol, host, remote address, request
-	// URI, TLS state, context (done, with its values) and path values, the
+	// URI, TLS state, path values and context values (its Context is done), the
 	// header fields that fit in MaxKeptHeaderBytes (taken in order of their
 	// names, a field too large for what is left skipped), and no body or
 	// form. Every event of the connection shares it. The upgrade request

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,14 +18,18 @@ const MaxKeptHeaderBytes = 16 << 10
 // keptRequest returns what a WebSocket keeps of its upgrade request r once
 // the handshake is done, for Message.Request: a shallow copy with r's
 // method, URL (copied), protocol, host, remote address, request URI, TLS
-// state, context (its values included) and path values, no body, form or
+// state, path values and context values (in a context that is done), no body, form or
 // trailer, and a copy of the header fields that fit in MaxKeptHeaderBytes,
 // taken in order of their names (a field too large for what is left is
 // skipped, and the next ones are tried). It returns the names of the fields
 // it dropped. r itself, which Config's hooks got whole, is then free once
 // the upgrade handler returns.
 func keptRequest(r *http.Request) (*http.Request, []string) {
-	k := r.WithContext(r.Context())
+	// Done, as the upgrade request's soon is (its handler has returned
+	// by the time the connection's events are read), but from the start.
+	ctx, cancel := context.WithCancel(r.Context())
+	cancel()
+	k := r.WithContext(ctx)
 	if r.URL != nil {
 		u := *r.URL
 		if u.User != nil {
