@@ -47,6 +47,13 @@ import (
 // sockets, finishing requests.
 const shutdownTimeout = 10 * time.Second
 
+// defaultMaxHeaderBytes is the default of -max-header-bytes: the largest
+// request header (request line included) the HTTP server reads; a larger
+// one gets 431. net/http reads up to 4 KiB past it. Its own default, 1 MiB,
+// lets every request cost a megabyte while it is read, and every kept
+// request that much.
+const defaultMaxHeaderBytes = 64 << 10
+
 // config is the server's configuration, from flags and environment.
 type config struct {
 	addr      string  // listen address, host:port
@@ -66,6 +73,7 @@ type config struct {
 	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
 	clients   string  // the Sente client generations served (protocol.ParseGenerations)
 	origins   string  // other origins allowed besides the server's own, comma-separated ("*": all)
+	maxHeader int     // http.Server.MaxHeaderBytes (<= 0: defaultMaxHeaderBytes)
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
@@ -125,6 +133,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.origins, "allowed-origins", envOr("SENTE_ALLOWED_ORIGINS", ""), `origins allowed to use /chsk besides the server's own, comma-separated (scheme://host[:port] as browsers send them), or "*" for every site (env SENTE_ALLOWED_ORIGINS)`)
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
+	fs.IntVar(&cfg.maxHeader, "max-header-bytes", int(envFloat("SENTE_MAX_HEADER_BYTES", defaultMaxHeaderBytes)), "largest request header read, in bytes; a larger one gets 431 (env SENTE_MAX_HEADER_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -423,7 +432,11 @@ func serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger)
 
 // serve runs the app on ln until ctx is done; see the function serve.
 func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
-	srv := &http.Server{Handler: a.http, ReadHeaderTimeout: 10 * time.Second}
+	maxHeader := cfg.maxHeader
+	if maxHeader <= 0 {
+		maxHeader = defaultMaxHeaderBytes
+	}
+	srv := &http.Server{Handler: a.http, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeader}
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	hubErr := make(chan error, 1)

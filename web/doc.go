@@ -252,7 +252,12 @@
 // probe windows, the pings of all sockets) and one notifier goroutine hands
 // uidport events to the application in order; no connection has a timer or
 // goroutine of its own beyond its two. An idle WebSocket costs about 5 KiB
-// of heap plus its two goroutine stacks (ws_bench_test.go). Close stops
+// of heap plus its two goroutine stacks (ws_bench_test.go), and what it
+// keeps of its upgrade request: the header fields that fit in
+// MaxKeptHeaderBytes, not the request (Message.Request). A closed one is
+// freed at once: the scheduler holds its pending ping through a small
+// handle that the close cancels. Server.Handler does not bound request
+// headers; the http.Server does (MaxHeaderBytes, 1 MiB by default). Close stops
 // every goroutine the Server started. The Server logs through
 // Config.Logger only; the zero logger logs nothing.
 package web

@@ -78,10 +78,23 @@ type Message struct {
 	// Format is the packer format of the frame the event came in, which
 	// Reply answers in (Config.Packer); FormatTransit for uidport events.
 	Format protocol.Format
-	// Request is the request that opened the WebSocket or carried the Ajax
-	// POST, for its headers, cookies and URL; nil for uidport events. It
-	// is shared and read-only: do not read its Body. Its Context is done
-	// once the request has been answered (always, for a WebSocket).
+	// Request is the request behind the event, for its headers, cookies
+	// and URL; nil for uidport events. It is shared and read-only.
+	//
+	// For an Ajax POST it is the request that carried the event: do not
+	// read its Body (its Form is parsed). Its Context is done once the
+	// request has been answered.
+	//
+	// For a WebSocket it is what the connection keeps of its upgrade
+	// request after the handshake (Config's hooks, UserID, CSRFToken,
+	// HandshakeData and Generations, get the whole request at upgrade
+	// time): the same method, URL, protocol, host, remote address, request
+	// URI, TLS state, path values and context values (its Context is done), the
+	// header fields that fit in MaxKeptHeaderBytes (taken in order of their
+	// names, a field too large for what is left skipped), and no body or
+	// form. Every event of the connection shares it. The upgrade request
+	// itself is not kept, so that a socket costs the same whatever header
+	// its client sent.
 	Request *http.Request
 }
 

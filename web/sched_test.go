@@ -1,6 +1,7 @@
 package web
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestSchedulerOrder(t *testing.T) {
 // TestSchedulerCompacts checks that a long FIFO does not keep growing.
 func TestSchedulerCompacts(t *testing.T) {
 	s := newScheduler([numDelays]time.Duration{})
-	var due []func()
+	var due []dueTask
 	n := 0
 	for range 5000 {
 		s.after(delayGrace, func() { n++ })
@@ -83,10 +84,114 @@ func TestSchedulerCompacts(t *testing.T) {
 	if _, ok := s.popDue(time.Now().Add(time.Second), &due); ok {
 		t.Fatal("tasks left")
 	}
-	for _, fn := range due {
-		fn()
+	for _, t := range due {
+		t.run()
 	}
 	if n != 5000 || s.queues[delayGrace] != nil || s.heads[delayGrace] != 0 {
 		t.Fatalf("ran %d; queue len %d cap %d head %d", n, len(s.queues[delayGrace]), cap(s.queues[delayGrace]), s.heads[delayGrace])
 	}
+}
+
+// waitFreed runs the garbage collector until freed receives n values (the
+// cleanups of n objects ran) or waitFor passes.
+func waitFreed(t *testing.T, freed <-chan struct{}, n int, what string) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for got := 0; got < n; {
+		runtime.GC()
+		retry := time.NewTimer(20 * time.Millisecond) // a cleanup may need the next cycle
+		for again := false; !again && got < n; {
+			select {
+			case <-freed:
+				got++
+			case <-retry.C:
+				again = true
+			case <-deadline:
+				t.Fatalf("%d of %d %s freed after %v", got, n, what, waitFor)
+			}
+		}
+		retry.Stop()
+	}
+}
+
+// TestSchedulerHandle checks that a handle's tasks call its function with
+// their kind, that a cancelled handle's tasks do nothing, and that they do
+// not keep what the function refers to alive until they are due (a closed
+// WebSocket until its next ping).
+func TestSchedulerHandle(t *testing.T) {
+	s := newScheduler([numDelays]time.Duration{
+		delayFlushWS: time.Millisecond,
+		delayDetect:  2 * time.Millisecond,
+		delayPing:    time.Hour,
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.run(stop)
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	// A live handle runs with the kind of each task.
+	kinds := make(chan delayKind, 4)
+	live := newHandle(func(k delayKind) { kinds <- k })
+	s.afterHandle(delayDetect, live)
+	s.afterHandle(delayFlushWS, live)
+	for _, want := range []delayKind{delayFlushWS, delayDetect} {
+		select {
+		case k := <-kinds:
+			if k != want {
+				t.Fatalf("handle ran with kind %d, want %d", k, want)
+			}
+		case <-time.After(waitFor):
+			t.Fatalf("handle task of kind %d did not run", want)
+		}
+	}
+
+	// A cancelled handle does nothing; the plain task queued after its
+	// task (same kind, so it runs later) tells when it would have run.
+	ranCancelled := make(chan struct{}, 1)
+	cancelled := newHandle(func(delayKind) { ranCancelled <- struct{}{} })
+	s.afterHandle(delayFlushWS, cancelled)
+	cancelled.cancel()
+	after := make(chan struct{})
+	s.after(delayFlushWS, func() { close(after) })
+	select {
+	case <-after:
+	case <-time.After(waitFor):
+		t.Fatal("task after the cancelled one did not run")
+	}
+	select {
+	case <-ranCancelled:
+		t.Fatal("a cancelled handle's task ran")
+	default:
+	}
+
+	// What a pending task's function refers to: kept while its handle is
+	// live, freed once it is cancelled, long before the task is due.
+	type owner struct{ buf [1 << 16]byte }
+	freed := make(chan struct{}, 2)
+	hold := func() *handle {
+		o := &owner{}
+		runtime.AddCleanup(o, func(ch chan struct{}) { ch <- struct{}{} }, freed)
+		return newHandle(func(delayKind) { o.buf[0]++ })
+	}
+	kept, dropped := hold(), hold()
+	s.afterHandle(delayPing, kept)
+	s.afterHandle(delayPing, dropped)
+	dropped.cancel()
+	waitFreed(t, freed, 1, "owners of a cancelled handle")
+	runtime.GC()
+	runtime.GC()
+	select {
+	case <-freed:
+		t.Fatal("the owner of a live handle's pending task was freed")
+	default:
+	}
+	kept.cancel()
+	waitFreed(t, freed, 1, "owners of a handle cancelled later")
 }

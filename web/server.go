@@ -74,6 +74,7 @@ func (s *Server) now() time.Time {
 type testHooks struct {
 	pollHeld func(clientID string) // a poll is being held
 	now      func() time.Time      // the clock of client tokens
+	wsOpen   func(c *wsConn)       // a WebSocket is about to start its goroutines
 }
 
 // New returns a running Server configured by cfg (copied; see Config for

@@ -31,14 +31,18 @@ const (
 // the only calls made from elsewhere (gorilla allows them anywhere).
 //
 // An idle connection holds its gorilla Conn (with a 512-byte read buffer,
-// no write buffer), this struct, one channel and its entry in the
-// scheduler's ping queue: no timer of its own.
+// no write buffer), this struct, one channel, what it keeps of its upgrade
+// request (keptRequest) and its entry in the scheduler's ping queue: no
+// timer of its own. The scheduler holds the connection's tasks through a
+// handle that finish cancels, so that a closed connection is freed at
+// once, not at its next ping.
 type wsConn struct {
-	s   *Server
-	ws  *websocket.Conn
-	cl  *client
-	req *http.Request
-	log zerolog.Logger
+	s     *Server
+	ws    *websocket.Conn
+	cl    *client
+	req   *http.Request // keptRequest of the upgrade request: Message.Request
+	log   zerolog.Logger
+	tasks *handle // the scheduler's tasks of the connection (runTask), cancelled by finish
 
 	// gens is the protocol.GenerationSet of the generations the client
 	// may be; one member once pinned. Written by the reader (pin) and the
@@ -49,7 +53,6 @@ type wsConn struct {
 	pingDue atomic.Bool   // the scheduler asks the writer for a ping
 	q       sendQueue
 	wake    chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
-	pingFn  func()        // c.pingTick, allocated once
 	bad     logBudget     // the bad frames read (badFrame); the reader's alone
 }
 
@@ -72,7 +75,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid stri
 	var c *wsConn
 	cl, _, old, open, err := s.reg.attach(cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
-			c = &wsConn{s: s, ws: ws, cl: cl, req: r, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
+			c = &wsConn{s: s, ws: ws, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
+			c.tasks = newHandle(c.runTask)
 			c.gens.Store(uint32(s.wsCandidates(r, cl.pinned())))
 			return c
 		})
@@ -95,8 +99,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid stri
 	if s.cfg.HandshakeData != nil {
 		hs.Data = s.cfg.HandshakeData(r, cl.uid)
 	}
+	// The hooks above had the whole request; the connection keeps what
+	// the application's events need of it.
+	var dropped []string
+	c.req, dropped = keptRequest(r)
+	if len(dropped) > 0 {
+		c.log.Debug().Strs("headers", dropped).Msg("upgrade request headers not kept")
+	}
 	if e := c.log.Debug(); e.Enabled() {
 		e.Stringer("generations", c.candidates()).Msg("websocket open")
+	}
+	if s.hooks.wsOpen != nil {
+		s.hooks.wsOpen(c)
 	}
 	s.wg.Add(2)
 	go c.writePump(hs)
@@ -157,6 +171,7 @@ func (c *wsConn) readFailed(err error) {
 // stays connected for DisconnectGrace).
 func (c *wsConn) finish() {
 	c.state.Store(wsClosed)
+	c.tasks.cancel() // the scheduler's queues no longer refer to c
 	signal(c.wake)
 	_ = c.ws.Close() // may already be closed
 	c.q.closeQueue()
@@ -338,8 +353,7 @@ func (c *wsConn) writePump(hs protocol.Handshake) {
 		c.writeFailed(err)
 		return
 	}
-	c.pingFn = c.pingTick
-	c.s.sched.after(delayPing, c.pingFn)
+	c.s.sched.afterHandle(delayPing, c.tasks)
 	var spare []outItem
 	for {
 		<-c.wake
@@ -368,6 +382,16 @@ func (c *wsConn) writePump(hs protocol.Handshake) {
 	}
 }
 
+// runTask runs the connection's scheduler task of kind k (c.tasks).
+func (c *wsConn) runTask(k delayKind) {
+	switch k {
+	case delayPing:
+		c.pingTick()
+	case delayDetect:
+		c.probeOver()
+	}
+}
+
 // pingTick runs on the scheduler every PingInterval: it asks the writer for
 // a ping and schedules the next tick, until the connection closes.
 func (c *wsConn) pingTick() {
@@ -376,7 +400,7 @@ func (c *wsConn) pingTick() {
 	}
 	c.pingDue.Store(true)
 	signal(c.wake)
-	c.s.sched.after(delayPing, c.pingFn)
+	c.s.sched.afterHandle(delayPing, c.tasks)
 }
 
 // writeFailed ends the connection after a failed write.
@@ -418,7 +442,7 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 			return err
 		}
-		c.s.sched.after(delayDetect, c.probeOver)
+		c.s.sched.afterHandle(delayDetect, c.tasks)
 	}
 	return nil
 }
