@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -34,6 +35,13 @@ type lifetimeServer struct {
 // ends.
 func startLifetime(t *testing.T, lim limits) *lifetimeServer {
 	t.Helper()
+	return startLimited(t, lim, 0)
+}
+
+// startLimited is startLifetime with at most maxConns connections (0:
+// the default).
+func startLimited(t *testing.T, lim limits, maxConns int) *lifetimeServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +51,7 @@ func startLifetime(t *testing.T, lim limits) *lifetimeServer {
 	ctx, stop := context.WithCancel(context.Background())
 	force, forceStop := context.WithCancel(context.Background())
 	ls.stop, ls.force = stop, forceStop
-	cfg := config{source: "none", storeSize: 1000, csrfToken: "tok", limits: lim}
+	cfg := config{source: "none", storeSize: 1000, csrfToken: "tok", limits: lim, maxConns: maxConns}
 	go func() { ls.done <- serve(ctx, force, ln, cfg, log) }()
 	t.Cleanup(func() {
 		stop()
@@ -375,5 +383,46 @@ func TestWatchSignals(t *testing.T) {
 	case <-force.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the second signal did not end force")
+	}
+}
+
+// TestConnectionLimit checks -max-conns: with two connections open a
+// third is not served until one of them closes.
+func TestConnectionLimit(t *testing.T) {
+	ls := startLimited(t, limits{}, 2)
+	healthz := func(c net.Conn, br *bufio.Reader, within time.Duration) (int, error) {
+		c.SetReadDeadline(time.Now().Add(within))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	var conns []net.Conn
+	var readers []*bufio.Reader
+	for i := range 3 {
+		c, err := net.Dial("tcp", ls.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		conns, readers = append(conns, c), append(readers, bufio.NewReader(c))
+		if i < 2 {
+			if code, err := healthz(c, readers[i], 5*time.Second); code != http.StatusOK {
+				t.Fatalf("connection %d: /healthz = %d, %v", i, code, err)
+			}
+		}
+	}
+	// Waiting here is the assertion: the third is not served meanwhile.
+	var ne net.Error
+	if code, err := healthz(conns[2], readers[2], 300*time.Millisecond); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("third connection served over the limit: %d, %v", code, err)
+	}
+	conns[0].Close()
+	if code, err := healthz(conns[2], readers[2], 5*time.Second); code != http.StatusOK {
+		t.Fatalf("third connection after one closed: /healthz = %d, %v", code, err)
 	}
 }

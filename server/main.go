@@ -113,7 +113,8 @@ type config struct {
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
 	redisPublish bool   // the local source publishes to redisTweets; the instance consumes from it
 
-	limits limits // connection lifetimes (tests shorten them)
+	limits   limits // connection lifetimes (tests shorten them)
+	maxConns int    // open connections at most; 0: from the file descriptor limit, <0: no limit
 }
 
 func main() {
@@ -201,6 +202,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.clients, "clients", envOr("SENTE_CLIENTS", defaultClients), `Sente client generations served: a comma-separated list of flexi (1.3-1.8: BirdWatch's bundle), v1 (1.9-1.17), v2mixed (1.18-1.20), v2 (1.21+: the built-in page), or "all"; each client then gets one handshake in its own dialect and no frame it cannot read (env SENTE_CLIENTS)`)
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
+	fs.IntVar(&cfg.maxConns, "max-conns", int(envFloat("SENTE_MAX_CONNS", 0)), "open connections at most (WebSockets, polls, keep-alives); more wait to be accepted; 0: the open-file limit less a reserve for the process, -1: no limit (env SENTE_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -560,9 +562,16 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 			a.peers.Run(hubCtx, a.hub.Forget) // returns nil when hubCtx ends
 		}
 	}()
+	maxConns := cfg.maxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns()
+	}
+	if maxConns > 0 {
+		ln = newLimitListener(ln, maxConns)
+	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Msg("listening")
+	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Int("max_conns", maxConns).Msg("listening")
 
 	var runErr error
 	select {
