@@ -67,17 +67,17 @@ func startLimited(t *testing.T, lim limits, maxConns int) *lifetimeServer {
 	return ls
 }
 
-// wait returns serve's result and how long it took from since.
-func (ls *lifetimeServer) wait(t *testing.T, since time.Time, within time.Duration) (error, time.Duration) {
+// wait returns how long serve took to return from since, and its result.
+func (ls *lifetimeServer) wait(t *testing.T, since time.Time, within time.Duration) (time.Duration, error) {
 	t.Helper()
 	select {
 	case err := <-ls.done:
 		ls.closed = true
-		return err, time.Since(since)
+		return time.Since(since), err
 	case <-time.After(within):
 		t.Fatalf("serve did not return within %v", within)
 	}
-	return nil, 0
+	return 0, nil
 }
 
 // trickle writes the header of a POST to /chsk announcing n body bytes on
@@ -136,8 +136,11 @@ func TestTricklingPostCut(t *testing.T) {
 	if cut < bound || cut > bound+time.Second {
 		t.Errorf("trickling POST cut after %v, want about %v", cut, bound)
 	}
-	if _, err := br.ReadByte(); err != io.EOF {
-		t.Errorf("connection after the cut: read %v, want EOF", err)
+	// The server closes the connection: EOF, or a reset when the bytes
+	// trickled meanwhile were left unread; not a read timeout.
+	var ne net.Error
+	if _, err := br.ReadByte(); err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("connection after the cut: read %v, want it closed", err)
 	}
 }
 
@@ -308,7 +311,7 @@ func TestShutdownTricklingClient(t *testing.T) {
 				code = get(t, healthz, "http://"+ls.addr+"/healthz")
 				saw503 = saw503 || code == http.StatusServiceUnavailable
 			}
-			err, took := ls.wait(t, start, tc.deadline+5*time.Second)
+			took, err := ls.wait(t, start, tc.deadline+5*time.Second)
 			t.Logf("shutdown with a trickling client took %v (deadline %v, second signal %v): %v", took, tc.deadline, tc.force, err)
 			if took > tc.deadline+time.Second && !tc.force || tc.force && took > 2*time.Second {
 				t.Errorf("shutdown took %v, deadline %v", took, tc.deadline)
