@@ -62,7 +62,7 @@ func startInstanceSeen(t *testing.T, cfg config, src hub.TweetSource, seen func(
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln, cfg, zerolog.Nop()) }()
+	go func() { done <- a.serve(ctx, context.Background(), ln, cfg, zerolog.Nop()) }()
 	var once sync.Once
 	in := &instance{app: a, url: "http://" + ln.Addr().String()}
 	in.stop = func() {

@@ -8,13 +8,18 @@
 //	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|redis|FILE.jsonl] …
 //
 // Run with -h for every flag. SIGINT or SIGTERM shut it down gracefully:
-// pending pushes are flushed before the sockets close.
+// /healthz answers 503 from then on, pending pushes are flushed and
+// callback replies given meanwhile written before the sockets close; after
+// 10 s every connection left is closed. A second SIGINT or SIGTERM closes
+// them at once.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +29,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +60,44 @@ const shutdownTimeout = 10 * time.Second
 // request that much.
 const defaultMaxHeaderBytes = 64 << 10
 
+// limits bounds how long a connection may hold the server; a zero field
+// takes its default (defaultLimits).
+type limits struct {
+	header   time.Duration // to read a request's header (http.Server.ReadHeaderTimeout)
+	body     time.Duration // to read a request's body, from the end of its header
+	idle     time.Duration // a keep-alive connection between requests (http.Server.IdleTimeout)
+	shutdown time.Duration // the graceful shutdown; then every connection is closed
+}
+
+// defaultLimits are the binary's limits. The body bound is per request,
+// not http.Server.ReadTimeout or WriteTimeout: those would also cut the
+// long polls the Sente endpoint holds for up to its PollTimeout (20 s)
+// and its callback waits.
+var defaultLimits = limits{
+	header:   10 * time.Second,
+	body:     5 * time.Second,
+	idle:     60 * time.Second,
+	shutdown: shutdownTimeout,
+}
+
+// withDefaults returns l with its zero fields set to the defaults.
+func (l limits) withDefaults() limits {
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&l.header, &defaultLimits.header}, {&l.body, &defaultLimits.body},
+		{&l.idle, &defaultLimits.idle}, {&l.shutdown, &defaultLimits.shutdown},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
+}
+
+// maxBody bounds a request body, in bytes: the Sente endpoint's default
+// read limit (web.Config.ReadLimit), which bounds its POSTs anyway; no
+// other route takes a body.
+const maxBody = 64 << 10
+
 // config is the server's configuration, from flags and environment.
 type config struct {
 	addr      string  // listen address, host:port
@@ -78,6 +122,9 @@ type config struct {
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
 	redisPublish bool   // the local source publishes to redisTweets; the instance consumes from it
+
+	limits   limits // connection lifetimes (tests shorten them)
+	maxConns int    // open connections at most; 0: from the file descriptor limit, <0: no limit
 }
 
 func main() {
@@ -102,13 +149,46 @@ func run(args []string, logOut io.Writer) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, force, release := watchSignals(sigs, log)
+	defer release()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	return serve(ctx, ln, cfg, log)
+	return serve(ctx, force, ln, cfg, log)
+}
+
+// watchSignals turns the signals on sigs into two contexts: stop ends at
+// the first (graceful shutdown), force at the second (close everything
+// now). release ends the watching goroutine; call it once serve returned.
+func watchSignals(sigs <-chan os.Signal, log zerolog.Logger) (stop, force context.Context, release func()) {
+	stop, stopCancel := context.WithCancel(context.Background())
+	force, forceCancel := context.WithCancel(context.Background())
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, cancel := range []context.CancelFunc{stopCancel, forceCancel} {
+			select {
+			case sig := <-sigs:
+				if i > 0 {
+					log.Warn().Stringer("signal", sig).Msg("second signal: closing every connection now")
+				}
+				cancel()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return stop, force, func() {
+		close(quit)
+		<-done
+		stopCancel()
+		forceCancel()
+	}
 }
 
 // parseConfig reads flags; each has an environment variable as default.
@@ -134,6 +214,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
 	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
 	fs.IntVar(&cfg.maxHeader, "max-header-bytes", int(envFloat("SENTE_MAX_HEADER_BYTES", defaultMaxHeaderBytes)), "largest request header read, in bytes; a larger one gets 431 (env SENTE_MAX_HEADER_BYTES)")
+	fs.IntVar(&cfg.maxConns, "max-conns", int(envFloat("SENTE_MAX_CONNS", 0)), "open connections at most (WebSockets, polls, keep-alives); more wait to be accepted; 0: the open-file limit less a reserve for the process, -1: no limit (env SENTE_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -185,6 +266,8 @@ type app struct {
 	perc    *percolator.Percolator
 	hub     *hub.Hub
 	http    http.Handler
+	// draining is set when the shutdown begins: /healthz answers 503.
+	draining atomic.Bool
 }
 
 // newApp builds the components from cfg; src, when not nil, replaces the
@@ -296,8 +379,9 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	if err != nil {
 		return nil, err
 	}
-	return &app{sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h,
-		http: newRouter(cfg, sente.Handler(), token)}, nil
+	a = &app{sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h}
+	a.http = newRouter(cfg, sente.Handler(), token, func() bool { return !a.draining.Load() })
+	return a, nil
 }
 
 // sharedTokenKey is the Redis key of the CSRF token every instance on one
@@ -395,14 +479,20 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// newRouter builds the HTTP routes: the Sente endpoint, health, avatars
-// of synthetic users, and the page: the directory cfg.staticDir, or the
-// built-in BirdWatch page (package web/page), which hands its client the
-// CSRF token csrf returns.
-func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string) http.Handler {
+// newRouter builds the HTTP routes: the Sente endpoint, health (200 "ok"
+// while ready reports true, then 503 "shutting down", a readiness signal
+// for load balancers), avatars of synthetic users, and the page: the
+// directory cfg.staticDir, or the built-in BirdWatch page (package
+// web/page), which hands its client the CSRF token csrf returns.
+func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string, ready func() bool) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
 		io.WriteString(w, "ok\n")
 	})
 	r.Handle("/chsk", chsk)
@@ -418,25 +508,73 @@ func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string) h
 	return r
 }
 
-// serve answers HTTP on ln until ctx is done, then shuts down: the Sente
-// server first (it flushes pushes and closes sockets), then the hub, the
-// HTTP server and the store.
-func serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
+// readBodies reads the body of each request that has one before next
+// sees it: in full, within timeout from the end of its header, and at most
+// limit bytes, else the request gets 408 or 413 and its connection is
+// closed. A client that trickles its body so holds a connection and a
+// handler for timeout at most. Requests without a body (polls, WebSocket
+// upgrades) pass untouched: their connection keeps no read deadline, which
+// would cancel a held long poll.
+func readBodies(timeout time.Duration, limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		// Without deadline support (not a TCP connection) the body is
+		// read unbounded, as before.
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			var ne net.Error
+			w.Header().Set("Connection", "close")
+			switch {
+			case errors.As(err, &tooBig):
+				http.Error(w, "Request body too large", http.StatusRequestEntityTooLarge)
+			case errors.As(err, &ne) && ne.Timeout():
+				http.Error(w, "Request body not read in time", http.StatusRequestTimeout)
+			default:
+				http.Error(w, "Bad request body", http.StatusBadRequest)
+			}
+			return
+		}
+		_ = rc.SetReadDeadline(time.Time{}) // the server's background read must not time out
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serve answers HTTP on ln until ctx is done, then shuts down; see
+// app.serve.
+func serve(ctx, force context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
 	a, err := newApp(cfg, log, nil)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	return a.serve(ctx, ln, cfg, log)
+	return a.serve(ctx, force, ln, cfg, log)
 }
 
-// serve runs the app on ln until ctx is done; see the function serve.
-func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
+// serve runs the app on ln until ctx is done, then shuts down: /healthz
+// answers 503 at once, the Sente server closes (it flushes pushes, waits
+// for callback replies and closes sockets), then the hub, the HTTP server
+// and the store. The shutdown takes cfg.limits.shutdown at most: then, or
+// as soon as force is done, every connection left is closed (the HTTP
+// server's and the Sente server's), whatever its client does.
+func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
+	lim := cfg.limits.withDefaults()
 	maxHeader := cfg.maxHeader
 	if maxHeader <= 0 {
 		maxHeader = defaultMaxHeaderBytes
 	}
-	srv := &http.Server{Handler: a.http, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeader}
+	srv := &http.Server{
+		Handler:           readBodies(lim.body, maxBody, a.http),
+		ReadHeaderTimeout: lim.header,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    maxHeader,
+	}
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	hubErr := make(chan error, 1)
@@ -448,9 +586,16 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 			a.peers.Run(hubCtx, a.hub.Forget) // returns nil when hubCtx ends
 		}
 	}()
+	maxConns := cfg.maxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns()
+	}
+	if maxConns > 0 {
+		ln = newLimitListener(ln, maxConns)
+	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Msg("listening")
+	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Int("max_conns", maxConns).Msg("listening")
 
 	var runErr error
 	select {
@@ -461,10 +606,30 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 		hubErr <- err // let the shutdown below see it
 	case <-ctx.Done():
 	}
-	log.Info().Msg("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	a.draining.Store(true)
+	log.Info().Dur("timeout", lim.shutdown).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(force, lim.shutdown)
 	defer cancel()
-	if err := a.sente.Close(sctx); err != nil {
+	// The Sente server gives up a tenth earlier (at most a second), so
+	// that its last answers (:chsk/timeout to pending Ajax callbacks, "no
+	// data" to polls) are written before the connections close.
+	senteCtx, cancelSente := context.WithTimeout(sctx, lim.shutdown-min(lim.shutdown/10, time.Second))
+	defer cancelSente()
+	// At the deadline, or on a second signal, the HTTP server closes every
+	// connection: handlers blocked on a client return, and the Sente
+	// server, which aborts its own sockets then, stops waiting for them.
+	forced := make(chan struct{})
+	stopForce := context.AfterFunc(sctx, func() {
+		defer close(forced)
+		log.Warn().Err(context.Cause(sctx)).Msg("shutdown cut short: closing every connection")
+		srv.Close() // its error is the listener's, already closed or about to be
+	})
+	defer func() {
+		if !stopForce() {
+			<-forced
+		}
+	}()
+	if err := a.sente.Close(senteCtx); err != nil {
 		log.Warn().Err(err).Msg("sente server did not close cleanly")
 	}
 	stopHub()
@@ -474,6 +639,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg config, log zerolo
 	<-peersDone
 	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if err := sctx.Err(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown cut short: %w", err) // a second signal
 	}
 	if a.cluster != nil {
 		a.cluster.Close() // after the Sente server: it no longer calls it

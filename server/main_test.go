@@ -47,7 +47,7 @@ func TestServeHealthzAndShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, config{source: "none", storeSize: 1000}, log) }()
+	go func() { done <- serve(ctx, context.Background(), ln, config{source: "none", storeSize: 1000}, log) }()
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
@@ -118,7 +118,7 @@ func TestServeMaxHeaderBytes(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- serve(ctx, ln, config{source: "none", storeSize: 1000, maxHeader: tc.maxHeader}, log)
+				done <- serve(ctx, context.Background(), ln, config{source: "none", storeSize: 1000, maxHeader: tc.maxHeader}, log)
 			}()
 			defer func() {
 				cancel()

@@ -168,6 +168,21 @@
 // client's generation (an empty batch for 1.3–1.8, whose poll loop dies on
 // :chsk/timeout, §6.1).
 //
+// Replies during Close. A callback the application was handed before its
+// client's connection closed is answered if the application replies in
+// time: Close waits, for at most Config.CallbackTimeout after the event
+// was handed over and never past Close's context, for the reply to every
+// event with a callback that reached Events (Message.Reply not nil),
+// whether it arrived before Close began or during the drain. A WebSocket
+// writes its queued frames and these replies as they come, and ends its
+// socket (as above) once none is pending or the wait is over; an Ajax
+// POST is held until its reply, or answered :chsk/timeout at the end of
+// the wait. A Reply after that returns ErrReplyExpired. An application
+// that answers promptly therefore loses no reply at Close; one that never
+// answers some callback delays Close by up to CallbackTimeout, and Close
+// returns ctx.Err() when its context ends first (what is left is then
+// closed at once). New Ajax requests get 503 from the start of Close.
+//
 // # Pushes
 //
 // Send and Broadcast go through the Broker (MemoryBroker by default,

@@ -68,7 +68,8 @@ type Message struct {
 	// the reply, and the Transit writer's error when v cannot be encoded
 	// (Reply may then be called again). Over a WebSocket, pushes to the
 	// uid made before Reply are written before the reply, whatever their
-	// batch window.
+	// batch window. Server.Close waits for the replies to callbacks
+	// already handed over (doc.go, "Closing").
 	Reply func(v any) error
 	// Transport is how the event came; zero for uidport events.
 	Transport Transport

@@ -75,6 +75,7 @@ type testHooks struct {
 	pollHeld func(clientID string) // a poll is being held
 	now      func() time.Time      // the clock of client tokens
 	wsOpen   func(c *wsConn)       // a WebSocket is about to start its goroutines
+	draining func()                // Close has asked every connection to close
 }
 
 // New returns a running Server configured by cfg (copied; see Config for
@@ -297,9 +298,11 @@ func (s *Server) WatchUIDs() (changed <-chan struct{}, stop func()) { return s.r
 
 // Close shuts the server down gracefully: it refuses new connections and
 // requests (503), flushes buffered pushes, answers held polls (with the
-// pushes queued for them, or "no data"), lets every WebSocket write what is
-// queued for it and then ends it so that its client reconnects (see
-// doc.go), and waits for every connection and request to finish. When ctx
+// pushes queued for them, or "no data"), waits for the application's
+// replies to the callbacks already handed to it (for at most
+// Config.CallbackTimeout each; doc.go, "Closing"), lets every WebSocket
+// write what is queued for it and then ends it so that its client
+// reconnects, and waits for every connection and request to finish. When ctx
 // ends first, it closes what is left at once, answers pending Ajax
 // callbacks :chsk/timeout, and returns ctx.Err(). Events is closed when
 // Close returns. Later calls wait for the first to finish and return
@@ -339,6 +342,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.reg.flushAll()
 	for _, t := range s.reg.close() {
 		t.shutdown()
+	}
+	if s.hooks.draining != nil {
+		s.hooks.draining()
 	}
 	done := make(chan struct{})
 	go func() {

@@ -20,7 +20,8 @@ const closeWait = 2 * time.Second
 // States of a wsConn.
 const (
 	wsOpen    uint32 = iota
-	wsClosing        // graceful close asked: the writer sends what is queued, then ends the socket
+	wsClosing        // graceful close asked: the writer drains (see drain), then ends the socket
+	wsFlushed        // the writer has written its last frame and ended its side
 	wsClosed         // over: both goroutines exit
 )
 
@@ -47,8 +48,14 @@ type wsConn struct {
 	// gens is the protocol.GenerationSet of the generations the client
 	// may be; one member once pinned. Written by the reader (pin) and the
 	// scheduler (probe window over), read by the writer.
-	gens    atomic.Uint32
-	state   atomic.Uint32 // wsOpen, wsClosing, wsClosed
+	gens  atomic.Uint32
+	state atomic.Uint32 // wsOpen, wsClosing, wsFlushed, wsClosed
+	// replies counts the events with a callback handed to the
+	// application and not answered yet; handed is the time (Unix
+	// nanoseconds) the last of them was handed over. The graceful close
+	// waits for them (drain).
+	replies atomic.Int64
+	handed  atomic.Int64
 	reason  atomic.Uint32 // closeReason, set by the first close
 	pingDue atomic.Bool   // the scheduler asks the writer for a ping
 	q       sendQueue
@@ -145,9 +152,10 @@ func (c *wsConn) readPump() {
 }
 
 // extendDeadline gives the client PingInterval+PongTimeout to send its
-// next frame or pong, unless the connection is closing.
+// next frame or pong, unless the writer has ended its side (the closing
+// handshake has its own deadline, closeWait).
 func (c *wsConn) extendDeadline() {
-	if c.state.Load() == wsOpen {
+	if st := c.state.Load(); st == wsOpen || st == wsClosing {
 		_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PingInterval + c.s.cfg.PongTimeout)) // fails only on a closed conn, which the next read reports
 	}
 }
@@ -232,8 +240,12 @@ func (c *wsConn) handleFrame(data []byte) {
 	}
 	if cf.Callback.ID != "" {
 		msg.Reply = c.replyFunc(d, cf.Callback.ID)
+		c.replies.Add(1)
+		c.handed.Store(time.Now().UnixNano())
 	}
-	c.s.deliverEvent(msg, nil)
+	if !c.s.deliverEvent(msg, nil) && msg.Reply != nil {
+		c.replies.Add(-1)
+	}
 }
 
 // pin records the generation a client frame revealed (see refine),
@@ -293,7 +305,12 @@ func (c *wsConn) replyFunc(d protocol.Dialect, cbID string) func(any) error {
 		// Pushes to the uid made before the reply reach the client
 		// before it, as an application answering in order expects.
 		c.s.reg.flushUser(c.cl.user)
-		if !c.sendDirect(frame) {
+		ok := c.sendDirect(frame)
+		// Counted down after the frame is queued: a draining writer that
+		// sees no reply pending has every reply in its queue.
+		c.replies.Add(-1)
+		signal(c.wake)
+		if !ok {
 			return ErrReplyExpired
 		}
 		return nil
@@ -368,8 +385,7 @@ func (c *wsConn) writePump(hs protocol.Handshake) {
 		case wsClosed:
 			return
 		case wsClosing:
-			if _, err = c.writeQueued(true, nil); err == nil {
-				c.closeGracefully()
+			if err = c.drain(); err == nil {
 				return
 			}
 		default:
@@ -389,6 +405,59 @@ func (c *wsConn) runTask(k delayKind) {
 		c.pingTick()
 	case delayDetect:
 		c.probeOver()
+	}
+}
+
+// drain is the writer's part of a graceful close (Server.Close): it writes
+// what is queued, and the replies to events already handed to the
+// application as they come, until none is pending or the last of them was
+// handed over Config.CallbackTimeout ago; then it writes what is left,
+// closes the queue (a later Reply gets ErrReplyExpired) and ends the
+// socket (closeGracefully). Server.Close bounds the wait with its context:
+// when that ends the socket is aborted, which ends the drain.
+func (c *wsConn) drain() error {
+	var expire *time.Timer
+	defer func() {
+		if expire != nil {
+			expire.Stop()
+		}
+	}()
+	expired := false
+	for {
+		if c.pingDue.Swap(false) {
+			// Pings go on while replies are awaited: the client's pongs
+			// keep its read deadline from ending the socket meanwhile.
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
+				return err
+			}
+		}
+		if c.replies.Load() <= 0 || expired {
+			if err := c.writeLast(c.q.closeQueue()); err != nil {
+				return err
+			}
+			if !c.state.CompareAndSwap(wsClosing, wsFlushed) {
+				return nil // aborted meanwhile
+			}
+			c.closeGracefully()
+			return nil
+		}
+		if _, err := c.writeQueued(true, nil); err != nil {
+			return err
+		}
+		if expire == nil {
+			until := time.Until(time.Unix(0, c.handed.Load()).Add(c.s.cfg.CallbackTimeout))
+			expire = time.NewTimer(until)
+		}
+		select {
+		case <-c.wake:
+			if c.state.Load() == wsClosed {
+				return nil
+			}
+		case <-expire.C:
+			// Events handed meanwhile are not waited for: the drain
+			// ends CallbackTimeout after the last event it waited for.
+			expired = true
+		}
 	}
 }
 
@@ -464,16 +533,35 @@ func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 		w, _ = coverIn(afterProbe(set), f)
 	}
 	items := c.q.take(spare)
-	for i, it := range items {
-		if err := c.writeItem(it, w); err != nil {
-			return nil, err
-		}
-		items[i] = outItem{}
+	if err := c.writeItemsIn(items, w); err != nil {
+		return nil, err
 	}
 	if cap(items) > maxSpare {
 		return nil, nil
 	}
 	return items[:0], nil
+}
+
+// writeLast writes the last items of a graceful close in the encodings the
+// client reads, held pushes too, as writeQueued does when final.
+func (c *wsConn) writeLast(items []outItem) error {
+	set, f := c.candidates(), c.s.formatOf(c.cl)
+	w, dup := coverIn(set, f)
+	if dup {
+		w, _ = coverIn(afterProbe(set), f)
+	}
+	return c.writeItemsIn(items, w)
+}
+
+// writeItemsIn writes items once per generation in w, clearing them.
+func (c *wsConn) writeItemsIn(items []outItem, w protocol.GenerationSet) error {
+	for i, it := range items {
+		if err := c.writeItem(it, w); err != nil {
+			return err
+		}
+		items[i] = outItem{}
+	}
+	return nil
 }
 
 // writeItem writes one queued item: a direct frame as is, a push once per
