@@ -288,6 +288,19 @@ type command struct {
 	Tag   any    `transit:"tag"`
 }
 
+// unanswered answers an event that asked for a callback and gets no other
+// answer, as Sente's default handler does, with {:error reason :event id}:
+// the client's callback is not left to time out, and a server's shutdown
+// does not wait for it.
+func (h *Hub) unanswered(m web.Message, reason string) {
+	if m.Reply == nil {
+		return
+	}
+	if err := m.Reply(transit.NewMap(transit.Keyword("error"), reason, transit.Keyword("event"), m.Event.ID)); err != nil {
+		h.log.Debug().Err(err).Str("uid", m.UID).Msg("reply not sent")
+	}
+}
+
 func (h *Hub) route(ctx context.Context, m web.Message) {
 	id := m.Event.ID
 	var out any // what to queue, and where
@@ -296,6 +309,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		var cmd command
 		if err := transit.Assign(&cmd, m.Event.Data); err != nil {
 			h.log.Warn().Err(err).Str("uid", m.UID).Str("event", string(id)).Msg("malformed command")
+			h.unanswered(m, "malformed command")
 			return
 		}
 		q, err := query.FromMap(cmd.Query)
@@ -304,6 +318,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		}
 		if id == IDPercolate {
 			if q == nil {
+				h.unanswered(m, "query does not parse")
 				return // a query that does not parse matches nothing: keep the old one
 			}
 			out = registration{uid: m.UID, q: q, tag: cmd.Tag}
@@ -315,6 +330,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		var cmd command
 		if err := transit.Assign(&cmd, m.Event.Data); err != nil || cmd.IDStr == "" {
 			h.log.Warn().Err(err).Str("uid", m.UID).Msg("malformed :cmd/missing")
+			h.unanswered(m, "malformed command")
 			return
 		}
 		out = missingRequest{uid: m.UID, idStr: cmd.IDStr}
@@ -326,6 +342,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		if e := h.log.Debug(); e.Enabled() {
 			e.Str("uid", m.UID).Str("event", string(id)).Msg("unmatched event")
 		}
+		h.unanswered(m, "unmatched event")
 		return
 	}
 	switch v := out.(type) {

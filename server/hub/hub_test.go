@@ -238,3 +238,30 @@ func TestTaggedLiveTweets(t *testing.T) {
 		}
 	}
 }
+
+// An event with a callback that the hub does not handle, or cannot read,
+// gets an error reply instead of leaving the client's callback (and a
+// server's shutdown) waiting.
+func TestUnansweredCallbacks(t *testing.T) {
+	h := runHub(t, Config{})
+	tr := h.cfg.Transport.(*fakeTransport)
+	replies := make(chan any, 3)
+	reply := func(v any) error { replies <- v; return nil }
+	tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent("app/unknown", nil), Reply: reply}
+	tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(IDMissing, "not a map"), Reply: reply}
+	tr.events <- web.Message{UID: "u1", Event: protocol.NewEvent(IDQuery, "not a map"), Reply: reply}
+	for _, want := range []string{"unmatched event", "malformed command", "malformed command"} {
+		select {
+		case v := <-replies:
+			m, ok := v.(*transit.Map)
+			if !ok {
+				t.Fatalf("reply %v", v)
+			}
+			if got, _ := m.Get(transit.Keyword("error")); got != want {
+				t.Fatalf("reply %v, want error %q", v, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no reply (%s)", want)
+		}
+	}
+}
