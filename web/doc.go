@@ -237,7 +237,11 @@
 // probe windows, the pings of all sockets) and one notifier goroutine hands
 // uidport events to the application in order; no connection has a timer or
 // goroutine of its own beyond its two. An idle WebSocket costs about 5 KiB
-// of heap plus its two goroutine stacks (ws_bench_test.go). Close stops
+// of heap plus its two goroutine stacks (ws_bench_test.go). One whose
+// client stopped reading holds at most Config.SendQueueBytes of frames,
+// and the events they were packed from, until its queue overflows and it
+// is cut; then its queue, its writer and the pushes it held are freed
+// (TestStalledReaders). Close stops
 // every goroutine the Server started. The Server logs through
 // Config.Logger only; the zero logger logs nothing.
 package web

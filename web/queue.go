@@ -145,24 +145,26 @@ func (p *push) preparedMessage(d protocol.Dialect) (*websocket.PreparedMessage, 
 	return pf.pm, frame, pf.pmErr
 }
 
-// splitPush returns the pushes that deliver events in order, each of whose
-// frames fits in maxBytes, but for a single event larger than maxBytes,
-// which goes alone: a connection's queue never holds more than maxBytes
-// (Config.SendQueueBytes) but for such an event. A batch too large is
-// halved until its halves fit; nil events that cannot be packed are left
-// out (newPush).
-func splitPush(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, maxBytes int, log *zerolog.Logger, out []*push) []*push {
+// splitPush packs events into pushes whose frames each fit in maxBytes,
+// but for a single event larger than maxBytes, which goes alone, and hands
+// them to emit in order: a connection's queue never holds more than
+// maxBytes (Config.SendQueueBytes) but for such an event. A batch too
+// large is halved until its halves fit. Each push is emitted before the
+// next is packed, which gives the writers of fast clients the time to
+// write it. Events that cannot be packed are left out (newPush).
+func splitPush(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, maxBytes int, log *zerolog.Logger, emit func(*push)) {
 	p := newPush(events, formats, gens, shared, log)
 	switch {
 	case p == nil:
-		return out
+		return
 	case p.size <= maxBytes || len(p.events) == 1:
-		return append(out, p)
+		emit(p)
+		return
 	}
 	evs := p.events
 	half := len(evs) / 2
-	out = splitPush(evs[:half], formats, gens, shared, maxBytes, log, out)
-	return splitPush(evs[half:], formats, gens, shared, maxBytes, log, out)
+	splitPush(evs[:half], formats, gens, shared, maxBytes, log, emit)
+	splitPush(evs[half:], formats, gens, shared, maxBytes, log, emit)
 }
 
 // outItem is one entry of a connection's send queue: a shared push, or a

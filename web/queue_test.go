@@ -120,7 +120,9 @@ func TestSplitPush(t *testing.T) {
 		evs = append(evs, ev(i, 1000))
 	}
 	evs = append(evs, ev(40, 3*limit), ev(41, 10))
-	pushes := splitPush(evs, 0, protocol.AllGenerations, true, limit, &log, nil)
+	var pushes []*push
+	collect := func(p *push) { pushes = append(pushes, p) }
+	splitPush(evs, 0, protocol.AllGenerations, true, limit, &log, collect)
 	if len(pushes) < 5 {
 		t.Fatalf("%d pushes", len(pushes))
 	}
@@ -144,7 +146,9 @@ func TestSplitPush(t *testing.T) {
 	if next != len(evs) {
 		t.Fatalf("%d events delivered, want %d", next, len(evs))
 	}
-	if got := splitPush(evs[:3], 0, protocol.AllGenerations, true, limit, &log, nil); len(got) != 1 {
-		t.Fatalf("a small batch split in %d", len(got))
+	pushes = nil
+	splitPush(evs[:3], 0, protocol.AllGenerations, true, limit, &log, collect)
+	if len(pushes) != 1 {
+		t.Fatalf("a small batch split in %d", len(pushes))
 	}
 }

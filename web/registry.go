@@ -718,13 +718,11 @@ func (r *registry) deliver(b batch) {
 	if len(b.events) == 0 || len(b.targets) == 0 {
 		return
 	}
-	var one [1]*push
-	pushes := splitPush(b.events, b.formats, b.gens, len(b.targets) > 1, r.s.cfg.SendQueueBytes, &r.s.log, one[:0])
-	for _, p := range pushes {
+	splitPush(b.events, b.formats, b.gens, len(b.targets) > 1, r.s.cfg.SendQueueBytes, &r.s.log, func(p *push) {
 		for _, t := range b.targets {
 			t.deliver(p)
 		}
-	}
+	})
 }
 
 // close marks the registry closed (no more connections, no more pushes,
