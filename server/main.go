@@ -251,6 +251,12 @@ func envFloat(key string, def float64) float64 {
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
 func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
 
+// sendQueueBytes bounds what one connection may have queued: a client
+// that falls further behind is cut. A BirdWatch search answers up to four
+// :tweet/prev-chunk of 500 tweets (some 300–800 bytes each in Transit)
+// within one batch window, which must fit; web's 1 MiB default may not.
+const sendQueueBytes = 4 << 20
+
 // defaultClients are BirdWatch's clients: its original bundle (Sente
 // 1.3.0-RC1, flexi Transit packer) and the built-in page (a Sente 1.21+
 // client).
@@ -352,6 +358,7 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		Clients:        clients,
 		AllowedOrigins: origins,
 		CSRFToken:      token,
+		SendQueueBytes: sendQueueBytes,
 		Broker:         broker,
 		Cluster:        cluster,
 		Logger:         log.With().Str("component", "sente").Logger(),

@@ -47,6 +47,12 @@ func (a *ajaxConn) dialect() protocol.Dialect {
 	return protocol.Dialect{Generation: g, Format: a.s.formatOf(a.cl)}
 }
 
+// generations returns the generation of the client's next answer; see
+// transport.
+func (a *ajaxConn) generations() protocol.GenerationSet {
+	return protocol.SetOf(a.dialect().Generation)
+}
+
 // deliver queues a push and wakes the held poll; see transport.
 func (a *ajaxConn) deliver(p *push) {
 	switch a.q.add(outItem{push: p}, a.s.cfg.SendQueueLen, a.s.cfg.SendQueueBytes) {
@@ -244,7 +250,7 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		if checkMail {
 			mail, checkMail = a.takeMailbox(), false
 		}
-		if items := a.q.take(nil); len(items) > 0 || len(mail) > 0 {
+		if items := a.q.take(nil, false); len(items) > 0 || len(mail) > 0 {
 			writeBody(w, http.StatusOK, a.answer(items, mail))
 			return
 		}

@@ -176,8 +176,12 @@ type Config struct {
 	// client). A connection that falls further behind is disconnected.
 	// Zero means 256.
 	SendQueueLen int
-	// SendQueueBytes is the same limit in bytes of frames. Zero means
-	// 1 MiB. A single frame larger than this is still sent.
+	// SendQueueBytes is the same limit in bytes of frames, counting those
+	// a WebSocket is writing: it bounds what a client that stopped reading
+	// holds. A batch larger than this is sent as several frames of events
+	// that each fit (a client that cannot take them all in time is
+	// disconnected); a single event larger than this is still sent, alone,
+	// to a connection with nothing queued. Zero means 1 MiB.
 	SendQueueBytes int
 	// EventBuffer is the capacity of the Events channel. When it is full,
 	// connections wait (their clients' frames are not read) until the

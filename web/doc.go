@@ -189,13 +189,19 @@
 // RedisBroker for several servers) to
 // per-uid buffers, one per transport, flushed after the batch window
 // (Config.WSBatchWindow, AjaxBatchWindow) or by Flush. A flush packs the
-// batch once for every generation in each format its connections are
-// answered in (protocol.Format.PackBatch) and queues the same bytes on
-// every connection it goes to; a WebSocket broadcast is written as one
-// websocket.PreparedMessage per dialect. Each connection has a
-// bounded queue (Config.SendQueueLen, SendQueueBytes): a push never waits
-// for a client, and a client whose queue overflows is disconnected (it
-// reconnects and gets a new handshake). An Ajax client's queue keeps pushes
+// batch once for each dialect (generation and format) its connections are
+// written in (protocol.Format.PackBatch), and no other, and queues the same
+// bytes on every connection it goes to; a small WebSocket broadcast is
+// written as one websocket.PreparedMessage per dialect, a larger one from
+// the shared frame. Each connection has a bounded queue
+// (Config.SendQueueLen, SendQueueBytes, counting what the writer has not
+// finished writing): a push never waits for a client, and a client whose
+// queue overflows is disconnected (it reconnects and gets a new
+// handshake); what it held is freed with its queue. A batch larger than
+// SendQueueBytes is split into several pushes of events that each fit,
+// sent in order (one event larger than the limit goes alone): a client
+// whose queue cannot take them all is disconnected, so a client that
+// stopped reading holds at most SendQueueBytes of frames. An Ajax client's queue keeps pushes
 // between two polls, for as long as it keeps polling; one poll drains it as
 // a single batch. A callback reply over a WebSocket is written after the
 // pushes to its uid made before it (their buffer is flushed first).
@@ -269,10 +275,14 @@
 // goroutine of its own beyond its two. An idle WebSocket costs about 5 KiB
 // of heap plus its two goroutine stacks (ws_bench_test.go), and what it
 // keeps of its upgrade request: the header fields that fit in
-// MaxKeptHeaderBytes, not the request (Message.Request). A closed one is
-// freed at once: the scheduler holds its pending ping through a small
-// handle that the close cancels. Server.Handler does not bound request
-// headers; the http.Server does (MaxHeaderBytes, 1 MiB by default). Close stops
+// MaxKeptHeaderBytes, not the request (Message.Request). One whose client
+// stopped reading holds at most Config.SendQueueBytes of frames, and the
+// events they were packed from, until its queue overflows and it is cut
+// (TestStalledReaders). A closed one is freed at once: its queue, its
+// writer and the pushes it held, and the scheduler holds its pending ping
+// through a small handle that the close cancels. Server.Handler does not
+// bound request headers; the http.Server does (MaxHeaderBytes, 1 MiB by
+// default). Close stops
 // every goroutine the Server started. The Server logs through
 // Config.Logger only; the zero logger logs nothing.
 package web

@@ -25,59 +25,69 @@ var allFormats = [...]protocol.Format{protocol.FormatTransit, protocol.FormatEDN
 // numFormats indexes per-format arrays by protocol.Format.
 const numFormats = int(protocol.FormatEDN) + 1
 
-// push is one push batch on its way to connections: the events, packed once
-// per format for every generation (protocol.Format.PackBatch), shared by
-// every connection it was flushed to. The formats of the connections it was
-// flushed to are packed when it is built; another one (a WebSocket whose
-// client revealed its format meanwhile) is packed on first use. It is
-// immutable once built, except for the lazily built packs and prepared
+// push is one push batch on its way to connections: the events, packed
+// once per format and generation its connections are written in
+// (protocol.Format.PackBatch), shared by every connection it was flushed
+// to. Only the dialects of those connections are packed when it is built;
+// another one (a WebSocket whose client revealed its format meanwhile, an
+// Ajax client that told another generation) is packed on first use. It is
+// immutable once built, except for the lazily built frames and prepared
 // messages, which sync.Once guards.
 type push struct {
 	events []protocol.Event // for Ajax clients, which may merge several pushes into one answer
 	size   int              // bytes charged to a queue: the longest frame packed when built
-	// shared says the push goes to several WebSockets: they write it as a
-	// websocket.PreparedMessage, framed once per dialect.
+	// shared says the push goes to several WebSockets: they write a small
+	// frame as a websocket.PreparedMessage, framed once per dialect.
 	shared bool
-	packs  [numFormats]packedFormat
+	frames [numFormats][numGenerations]packedFrame
 }
 
-// packedFormat is the push packed in one format, built on first use.
-type packedFormat struct {
-	once     sync.Once
-	batch    protocol.PackedBatch // the frame of each generation
-	err      error
-	prepared [numGenerations]preparedFrame
+// packedFrame is the push's frame in one dialect, built on first use, and
+// its PreparedMessage.
+type packedFrame struct {
+	once  sync.Once
+	frame []byte
+	err   error
+
+	pmOnce sync.Once
+	pm     *websocket.PreparedMessage
+	pmErr  error
 }
 
-// preparedFrame is the PreparedMessage of one generation, built on first use.
-type preparedFrame struct {
-	once sync.Once
-	pm   *websocket.PreparedMessage
-	err  error
-}
+// maxPreparedBytes is the largest frame written as a PreparedMessage: it
+// holds a copy of the frame, which is cheap for the small pushes of a
+// broadcast to many sockets; a larger frame is written from the shared
+// bytes (gorilla copies at most its 4 KiB write buffer of it per socket).
+const maxPreparedBytes = 16 << 10
 
-// newPush packs events for every generation in each format of formats
+// newPush packs events for the generations gens in each format of formats
 // (Transit when empty). An event that cannot be packed in one of them (its
 // data has a value the codec cannot write) is logged and left out rather
 // than failing the whole batch; nil is returned when nothing is left.
-func newPush(events []protocol.Event, formats formatSet, shared bool, log *zerolog.Logger) *push {
+func newPush(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, log *zerolog.Logger) *push {
 	if formats == 0 {
 		formats = formatsOf(protocol.FormatTransit)
 	}
-	packs := func(evs []protocol.Event, gens protocol.GenerationSet) error {
+	if gens == 0 {
+		gens = protocol.SetOf(protocol.GenV2)
+	}
+	var packed [numFormats]protocol.PackedBatch
+	packAll := func(evs []protocol.Event, gens protocol.GenerationSet) error {
 		for _, f := range allFormats {
 			if formats.has(f) {
-				if _, err := f.PackBatch(evs, gens); err != nil {
+				b, err := f.PackBatch(evs, gens)
+				if err != nil {
 					return err
 				}
+				packed[f] = b
 			}
 		}
 		return nil
 	}
-	if packs(events, protocol.AllGenerations) != nil {
+	if packAll(events, gens) != nil {
 		good := events[:0:0]
 		for _, ev := range events {
-			if err := packs([]protocol.Event{ev}, protocol.SetOf(protocol.GenV2)); err != nil {
+			if err := packAll([]protocol.Event{ev}, protocol.SetOf(protocol.GenV2)); err != nil {
 				log.Error().Err(err).Str("event_id", string(ev.ID)).Msg("push dropped: cannot pack event")
 				continue
 			}
@@ -87,58 +97,74 @@ func newPush(events []protocol.Event, formats formatSet, shared bool, log *zerol
 			return nil
 		}
 		events = good
+		if err := packAll(events, gens); err != nil {
+			log.Error().Err(err).Msg("push dropped: cannot pack batch")
+			return nil
+		}
 	}
 	p := &push{events: events, shared: shared}
 	for _, f := range allFormats {
 		if !formats.has(f) {
 			continue
 		}
-		b, err := p.batch(f)
-		if err != nil {
-			log.Error().Err(err).Msg("push dropped: cannot pack batch")
-			return nil
-		}
 		for _, g := range generations {
-			p.size = max(p.size, len(b.Frame(g)))
+			if !gens.Has(g) {
+				continue
+			}
+			frame := packed[f].Frame(g)
+			pf := &p.frames[f][g]
+			pf.once.Do(func() { pf.frame = frame })
+			p.size = max(p.size, len(frame))
 		}
 	}
 	return p
 }
 
-// batch returns the push packed in format f, packing it on first use.
-func (p *push) batch(f protocol.Format) (protocol.PackedBatch, error) {
-	if !f.Valid() {
-		return protocol.PackedBatch{}, protocol.ErrUnknownFormat
-	}
-	pf := &p.packs[f]
-	pf.once.Do(func() { pf.batch, pf.err = f.PackBatch(p.events, protocol.AllGenerations) })
-	return pf.batch, pf.err
-}
-
-// frame returns the push's frame in dialect d.
+// frame returns the push's frame in dialect d, packing it on first use.
 func (p *push) frame(d protocol.Dialect) ([]byte, error) {
-	b, err := p.batch(d.Format)
-	if err != nil {
-		return nil, err
-	}
-	frame := b.Frame(d.Generation)
-	if frame == nil {
+	if !d.Valid() {
 		return nil, protocol.ErrUnknownGeneration
 	}
-	return frame, nil
+	pf := &p.frames[d.Format][d.Generation]
+	pf.once.Do(func() { pf.frame, pf.err = d.Batch(p.events...) })
+	return pf.frame, pf.err
 }
 
-// preparedMessage returns the PreparedMessage of the frame of dialect d.
-func (p *push) preparedMessage(d protocol.Dialect) (*websocket.PreparedMessage, error) {
+// preparedMessage returns the PreparedMessage of the frame of dialect d,
+// or nil when the frame is too large to be worth a copy
+// (maxPreparedBytes).
+func (p *push) preparedMessage(d protocol.Dialect) (*websocket.PreparedMessage, []byte, error) {
 	frame, err := p.frame(d)
-	if err != nil {
-		return nil, err
+	if err != nil || len(frame) > maxPreparedBytes {
+		return nil, frame, err
 	}
-	f := &p.packs[d.Format].prepared[d.Generation]
-	f.once.Do(func() {
-		f.pm, f.err = websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	pf := &p.frames[d.Format][d.Generation]
+	pf.pmOnce.Do(func() {
+		pf.pm, pf.pmErr = websocket.NewPreparedMessage(websocket.TextMessage, frame)
 	})
-	return f.pm, f.err
+	return pf.pm, frame, pf.pmErr
+}
+
+// splitPush packs events into pushes whose frames each fit in maxBytes,
+// but for a single event larger than maxBytes, which goes alone, and hands
+// them to emit in order: a connection's queue never holds more than
+// maxBytes (Config.SendQueueBytes) but for such an event. A batch too
+// large is halved until its halves fit. Each push is emitted before the
+// next is packed, which gives the writers of fast clients the time to
+// write it. Events that cannot be packed are left out (newPush).
+func splitPush(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, maxBytes int, log *zerolog.Logger, emit func(*push)) {
+	p := newPush(events, formats, gens, shared, log)
+	switch {
+	case p == nil:
+		return
+	case p.size <= maxBytes || len(p.events) == 1:
+		emit(p)
+		return
+	}
+	evs := p.events
+	half := len(evs) / 2
+	splitPush(evs[:half], formats, gens, shared, maxBytes, log, emit)
+	splitPush(evs[half:], formats, gens, shared, maxBytes, log, emit)
 }
 
 // outItem is one entry of a connection's send queue: a shared push, or a
@@ -159,12 +185,14 @@ func (it outItem) size() int {
 // sendQueue is the bounded FIFO of one connection (style.md pattern 2):
 // producers append without blocking and learn when the queue is full; the
 // one consumer (a WebSocket's writer, an Ajax poll) takes everything at
-// once. An empty queue holds no memory. The zero value is an empty, open
-// queue.
+// once. Its byte count covers the items queued and those a WebSocket's
+// writer took and has not written yet (release), so that what a client
+// that stopped reading holds is bounded by Config.SendQueueBytes. An empty
+// queue holds no memory. The zero value is an empty, open queue.
 type sendQueue struct {
 	mu     sync.Mutex // guards items, bytes and closed
 	items  []outItem
-	bytes  int
+	bytes  int // of items and of the items taken and not yet released
 	closed bool
 }
 
@@ -177,9 +205,11 @@ const (
 	queueClose                    // the queue is closed: the connection is gone
 )
 
-// add appends it unless that would exceed maxLen items or maxBytes bytes.
-// It never blocks. A single item larger than maxBytes is accepted into an
-// empty queue, so that one large push does not count as a slow consumer.
+// add appends it unless that would exceed maxLen items or maxBytes bytes
+// (queued or being written). It never blocks. A single item larger than
+// maxBytes (one event too large for the limit: larger batches are split,
+// splitPush) is accepted into a queue that holds nothing and writes
+// nothing, so that it does not count as a slow consumer.
 func (q *sendQueue) add(it outItem, maxLen, maxBytes int) queueResult {
 	n := it.size()
 	q.mu.Lock()
@@ -187,7 +217,7 @@ func (q *sendQueue) add(it outItem, maxLen, maxBytes int) queueResult {
 	switch {
 	case q.closed:
 		return queueClose
-	case len(q.items) >= maxLen, len(q.items) > 0 && q.bytes+n > maxBytes:
+	case len(q.items) >= maxLen, q.bytes > 0 && q.bytes+n > maxBytes:
 		return queueFull
 	}
 	q.items = append(q.items, it)
@@ -195,15 +225,29 @@ func (q *sendQueue) add(it outItem, maxLen, maxBytes int) queueResult {
 	return queued
 }
 
-// take removes and returns every item, oldest first. spare, an emptied
-// slice from an earlier take (or nil), becomes the queue's backing array,
-// so that a steady stream of pushes does not allocate.
-func (q *sendQueue) take(spare []outItem) []outItem {
+// take removes and returns every item, oldest first. With held, their
+// bytes stay counted until the consumer releases them, once written;
+// otherwise the queue is empty afterwards. spare, an emptied slice from an
+// earlier take (or nil), becomes the queue's backing array, so that a
+// steady stream of pushes does not allocate.
+func (q *sendQueue) take(spare []outItem, held bool) []outItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
-	q.items, q.bytes = spare[:0], 0
+	q.items = spare[:0]
+	if !held {
+		q.bytes = 0
+	}
 	return items
+}
+
+// release uncounts n bytes of taken items, which have been written.
+func (q *sendQueue) release(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.bytes -= n
+	}
 }
 
 // maxSpare is the largest backing array a consumer hands back to its

@@ -555,6 +555,7 @@ type batch struct {
 	events  []protocol.Event
 	targets []transport
 	formats formatSet
+	gens    protocol.GenerationSet // of the targets (transport.generations)
 }
 
 // publish buffers a publication for the transports that have a live
@@ -712,6 +713,7 @@ func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {
 			if t := cl.conns[i]; t != nil {
 				b.targets = append(b.targets, t)
 				b.formats |= formatsOf(r.s.formatOf(cl))
+				b.gens |= t.generations()
 			}
 		}
 	} else {
@@ -719,6 +721,7 @@ func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {
 			if t := cl.conns[i]; t != nil {
 				b.targets = append(b.targets, t)
 				b.formats |= formatsOf(r.s.formatOf(cl))
+				b.gens |= t.generations()
 			}
 		}
 	}
@@ -734,18 +737,18 @@ func (s *Server) formatOf(cl *client) protocol.Format {
 	return s.cfg.Packer.defaultFormat()
 }
 
-// deliver packs a batch once per format and queues it on every target.
+// deliver packs a batch once per dialect of its targets and queues it on
+// every target, split into several pushes when it is larger than
+// Config.SendQueueBytes (splitPush).
 func (r *registry) deliver(b batch) {
 	if len(b.events) == 0 || len(b.targets) == 0 {
 		return
 	}
-	p := newPush(b.events, b.formats, len(b.targets) > 1, &r.s.log)
-	if p == nil {
-		return
-	}
-	for _, t := range b.targets {
-		t.deliver(p)
-	}
+	splitPush(b.events, b.formats, b.gens, len(b.targets) > 1, r.s.cfg.SendQueueBytes, &r.s.log, func(p *push) {
+		for _, t := range b.targets {
+			t.deliver(p)
+		}
+	})
 }
 
 // close marks the registry closed (no more connections, no more pushes,

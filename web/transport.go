@@ -1,5 +1,7 @@
 package web
 
+import "github.com/sente-go/sente/protocol"
+
 // transport is one connection of a client, as the registry sees it
 // (style.md pattern 3): ws.go and ajax.go implement it, and registry code
 // never asks which one it holds. Every method is safe for concurrent use
@@ -7,6 +9,10 @@ package web
 type transport interface {
 	// kind says which connected-uids set the connection counts in.
 	kind() Transport
+	// generations tells the generations a push to the connection may be
+	// written in, for the registry to pack only those (another one is
+	// packed when first used).
+	generations() protocol.GenerationSet
 	// deliver queues a push. A full queue disconnects the connection
 	// (closeSlow); a closed one drops the push.
 	deliver(p *push)

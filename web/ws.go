@@ -322,6 +322,15 @@ func (c *wsConn) sendDirect(frame []byte) bool {
 	return c.enqueue(outItem{frame: frame})
 }
 
+// generations returns the generations a push may be written in: those
+// of the cover of the candidates, now or after the probe; see transport.
+func (c *wsConn) generations() protocol.GenerationSet {
+	set, f := c.candidates(), c.s.formatOf(c.cl)
+	now, _ := coverIn(set, f)
+	later, _ := coverIn(afterProbe(set), f)
+	return now | later
+}
+
 // deliver queues a push; see transport.
 func (c *wsConn) deliver(p *push) { c.enqueue(outItem{push: p}) }
 
@@ -521,7 +530,8 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 // would deliver a push twice, pushes stay queued (held); final (the
 // graceful close) writes them for the candidates left after the probe.
 // spare is handed to the queue (sendQueue.take); the emptied slice of
-// items is returned for the next call.
+// items is returned for the next call. Each item stays counted in the
+// queue's bytes until it is written.
 func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 	set := c.candidates()
 	f := c.s.formatOf(c.cl)
@@ -532,7 +542,7 @@ func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 		}
 		w, _ = coverIn(afterProbe(set), f)
 	}
-	items := c.q.take(spare)
+	items := c.q.take(spare, true)
 	if err := c.writeItemsIn(items, w); err != nil {
 		return nil, err
 	}
@@ -560,6 +570,7 @@ func (c *wsConn) writeItemsIn(items []outItem, w protocol.GenerationSet) error {
 			return err
 		}
 		items[i] = outItem{}
+		c.q.release(it.size()) // written: no longer counted (a no-op once the queue is closed)
 	}
 	return nil
 }
@@ -579,23 +590,25 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 			continue
 		}
 		d := protocol.Dialect{Generation: g, Format: f}
+		var (
+			pm    *websocket.PreparedMessage
+			frame []byte
+			err   error
+		)
 		if it.push.shared {
-			pm, err := it.push.preparedMessage(d)
-			if err != nil {
-				c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
-				continue
-			}
-			if err := c.ws.WritePreparedMessage(pm); err != nil {
-				return err
-			}
-			continue
+			pm, frame, err = it.push.preparedMessage(d)
+		} else {
+			frame, err = it.push.frame(d)
 		}
-		frame, err := it.push.frame(d)
-		if err != nil {
+		switch {
+		case err != nil:
 			c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
-			continue
+		case pm != nil:
+			err = c.ws.WritePreparedMessage(pm)
+		default:
+			err = c.ws.WriteMessage(websocket.TextMessage, frame)
 		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		if err != nil {
 			return err
 		}
 	}
