@@ -39,6 +39,9 @@ type push struct {
 	// shared says the push goes to several WebSockets: they write a small
 	// frame as a websocket.PreparedMessage, framed once per dialect.
 	shared bool
+	// cont marks a part of a split batch after its first (splitPush): a
+	// queue that took the first part takes the rest of the batch.
+	cont   bool
 	frames [numFormats][numGenerations]packedFrame
 }
 
@@ -147,12 +150,23 @@ func (p *push) preparedMessage(d protocol.Dialect) (*websocket.PreparedMessage, 
 
 // splitPush packs events into pushes whose frames each fit in maxBytes,
 // but for a single event larger than maxBytes, which goes alone, and hands
-// them to emit in order: a connection's queue never holds more than
-// maxBytes (Config.SendQueueBytes) but for such an event. A batch too
-// large is halved until its halves fit. Each push is emitted before the
-// next is packed, which gives the writers of fast clients the time to
-// write it. Events that cannot be packed are left out (newPush).
+// them to emit in order, each part after the first marked cont: a queue
+// admits a batch as a unit (sendQueue.add), so a connection holds at most
+// maxBytes (Config.SendQueueBytes) and the rest of the one batch it began
+// to take within that, while no single frame exceeds maxBytes but for
+// such an event. A batch too large is halved until its halves fit. Events
+// that cannot be packed are left out (newPush).
 func splitPush(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, maxBytes int, log *zerolog.Logger, emit func(*push)) {
+	first := true
+	splitParts(events, formats, gens, shared, maxBytes, log, func(p *push) {
+		p.cont = !first
+		first = false
+		emit(p)
+	})
+}
+
+// splitParts is splitPush without the marks.
+func splitParts(events []protocol.Event, formats formatSet, gens protocol.GenerationSet, shared bool, maxBytes int, log *zerolog.Logger, emit func(*push)) {
 	p := newPush(events, formats, gens, shared, log)
 	switch {
 	case p == nil:
@@ -163,8 +177,8 @@ func splitPush(events []protocol.Event, formats formatSet, gens protocol.Generat
 	}
 	evs := p.events
 	half := len(evs) / 2
-	splitPush(evs[:half], formats, gens, shared, maxBytes, log, emit)
-	splitPush(evs[half:], formats, gens, shared, maxBytes, log, emit)
+	splitParts(evs[:half], formats, gens, shared, maxBytes, log, emit)
+	splitParts(evs[half:], formats, gens, shared, maxBytes, log, emit)
 }
 
 // outItem is one entry of a connection's send queue: a shared push, or a
@@ -209,15 +223,19 @@ const (
 // (queued or being written). It never blocks. A single item larger than
 // maxBytes (one event too large for the limit: larger batches are split,
 // splitPush) is accepted into a queue that holds nothing and writes
-// nothing, so that it does not count as a slow consumer.
+// nothing, so that it does not count as a slow consumer; and the parts of
+// a split batch after its first are accepted whatever the bytes, since the
+// queue took the first (had it not, the connection would be gone): a
+// batch is taken whole or not at all.
 func (q *sendQueue) add(it outItem, maxLen, maxBytes int) queueResult {
 	n := it.size()
+	cont := it.push != nil && it.push.cont
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
 		return queueClose
-	case len(q.items) >= maxLen, q.bytes > 0 && q.bytes+n > maxBytes:
+	case !cont && (len(q.items) >= maxLen || q.bytes > 0 && q.bytes+n > maxBytes):
 		return queueFull
 	}
 	q.items = append(q.items, it)

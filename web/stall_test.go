@@ -262,3 +262,42 @@ func TestStalledReaders(t *testing.T) {
 		t.Errorf("heap %d KiB above the start after the stalled clients were cut", left>>10)
 	}
 }
+
+// TestSplitBatchReader checks that a reading client that gets one batch
+// larger than SendQueueBytes receives all of it: the batch goes out in
+// parts that each fit, and the queue takes the parts of a batch whose
+// first part it took, however fast the writer is.
+func TestSplitBatchReader(t *testing.T) {
+	t.Parallel()
+	const (
+		eventBytes = 16 << 10
+		events     = 64 // 1 MiB in one batch
+	)
+	cfg := testConfig()
+	cfg.SendQueueBytes = 256 << 10
+	ts := newTestServer(t, cfg)
+	c := ts.dialWS(t, "R", profileNamed(t, "v2"), "split-tab1")
+	c.expectHandshake()
+	c.send(helloEvent(0), "") // pins it: nothing is held
+	ts.expectEvent(t, IDUIDPortOpen)
+	payload := strings.Repeat("x", eventBytes)
+	for i := range events {
+		if err := ts.s.Send("u-split", protocol.Event{ID: "test/one", Data: transit.NewMap(kw("id"), i, kw("pad"), payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.s.Flush()
+	got, frames := 0, 0
+	for got < events {
+		sf := c.expectValue()
+		batch, ok := sf.Value.([]any)
+		if !ok {
+			t.Fatalf("frame %v", sf.Value)
+		}
+		got += len(batch)
+		frames++
+	}
+	if got != events || frames < 4 {
+		t.Fatalf("%d events in %d frames, want %d in at least 4 (no frame over SendQueueBytes)", got, frames, events)
+	}
+}
