@@ -602,7 +602,9 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 		}
 		switch {
 		case err != nil:
+			// A push this dialect cannot write is dropped, not the socket.
 			c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
+			continue
 		case pm != nil:
 			err = c.ws.WritePreparedMessage(pm)
 		default:

@@ -292,3 +292,31 @@ func TestReplyAfterEarlierPushes(t *testing.T) {
 		t.Fatalf("reply %s", show(v))
 	}
 }
+
+// TestUnpackablePushDropped checks that a push the connection's dialect
+// cannot write is dropped, and the socket kept: the next push arrives.
+func TestUnpackablePushDropped(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testConfig())
+	c := ts.dialWS(t, "A", profileNamed(t, "v2"), "unpack-tab1")
+	c.expectHandshake()
+	c.send(helloEvent(0), "") // pins it
+	ts.expectEvent(t, IDUIDPortOpen)
+	ts.expectEvent(t, "test/hello")
+	ts.s.reg.mu.Lock()
+	conn, _ := ts.s.reg.clients["unpack-tab1"].conns[TransportWS.index()].(*wsConn)
+	ts.s.reg.mu.Unlock()
+	if conn == nil {
+		t.Fatal("no WebSocket registered")
+	}
+	g, ok := conn.candidates().Only()
+	if !ok {
+		t.Fatalf("not pinned: %v", conn.candidates())
+	}
+	bad := &push{events: []protocol.Event{tweetEvent(1)}}
+	pf := &bad.frames[ts.s.formatOf(conn.cl)][g]
+	pf.once.Do(func() { pf.err = errors.New("cannot pack") })
+	conn.deliver(bad)
+	ts.send(t, "u-unpack", tweetEvent(2))
+	c.expectBatch(1)
+}
