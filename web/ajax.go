@@ -428,6 +428,14 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
+	if byToken && s.cfg.Cluster == nil && !s.reg.known(cid) {
+		// This server forgot the client (it stopped polling, or
+		// Disconnect ended it): its token goes with it, and its next poll
+		// gets a handshake with a new one.
+		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of a forgotten client")
+		writeText(w, http.StatusForbidden, bodyTokenExpired)
+		return
+	}
 	uid, strict := func() string { return s.userID(r, cid) }, true
 	if byToken {
 		// The token's uid, signed by a server of this deployment: the

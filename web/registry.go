@@ -360,6 +360,14 @@ func (r *registry) detach(cl *client, k Transport, t transport, grace bool) {
 	}
 }
 
+// known reports whether client-id cid is bound on this server.
+func (r *registry) known(cid string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.clients[cid]
+	return ok
+}
+
 // disconnect forgets the client-ids bound to uid and returns their live
 // connections, which the caller aborts (Server.Disconnect).
 func (r *registry) disconnect(uid string) []transport {

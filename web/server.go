@@ -265,7 +265,9 @@ const reservedNamespace = "chsk"
 
 // Disconnect ends every connection of uid on this server, WebSocket and
 // Ajax, and forgets the binding of its client-ids, so that their next
-// request is bound anew (Config.UserID is asked again). Clients reconnect
+// request is bound anew (Config.UserID is asked again); the client tokens
+// of their 1.3–1.13 clients die with the bindings (a POST with one gets
+// 403 until a new handshake). Clients reconnect
 // by themselves: to keep a user out, refuse their requests in
 // Config.Authorize. In a Cluster, a client-id's binding is also kept by the
 // Cluster, and each server ends only its own connections: call Disconnect

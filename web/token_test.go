@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -162,5 +163,35 @@ func BenchmarkVerifyToken(b *testing.B) {
 		if _, err := verifyToken(secret, tok, testNow, time.Hour, "0123456789abcdef0123456789abcdef"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDisconnectRevokesClientTokens checks that a 1.3 Ajax client ended by
+// Server.Disconnect cannot come back as its old uid with its client token:
+// its POST gets 403, and its next poll a handshake of its new binding.
+func TestDisconnectRevokesClientTokens(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	var session atomic.Int64
+	session.Store(1)
+	cfg.UserID = func(*http.Request, string) string { return fmt.Sprintf("u-victim-%d", session.Load()) }
+	ts := newTestServer(t, cfg)
+	a := ts.ajax(t, "A", profileNamed(t, "flexi"), "victim-tab1")
+	a.expectHandshake()
+	ts.expectEvent(t, IDUIDPortOpen)
+	session.Add(1)
+	if n := ts.s.Disconnect("u-victim-1"); n != 1 {
+		t.Fatalf("Disconnect ended %d connections", n)
+	}
+	hello, _ := profileNamed(t, "flexi").dialect().ClientFrame(helloEvent(1), protocol.Callback{})
+	if r, _ := a.postRaw(hello, a.csrf, nil); r.status != http.StatusForbidden || r.body != bodyTokenExpired {
+		t.Fatalf("POST with the old token: %d %q, want 403 %q", r.status, r.body, bodyTokenExpired)
+	}
+	r := a.poll()
+	if h, err := protocol.HandshakeFromValue(a.parse(r).Value); err != nil || h.UID != "u-victim-2" {
+		t.Fatalf("next poll %q, want a handshake of u-victim-2", r.body)
+	}
+	if r, _ := a.postRaw(hello, a.csrf, nil); r.status != http.StatusOK {
+		t.Fatalf("POST with the new token: %d %q", r.status, r.body)
 	}
 }
