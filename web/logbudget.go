@@ -125,9 +125,16 @@ func (c *wsConn) badFrame() *zerolog.Event {
 	now := time.Now()
 	ok, notLogged, seen := c.bad.note(now, wsBadLogLines)
 	if seen > badFrameLimit {
-		c.log.Warn().Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
-		c.bad.suppressed = 0 // counted in bad_frames
-		c.abort(closeBadFrames)
+		// Once: the frames the reader still has buffered after the cut
+		// are dropped silently. The line is charged to the server's
+		// budget, so that clients reconnecting in a loop cannot flood it.
+		if seen == badFrameLimit+1 {
+			if ok, _ := c.s.badFrames.note(now, wsServerBadLogLines); ok {
+				c.log.Warn().Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
+			}
+			c.abort(closeBadFrames)
+		}
+		c.bad.suppressed = 0 // counted in bad_frames, or past the cut
 		return nil
 	}
 	if !ok || !logEnabled(c.log, zerolog.WarnLevel) {
@@ -139,8 +146,8 @@ func (c *wsConn) badFrame() *zerolog.Event {
 		return nil
 	}
 	e := c.log.Warn()
-	if notLogged > 0 {
-		e = e.Int("not_logged", notLogged)
+	if n := int64(notLogged) + c.s.badCarry.Swap(0); n > 0 {
+		e = e.Int64("not_logged", n)
 	}
 	return e
 }

@@ -416,3 +416,26 @@ func pingFrame(b *testing.B) []byte {
 	}
 	return f
 }
+
+// TestGarbageCutLoggedOnce checks that the cut of a garbage sender is
+// logged once, not again for each bad frame its reader still had buffered.
+func TestGarbageCutLoggedOnce(t *testing.T) {
+	t.Parallel()
+	logw := newCountingWriter("")
+	cfg := testConfig()
+	cfg.Logger = zerolog.New(logw).Level(zerolog.WarnLevel)
+	ts := newTestServer(t, cfg)
+	c := ts.dialWS(t, "C", profileNamed(t, "v2"), "cut-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	c.expectHandshake()
+	for i := 0; i < 4*badFrameLimit; i++ {
+		if err := c.conn.WriteMessage(websocket.TextMessage, []byte("g")); err != nil {
+			break // cut
+		}
+	}
+	// The uid leaves once the socket is gone and its grace is over.
+	ts.expectEvent(t, IDUIDPortClose)
+	if n := logw.count("client sending bad frames disconnected"); n != 1 {
+		t.Errorf("the cut logged %d times, want once:\n%s", n, logw.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -57,6 +58,10 @@ type Server struct {
 
 	badPosts  sharedBudget // the log lines about refused Ajax POSTs (badPost)
 	badFrames sharedBudget // the log lines about WebSocket bad frames (wsConn.badFrame)
+	// badCarry counts the bad frames of closed WebSockets whose summary
+	// line badFrames did not allow: the next line allowed reports them,
+	// or Close does.
+	badCarry atomic.Int64
 
 	hooks testHooks
 }
@@ -363,6 +368,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 			t.abort(closeShutdown)
 		}
 		<-done
+	}
+	if n := s.badCarry.Swap(0); n > 0 {
+		s.log.Warn().Int64("not_logged", n).Msg("bad frames dropped")
 	}
 	close(s.stopBG)
 	s.bg.Wait()

@@ -186,7 +186,13 @@ func (c *wsConn) finish() {
 	c.s.reg.detach(c.cl, TransportWS, c, true)
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(closeClient))
 	if c.bad.suppressed > 0 {
-		c.log.Warn().Int("not_logged", c.bad.suppressed).Msg("bad frames dropped")
+		// Charged to the server's budget like the lines it sums up; when
+		// that is spent, the next line allowed (or Close) counts them.
+		if ok, _ := c.s.badFrames.note(time.Now(), wsServerBadLogLines); ok {
+			c.log.Warn().Int64("not_logged", int64(c.bad.suppressed)+c.s.badCarry.Swap(0)).Msg("bad frames dropped")
+		} else {
+			c.s.badCarry.Add(int64(c.bad.suppressed))
+		}
 	}
 	c.log.Debug().Stringer("reason", closeReason(c.reason.Load())).Msg("websocket closed")
 }
@@ -240,8 +246,8 @@ func (c *wsConn) handleFrame(data []byte) {
 	}
 	if cf.Callback.ID != "" {
 		msg.Reply = c.replyFunc(d, cf.Callback.ID)
+		c.handed.Store(time.Now().UnixNano()) // before the count a drain reads it by
 		c.replies.Add(1)
-		c.handed.Store(time.Now().UnixNano())
 	}
 	if !c.s.deliverEvent(msg, nil) && msg.Reply != nil {
 		c.replies.Add(-1)
