@@ -7,15 +7,11 @@ import (
 	"time"
 )
 
-// TestSchedulerOrder checks that tasks run after their delay, in order per
-// kind, and that a stopped scheduler exits.
-func TestSchedulerOrder(t *testing.T) {
-	s := newScheduler([numDelays]time.Duration{
-		delayFlushWS:   5 * time.Millisecond,
-		delayFlushAjax: 20 * time.Millisecond,
-		delayGrace:     time.Millisecond,
-		delayDetect:    time.Hour,
-	})
+// runScheduler returns a scheduler with delays, running until the test
+// ends (its cleanup stops it and waits for it to exit).
+func runScheduler(t *testing.T, delays [numDelays]time.Duration) *scheduler {
+	t.Helper()
+	s := newScheduler(delays)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -23,10 +19,22 @@ func TestSchedulerOrder(t *testing.T) {
 		defer wg.Done()
 		s.run(stop)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		close(stop)
 		wg.Wait()
-	}()
+	})
+	return s
+}
+
+// TestSchedulerOrder checks that tasks run after their delay, in order per
+// kind, and that a stopped scheduler exits.
+func TestSchedulerOrder(t *testing.T) {
+	s := runScheduler(t, [numDelays]time.Duration{
+		delayFlushWS:   5 * time.Millisecond,
+		delayFlushAjax: 20 * time.Millisecond,
+		delayGrace:     time.Millisecond,
+		delayDetect:    time.Hour,
+	})
 
 	type ran struct {
 		name string
@@ -119,22 +127,11 @@ func waitFreed(t *testing.T, freed <-chan struct{}, n int, what string) {
 // not keep what the function refers to alive until they are due (a closed
 // WebSocket until its next ping).
 func TestSchedulerHandle(t *testing.T) {
-	s := newScheduler([numDelays]time.Duration{
+	s := runScheduler(t, [numDelays]time.Duration{
 		delayFlushWS: time.Millisecond,
 		delayDetect:  2 * time.Millisecond,
 		delayPing:    time.Hour,
 	})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.run(stop)
-	}()
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
 
 	// A live handle runs with the kind of each task.
 	kinds := make(chan delayKind, 4)

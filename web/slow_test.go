@@ -18,22 +18,59 @@ import (
 	"github.com/sente-go/sente/transit"
 )
 
-// smallBufListener gives the first accepted connection (the slow client
-// dials first) a small send buffer, so that a client that does not read
-// blocks the server's writes after a few pushes rather than megabytes.
+// smallBufListener gives accepted connections a small send buffer, so
+// that a client that does not read fills it soon: every connection, or
+// with firstOnly the first one only (TestSlowConsumer's slow client dials
+// first).
 type smallBufListener struct {
 	net.Listener
-	once sync.Once
+	firstOnly bool
+	once      sync.Once
 }
 
 func (l *smallBufListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok {
-		l.once.Do(func() {
-			_ = tc.SetWriteBuffer(8 << 10) // a best effort: the test only runs longer without it
-		})
+		small := func() { _ = tc.SetWriteBuffer(8 << 10) } // a best effort: the tests only run longer without it
+		if l.firstOnly {
+			l.once.Do(small)
+		} else {
+			small()
+		}
 	}
 	return c, err
+}
+
+// startSmallBufServer runs a Server with cfg behind a smallBufListener
+// and hands each of its events to onEvent, on the one goroutine of the
+// application; the test's cleanup closes both. It returns the Server and
+// its address.
+func startSmallBufServer(t *testing.T, cfg Config, firstOnly bool, onEvent func(Message)) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(s.Handler())
+	hs.Listener = &smallBufListener{Listener: hs.Listener, firstOnly: firstOnly}
+	hs.Start()
+	appDone := make(chan struct{})
+	go func() {
+		defer close(appDone)
+		for m := range s.Events() {
+			onEvent(m)
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		<-appDone
+		hs.Close()
+	})
+	return s, strings.TrimPrefix(hs.URL, "http://")
 }
 
 // TestSlowConsumer connects many clients that read and one that never
@@ -57,39 +94,18 @@ func TestSlowConsumer(t *testing.T) {
 		WriteTimeout:    5 * time.Second,
 		DisconnectGrace: 10 * time.Millisecond,
 	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewUnstartedServer(s.Handler())
-	hs.Listener = &smallBufListener{Listener: hs.Listener}
-	hs.Start()
+	// The application: note when the slow client leaves.
+	slowGone := make(chan struct{})
+	s, addr := startSmallBufServer(t, cfg, true, func(m Message) {
+		if m.Event.ID == IDUIDPortClose && m.UID == "u-slow" {
+			close(slowGone)
+		}
+	})
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	// The application: note when the slow client leaves.
-	slowGone := make(chan struct{})
-	appDone := make(chan struct{})
-	go func() {
-		defer close(appDone)
-		for m := range s.Events() {
-			if m.Event.ID == IDUIDPortClose && m.UID == "u-slow" {
-				close(slowGone)
-			}
-		}
-	}()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		if err := s.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		<-appDone
-		hs.Close()
-	}()
-
-	wsURL := "ws" + strings.TrimPrefix(hs.URL, "http") + "/chsk?csrf-token=x&client-id="
+	wsURL := "ws://" + addr + "/chsk?csrf-token=x&client-id="
 	dialer := websocket.Dialer{HandshakeTimeout: waitFor}
 
 	// The slow client reads nothing, with a small receive buffer; its

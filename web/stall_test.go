@@ -2,11 +2,9 @@ package web
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -17,19 +15,6 @@ import (
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 )
-
-// smallBufsListener gives every accepted connection a small send buffer,
-// so that a client that does not read blocks the server's writes after a
-// few KiB rather than megabytes.
-type smallBufsListener struct{ net.Listener }
-
-func (l smallBufsListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(8 << 10) // a best effort: the test only runs longer without it
-	}
-	return c, err
-}
 
 // stallWebSocket opens a WebSocket with a raw connection and a small
 // receive buffer, sends one v2 frame (which pins its generation, so that
@@ -88,33 +73,12 @@ func TestStalledReaders(t *testing.T) {
 		WriteTimeout:    time.Minute, // the queue limit cuts them, not a write timeout
 		DisconnectGrace: 10 * time.Millisecond,
 	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewUnstartedServer(s.Handler())
-	hs.Listener = smallBufsListener{hs.Listener}
-	hs.Start()
 	gone := make(chan string, stalled)
-	appDone := make(chan struct{})
-	go func() {
-		defer close(appDone)
-		for m := range s.Events() {
-			if m.Event.ID == IDUIDPortClose && strings.HasPrefix(m.UID, "u-stall") {
-				gone <- m.UID
-			}
+	s, addr := startSmallBufServer(t, cfg, false, func(m Message) {
+		if m.Event.ID == IDUIDPortClose && strings.HasPrefix(m.UID, "u-stall") {
+			gone <- m.UID
 		}
-	}()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		if err := s.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		<-appDone
-		hs.Close()
-	}()
-	addr := strings.TrimPrefix(hs.URL, "http://")
+	})
 
 	// The reading client reports the id of every push it gets.
 	reader, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chsk?csrf-token=x&client-id=reader-tab1", nil)
