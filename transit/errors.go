@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sente-go/sente/transit/internal/textclip"
 )
 
 // Error messages end up in logs, and the malformed part of an input may be
@@ -95,16 +97,7 @@ func quote(s string) string {
 
 // clipMsg returns msg if it has at most maxMsg bytes, else its first
 // maxMsg bytes (cut on a rune boundary), an ellipsis and its length.
-func clipMsg(msg string) string {
-	if len(msg) <= maxMsg {
-		return msg
-	}
-	i := maxMsg
-	for i > 0 && !utf8.RuneStart(msg[i]) {
-		i--
-	}
-	return msg[:i] + "… (message of " + strconv.Itoa(len(msg)) + " bytes)"
-}
+func clipMsg(msg string) string { return textclip.Message(msg, maxMsg) }
 
 var (
 	// ErrTooDeep is wrapped by a SyntaxError when nesting exceeds MaxDepth.

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
-	"unicode/utf8"
+
+	"github.com/sente-go/sente/transit/internal/textclip"
 )
 
 // maxMsg bounds a SyntaxError message (clipMsg): error messages end up in
@@ -55,29 +55,15 @@ func (e *UnsupportedValueError) Error() string {
 // boundary) and an ellipsis.
 func clip(s string) string {
 	const maxLen = 80
-	if len(s) > maxLen {
-		return s[:runeCut(s, maxLen)] + "…"
+	if p := textclip.Prefix(s, maxLen); len(p) < len(s) {
+		return p + "…"
 	}
 	return s
 }
 
 // clipMsg returns msg if it has at most maxMsg bytes, else its first
 // maxMsg bytes (cut on a rune boundary), an ellipsis and its length.
-func clipMsg(msg string) string {
-	if len(msg) <= maxMsg {
-		return msg
-	}
-	return msg[:runeCut(msg, maxMsg)] + "… (message of " + strconv.Itoa(len(msg)) + " bytes)"
-}
-
-// runeCut returns the largest i <= n (n < len(s)) at which s[:i] ends on a
-// rune boundary.
-func runeCut(s string, n int) int {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return n
-}
+func clipMsg(msg string) string { return textclip.Message(msg, maxMsg) }
 
 var (
 	// ErrTooDeep is wrapped by a SyntaxError when nesting exceeds MaxDepth.
