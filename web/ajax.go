@@ -428,28 +428,28 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
-	if byToken && s.cfg.Cluster == nil && !s.reg.known(cid) {
-		// This server forgot the client (it stopped polling, or
-		// Disconnect ended it): its token goes with it, and its next poll
-		// gets a handshake with a new one.
-		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of a forgotten client")
-		writeText(w, http.StatusForbidden, bodyTokenExpired)
-		return
+	var cl *client
+	if byToken && s.cfg.Cluster == nil {
+		cl = s.reg.lookup(cid) // nil: forgotten, and its token with it
+	} else {
+		uid, strict := func() string { return s.userID(r, cid) }, true
+		if byToken {
+			// The token's uid, signed by a server of this deployment: the
+			// binding any of them made, or makes now.
+			uid, strict = func() string { return ct.uid }, false
+		}
+		var err error
+		if cl, err = s.reg.bind(cid, uid, strict); err != nil {
+			writeUnavailable(w, err)
+			return
+		}
 	}
-	uid, strict := func() string { return s.userID(r, cid) }, true
-	if byToken {
-		// The token's uid, signed by a server of this deployment: the
-		// binding any of them made, or makes now.
-		uid, strict = func() string { return ct.uid }, false
-	}
-	cl, err := s.reg.bind(cid, uid, strict)
-	if err != nil {
-		writeUnavailable(w, err)
-		return
-	}
-	if byToken && cl.uid != ct.uid {
-		// The client-id was bound anew since the token was issued.
-		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an earlier binding")
+	if byToken && (cl == nil || cl.uid != ct.uid) {
+		// The server forgot the client (it stopped polling, or
+		// Disconnect ended it) or bound its client-id anew: the token
+		// went with that binding, and the client's next poll gets a
+		// handshake with a new one.
+		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an ended binding")
 		writeText(w, http.StatusForbidden, bodyTokenExpired)
 		return
 	}

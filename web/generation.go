@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/sente-go/sente/protocol"
 )
@@ -109,12 +110,11 @@ func ajaxWriter(s protocol.GenerationSet) protocol.Generation {
 }
 
 // wsCandidates returns the candidate generations of a WebSocket upgrade
-// request: protocol.DetectWebSocket, narrowed to 1.3–1.13 when the server
-// hands out a page token that the URL does not carry, then by
-// Config.Clients and Config.Generations, and by the generation already
-// pinned for the client-id (a reconnect).
-func (s *Server) wsCandidates(r *http.Request, pinned protocol.Generation) protocol.GenerationSet {
-	q := r.URL.Query()
+// request r with query q: protocol.DetectWebSocket, narrowed to 1.3–1.13
+// when the server hands out a page token that the URL does not carry, then
+// by Config.Clients and Config.Generations. (pinTo narrows it to the
+// generation a reconnecting client-id pinned.)
+func (s *Server) wsCandidates(r *http.Request, q url.Values) protocol.GenerationSet {
 	set := protocol.DetectWebSocket(q)
 	if !q.Has(paramCSRF) && (s.cfg.CSRFCheck != CSRFOff || s.cfg.CSRFToken != nil) {
 		// 1.14+ clients send the page's token on the WebSocket URL, and
@@ -125,6 +125,13 @@ func (s *Server) wsCandidates(r *http.Request, pinned protocol.Generation) proto
 	if hook := s.cfg.Generations; hook != nil {
 		set = narrowTo(set, hook(r))
 	}
+	return set
+}
+
+// pinTo returns the candidates set of a connection whose client-id pinned
+// generation pinned before (GenUnknown if none): that generation alone
+// when it is a candidate.
+func pinTo(set protocol.GenerationSet, pinned protocol.Generation) protocol.GenerationSet {
 	if pinned.Valid() && set.Has(pinned) {
 		return protocol.SetOf(pinned)
 	}

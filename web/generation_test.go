@@ -141,7 +141,7 @@ func TestWSCandidates(t *testing.T) {
 			if tt.hook != 0 {
 				s.cfg.Generations = func(*http.Request) protocol.GenerationSet { return tt.hook }
 			}
-			if got := s.wsCandidates(r, tt.pinned); got != tt.want {
+			if got := pinTo(s.wsCandidates(r, r.URL.Query()), tt.pinned); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
@@ -149,7 +149,8 @@ func TestWSCandidates(t *testing.T) {
 	// With CSRFOff and no page token, a URL without token tells nothing.
 	s := &Server{}
 	s.cfg.CSRFCheck = CSRFOff
-	if got := s.wsCandidates(httptest.NewRequest("GET", "/chsk?client-id=c", nil), 0); got != protocol.AllGenerations {
+	r := httptest.NewRequest("GET", "/chsk?client-id=c", nil)
+	if got := s.wsCandidates(r, r.URL.Query()); got != protocol.AllGenerations {
 		t.Errorf("CSRFOff without page token: got %v", got)
 	}
 }

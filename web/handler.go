@@ -104,7 +104,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if upgrade {
-		s.serveWebSocket(w, r, cid, presented)
+		s.serveWebSocket(w, r, q, cid, presented)
 		return
 	}
 	s.servePoll(w, r, q, cid, presented)

@@ -360,12 +360,11 @@ func (r *registry) detach(cl *client, k Transport, t transport, grace bool) {
 	}
 }
 
-// known reports whether client-id cid is bound on this server.
-func (r *registry) known(cid string) bool {
+// lookup returns the client bound to cid on this server, or nil.
+func (r *registry) lookup(cid string) *client {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.clients[cid]
-	return ok
+	return r.clients[cid]
 }
 
 // disconnect forgets the client-ids bound to uid and returns their live

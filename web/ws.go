@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -72,7 +73,10 @@ func (c *wsConn) candidates() protocol.GenerationSet { return protocol.Generatio
 
 // serveWebSocket upgrades r and starts the connection's two goroutines.
 // The request has passed the CSRF, origin and client-id checks.
-func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid string, presented bool) {
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
+	// The candidates before the lock of attach: Config.Generations is the
+	// application's code.
+	candidates := s.wsCandidates(r, q)
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
@@ -84,7 +88,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, cid stri
 		func(cl *client, _ transport) transport {
 			c = &wsConn{s: s, ws: ws, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
 			c.tasks = newHandle(c.runTask)
-			c.gens.Store(uint32(s.wsCandidates(r, cl.pinned())))
+			c.gens.Store(uint32(pinTo(candidates, cl.pinned())))
 			return c
 		})
 	if err != nil {
