@@ -67,7 +67,9 @@ type Peers interface {
 // TweetStore keeps the tweet history (store.Memory).
 type TweetStore interface {
 	Add(t *tweet.Tweet) error
-	Search(q *query.Query, from, n int) []tweet.Stripped
+	// Search returns the matches of q, newest first; an error (a query
+	// over the store's budget) answers the request with no tweets.
+	Search(q *query.Query, from, n int) ([]tweet.Stripped, error)
 	Get(idStr string) (tweet.Stripped, bool)
 	Count() int
 }
@@ -381,7 +383,10 @@ func (h *Hub) persistence(ctx context.Context) {
 		case r := <-h.ch.Query:
 			var tweets []tweet.Stripped
 			if r.q != nil {
-				tweets = h.cfg.Store.Search(r.q, r.from, r.n)
+				var err error
+				if tweets, err = h.cfg.Store.Search(r.q, r.from, r.n); err != nil {
+					h.log.Warn().Err(err).Str("uid", r.uid).Msg("history query not answered")
+				}
 			}
 			if tweets == nil {
 				tweets = []tweet.Stripped{}

@@ -52,7 +52,7 @@ func TestPersistRestart(t *testing.T) {
 		}
 	}
 	q := corpus.MustParse(t, "*", corpus.ClientOptions)
-	before := s.Search(q, 0, 500)
+	before := search(t, s, q, 0, 500)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestPersistRestart(t *testing.T) {
 	if s2.Count() != 74 {
 		t.Fatalf("after restart Count() = %d, want 74", s2.Count())
 	}
-	after := s2.Search(q, 0, 500)
+	after := search(t, s2, q, 0, 500)
 	if !sameStripped(t, before, after) {
 		t.Error("search results differ after restart")
 	}
@@ -121,7 +121,7 @@ func TestPersistCompactOnLoad(t *testing.T) {
 
 	s2 := openStore(t, Config{Path: path, Capacity: 5})
 	defer s2.Close()
-	if got := numbers(t, s2.Search(corpus.MustParse(t, "*", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{24, 23, 22, 21, 20}) {
+	if got := numbers(t, search(t, s2, corpus.MustParse(t, "*", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{24, 23, 22, 21, 20}) {
 		t.Errorf("after reload with capacity 5: %v", got)
 	}
 	if n := lineCount(t, path); n != 5 {

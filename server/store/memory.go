@@ -272,21 +272,24 @@ func (p *posting) remove(id int64) {
 // skipping the first from matches and returning at most n (at most
 // MaxPage), stripped for the client (tweet.Tweet.Strip). A negative from
 // counts as 0; n ≤ 0 gives an empty result. The result is never nil.
-func (s *Memory) Search(q *query.Query, from, n int) []tweet.Stripped {
-	hits := s.SearchTweets(q, from, n)
+func (s *Memory) Search(q *query.Query, from, n int) ([]tweet.Stripped, error) {
+	hits, err := s.SearchTweets(q, from, n)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]tweet.Stripped, len(hits))
 	for i, t := range hits {
 		out[i] = t.Strip()
 	}
-	return out
+	return out, nil
 }
 
 // SearchTweets is Search returning the stored (slim, read-only) tweets.
-func (s *Memory) SearchTweets(q *query.Query, from, n int) []*tweet.Tweet {
+func (s *Memory) SearchTweets(q *query.Query, from, n int) ([]*tweet.Tweet, error) {
 	from = max(from, 0)
 	n = min(n, MaxPage)
 	if n <= 0 {
-		return []*tweet.Tweet{}
+		return []*tweet.Tweet{}, nil
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -302,7 +305,7 @@ func (s *Memory) SearchTweets(q *query.Query, from, n int) []*tweet.Tweet {
 			break
 		}
 	}
-	return hits
+	return hits, nil
 }
 
 // Get returns the stored tweet with the given id_str, stripped.

@@ -90,7 +90,7 @@ func BenchmarkHistory(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var n int
 			for b.Loop() {
-				n = len(s.Search(q, c.from, 500))
+				n = len(search(b, s, q, c.from, 500))
 			}
 			b.ReportMetric(float64(n), "results")
 			var df []string

@@ -20,7 +20,7 @@ import (
 // Memory here; an Elasticsearch-backed store would run it too.
 type tweetStore interface {
 	Add(t *tweet.Tweet) error
-	Search(q *query.Query, from, n int) []tweet.Stripped
+	Search(q *query.Query, from, n int) ([]tweet.Stripped, error)
 	Get(idStr string) (tweet.Stripped, bool)
 	Count() int
 	Close() error
@@ -100,7 +100,7 @@ func testCases(t *testing.T, newStore factory) {
 			continue
 		}
 		q := corpus.MustParse(t, c.Text(), c.Options())
-		if got := numbers(t, s.Search(q, 0, 500)); !slices.Equal(got, c.Want) {
+		if got := numbers(t, search(t, s, q, 0, 500)); !slices.Equal(got, c.Want) {
 			t.Errorf("%s: Search(%q) = %v, want %v", c.Name, q, got, c.Want)
 		}
 	}
@@ -110,17 +110,17 @@ func testPaging(t *testing.T, newStore factory) {
 	s := newStore(t, 100)
 	addAll(t, s, corpus.MustLoad(t))
 	q := corpus.MustParse(t, "(*) AND lang:en", corpus.ClientOptions)
-	all := numbers(t, s.Search(q, 0, 500))
+	all := numbers(t, search(t, s, q, 0, 500))
 	tests := []struct{ from, n int }{{0, 5}, {5, 5}, {20, 5}, {22, 5}, {100, 5}, {-3, 2}, {0, 0}, {0, -1}, {3, 1}}
 	for _, tt := range tests {
-		got := numbers(t, s.Search(q, tt.from, tt.n))
+		got := numbers(t, search(t, s, q, tt.from, tt.n))
 		from := min(max(tt.from, 0), len(all))
 		want := all[from:min(from+max(tt.n, 0), len(all))]
 		if !slices.Equal(got, want) {
 			t.Errorf("Search(from %d, n %d) = %v, want %v", tt.from, tt.n, got, want)
 		}
 	}
-	if res := s.Search(corpus.MustParse(t, "nothing_matches_this", corpus.ClientOptions), 0, 10); res == nil || len(res) != 0 {
+	if res := search(t, s, corpus.MustParse(t, "nothing_matches_this", corpus.ClientOptions), 0, 10); res == nil || len(res) != 0 {
 		t.Errorf("empty result = %#v, want an empty non-nil slice", res)
 	}
 }
@@ -153,7 +153,7 @@ func testEviction(t *testing.T, newStore factory) {
 		t.Fatalf("Count() = %d, want 10", s.Count())
 	}
 	q := corpus.MustParse(t, "*", corpus.ClientOptions)
-	if got, want := numbers(t, s.Search(q, 0, 100)), []int{24, 23, 22, 21, 20, 19, 18, 17, 16, 15}; !slices.Equal(got, want) {
+	if got, want := numbers(t, search(t, s, q, 0, 100)), []int{24, 23, 22, 21, 20, 19, 18, 17, 16, 15}; !slices.Equal(got, want) {
 		t.Errorf("after eviction: %v, want %v", got, want)
 	}
 	for _, tw := range tweets[:14] {
@@ -162,7 +162,7 @@ func testEviction(t *testing.T, newStore factory) {
 		}
 	}
 	// Index entries of evicted tweets are gone: "java" is only in 22 now.
-	if got := numbers(t, s.Search(corpus.MustParse(t, "java", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{22}) {
+	if got := numbers(t, search(t, s, corpus.MustParse(t, "java", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{22}) {
 		t.Errorf("java after eviction = %v, want [22]", got)
 	}
 	// A tweet older than everything kept is not stored in a full store.
@@ -190,13 +190,13 @@ func testOrderAndReplace(t *testing.T, newStore factory) {
 	if s.Count() != 24 {
 		t.Errorf("Count() = %d after replacing, want 24", s.Count())
 	}
-	if got := numbers(t, s.Search(corpus.MustParse(t, "fox", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{14}) {
+	if got := numbers(t, search(t, s, corpus.MustParse(t, "fox", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{14}) {
 		t.Errorf("fox after replacing 13 = %v, want [14]", got)
 	}
-	if got := numbers(t, s.Search(corpus.MustParse(t, "replaced", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{13}) {
+	if got := numbers(t, search(t, s, corpus.MustParse(t, "replaced", corpus.ClientOptions), 0, 100)); !slices.Equal(got, []int{13}) {
 		t.Errorf("replaced = %v, want [13]", got)
 	}
-	if got := numbers(t, s.Search(corpus.MustParse(t, "*", corpus.ClientOptions), 0, 3)); !slices.Equal(got, []int{24, 23, 22}) {
+	if got := numbers(t, search(t, s, corpus.MustParse(t, "*", corpus.ClientOptions), 0, 3)); !slices.Equal(got, []int{24, 23, 22}) {
 		t.Errorf("newest = %v", got)
 	}
 	if err := s.Add(&tweet.Tweet{Text: "no id"}); err != ErrNoID {
@@ -267,7 +267,7 @@ func testRandom(t *testing.T, newStore factory) {
 		want = want[min(from, len(want)):]
 		want = want[:min(len(want), 50)]
 		var got []string
-		for _, r := range s.Search(q, from, 50) {
+		for _, r := range search(t, s, q, from, 50) {
 			got = append(got, *r.IDStr)
 		}
 		if !slices.Equal(got, want) {
@@ -299,7 +299,7 @@ func testConcurrent(t *testing.T, newStore factory) {
 	for w := range 3 {
 		wg.Go(func() {
 			for i := range 200 {
-				res := s.Search(q, 0, 20)
+				res := search(t, s, q, 0, 20)
 				for j := 1; j < len(res); j++ {
 					if *res[j].ID >= *res[j-1].ID {
 						t.Errorf("worker %d: results not newest first", w)
@@ -342,7 +342,7 @@ func TestConfig(t *testing.T) {
 		if c.Err {
 			continue
 		}
-		if got := numbers(t, s.Search(corpus.MustParse(t, c.Text(), c.Options()), 0, 500)); !slices.Equal(got, c.Want) {
+		if got := numbers(t, search(t, s, corpus.MustParse(t, c.Text(), c.Options()), 0, 500)); !slices.Equal(got, c.Want) {
 			t.Errorf("%s without index: %v, want %v", c.Name, got, c.Want)
 		}
 	}
@@ -377,7 +377,11 @@ func ExampleMemory() {
 		s.Add(t)
 	}
 	q, _ := query.Parse("(java (job OR jobs OR hiring)) AND lang:en", query.Options{DefaultField: "text", DefaultOperator: query.And})
-	for _, t := range s.Search(q, 0, 500) {
+	res, err := s.Search(q, 0, 500)
+	if err != nil {
+		fmt.Println(err)
+	}
+	for _, t := range res {
 		fmt.Println(*t.IDStr, *t.Text)
 	}
 	// Output:
@@ -385,4 +389,18 @@ func ExampleMemory() {
 	// 546814306545344508 Jobs in Berlin: Java, Scala, Clojure
 	// 546814306545344504 RT @techweekly: Java job: senior developer wanted, remote OK #jobs #hiring
 	// 546814306545344502 Java job: senior developer wanted, remote OK #jobs #hiring
+}
+
+// search is s.Search for a test: an error fails the test (t.Error, so it
+// may be called from any goroutine) and gives an empty result.
+func search(t testing.TB, s interface {
+	Search(q *query.Query, from, n int) ([]tweet.Stripped, error)
+}, q *query.Query, from, n int) []tweet.Stripped {
+	t.Helper()
+	res, err := s.Search(q, from, n)
+	if err != nil {
+		t.Errorf("Search(%s, %d, %d): %v", q, from, n, err)
+		return []tweet.Stripped{}
+	}
+	return res
 }
