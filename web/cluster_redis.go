@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +123,10 @@ type RedisCluster struct {
 	version uint64                  // bumped by each presence write
 	clients map[string]*clusterClient
 	secret  string // the token secret TokenSecret returned, written again after a data loss
+
+	// instances is the sorted ids of the servers alive in the view, this
+	// one included (Instances).
+	instances atomic.Pointer[[]string]
 
 	// Owned by the heartbeat goroutine.
 	view     map[string]remoteInstance
@@ -258,6 +263,18 @@ func (c *RedisCluster) TokenSecret(ctx context.Context) ([]byte, error) {
 
 // InstanceID returns the id of this server in the cluster.
 func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
+
+// Instances returns the ids of the servers this one counts as alive, itself
+// included, sorted: those whose heartbeat it read within their
+// PresenceTTL. While Redis is unreachable the others expire, as dead
+// servers would, and it counts itself alone. Servers agree on it within
+// one Heartbeat of a change. The slice is the caller's.
+func (c *RedisCluster) Instances() []string {
+	if p := c.instances.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return []string{c.cfg.InstanceID}
+}
 
 // Dropped returns how many pushes were not written to the Ajax mailboxes
 // (Redis unreachable, or failing).
@@ -833,8 +850,17 @@ func (c *RedisCluster) expireView(now time.Time) {
 	c.publishView()
 }
 
-// publishView hands the union of the view to the handler if it changed.
+// publishView hands the union of the view to the handler if it changed,
+// and updates Instances.
 func (c *RedisCluster) publishView() {
+	ids := []string{c.cfg.InstanceID}
+	for id := range c.view {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if old := c.instances.Load(); old == nil || !slices.Equal(*old, ids) {
+		c.instances.Store(&ids)
+	}
 	union := make(map[string]TransportSet)
 	for _, in := range c.view {
 		for uid, set := range in.uids {

@@ -124,6 +124,22 @@ func testLogLevel(t testing.TB) zerolog.Level {
 	return zerolog.InfoLevel
 }
 
+// waitInstances waits until every server of of counts exactly the
+// servers of want as alive (RedisCluster.Instances).
+func waitInstances(t *testing.T, of, want []*clusterInstance) {
+	t.Helper()
+	var ids []string
+	for _, in := range want {
+		ids = append(ids, in.cluster.InstanceID())
+	}
+	slices.Sort(ids)
+	for _, in := range of {
+		waitWithin(t, waitFor, fmt.Sprintf("%s counts %d servers alive", in.name, len(ids)), func() bool {
+			return slices.Equal(in.cluster.Instances(), ids)
+		})
+	}
+}
+
 // crash stops the instance as a killed process would: its presence is
 // left in Redis to expire, its connections drop.
 func (in *clusterInstance) crash() {
@@ -393,8 +409,10 @@ func TestCluster(t *testing.T) {
 	}
 	slices.Sort(uids)
 
-	// Every server counts every user, and delivered one uidport-open for
-	// each WebSocket user, wherever it connected.
+	// Every server counts every server alive ...
+	waitInstances(t, insts, insts)
+	// ... and every user, and delivered one uidport-open for each
+	// WebSocket user, wherever it connected.
 	for _, in := range insts {
 		waitWithin(t, waitFor, in.name+" counts the cluster's users", func() bool {
 			return slices.Equal(in.ts.s.ConnectedUIDs().Any, uids)
@@ -501,6 +519,7 @@ func TestCluster(t *testing.T) {
 			t.Errorf("%s: %d uidport-close for u-ws-v2, want 1", in.name, n)
 		}
 	}
+	waitInstances(t, alive, alive)
 	// Its WebSocket clients reconnect through the proxy, with their uid.
 	for _, name := range orphans {
 		old := ws[name]
@@ -536,6 +555,7 @@ func TestCluster(t *testing.T) {
 	// poll on it within DisconnectGrace: only Redis can hand it over.)
 	for _, in := range alive {
 		waitWithin(t, waitFor, in.name+" notices the outage", func() bool { return !in.cluster.up.Load() })
+		waitInstances(t, []*clusterInstance{in}, []*clusterInstance{in}) // it counts itself alone
 	}
 	for i, pl := range pollers {
 		home := heldBy(t, alive, pl.a.cid)
@@ -594,6 +614,7 @@ func TestCluster(t *testing.T) {
 			return false
 		})
 	}
+	waitInstances(t, alive, alive)
 	for _, in := range alive {
 		waitWithin(t, waitFor, in.name+" counts every user after the restart", func() bool {
 			got := in.ts.s.ConnectedUIDs()
