@@ -334,7 +334,8 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		}
 		undo = append(undo, func() { redisCl.Close() })
 		cluster = redisCl
-		if announcer, err = peers.New(peers.Config{Addr: cfg.redisAddr, Logger: log.With().Str("component", "peers").Logger()}); err != nil {
+		if announcer, err = peers.New(peers.Config{Addr: cfg.redisAddr, Instance: redisCl.InstanceID(), Instances: redisCl.Instances,
+			Logger: log.With().Str("component", "peers").Logger()}); err != nil {
 			return nil, err
 		}
 		if csrf == "" {
@@ -590,7 +591,7 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	go func() {
 		defer close(peersDone)
 		if a.peers != nil {
-			a.peers.Run(hubCtx, a.hub.Forget) // returns nil when hubCtx ends
+			a.peers.Run(hubCtx, a.hub) // returns nil when hubCtx ends
 		}
 	}()
 	maxConns := cfg.maxConns

@@ -55,15 +55,6 @@ type Transport interface {
 	ConnectedUIDs() web.ConnectedUIDs
 }
 
-// Peers connects the hubs of a cluster's instances (server/peers): a uid's
-// live query must be percolated by one instance only, the one its latest
-// :cmd/percolate reached (an Ajax client's requests land anywhere).
-type Peers interface {
-	// Registered tells the other instances that this one holds uid's
-	// live query since at; they Forget theirs if older. It must not block.
-	Registered(uid string, at time.Time)
-}
-
 // TweetStore keeps the tweet history (store.Memory).
 type TweetStore interface {
 	Add(t *tweet.Tweet) error
@@ -97,8 +88,13 @@ type Config struct {
 	Percolator Percolator
 	// Source feeds new tweets; nil means none (history only).
 	Source TweetSource
-	// Peers, when not nil, is told of each live query registered here.
+	// Peers, when not nil, shares the live queries with the other
+	// instances of a cluster (see live.go).
 	Peers Peers
+	// LiveGrace is how long a live query outlives the last connection of
+	// its uid, so that a client that reconnects (BirdWatch's does not
+	// search again) keeps it; zero means 30 s.
+	LiveGrace time.Duration
 	// UsersCountEvery is the period of :stats/users-count; zero means 2 s.
 	UsersCountEvery time.Duration
 	// TweetCountEvery is the period of :stats/total-tweet-count; zero
@@ -147,11 +143,12 @@ type found struct {
 	t   tweet.Stripped
 }
 
-// registration sets (q != nil) or removes (q == nil) a uid's live query;
-// a tag, if any, is pushed back as :search/live once it is in place.
+// registration sets a uid's live query: q parsed from raw, the :query of
+// its :cmd/percolate, and tag, its :tag, if any.
 type registration struct {
 	uid string
 	q   *query.Query
+	raw any
 	tag any
 }
 
@@ -167,17 +164,14 @@ type Hub struct {
 	ch  channels
 	log zerolog.Logger
 
-	// mu guards live, and makes a live query's registration and removal
-	// one step with its entry there.
-	mu   sync.Mutex
-	live map[string]liveQuery // by uid
-}
+	self string // this instance's id (Peers.Instance); "" alone
 
-// liveQuery is what the hub keeps of a live query registered here, beside
-// the percolator's copy.
-type liveQuery struct {
-	since time.Time // when it was registered
-	tag   any       // the :tag of its :cmd/percolate, or nil
+	// mu guards live and members, and makes a live query's registration
+	// and removal in the percolator one step with its entry in live.
+	mu      sync.Mutex
+	live    map[string]*liveQuery // by uid
+	members []string              // the instances alive (Peers.Instances), as reown last saw them
+	settled bool                  // Peers.Settled, as reown last saw it
 }
 
 // New checks cfg and returns a Hub ready to Run.
@@ -185,7 +179,7 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Transport == nil || cfg.Store == nil || cfg.Percolator == nil {
 		return nil, errors.New("hub: Transport, Store and Percolator are required")
 	}
-	if cfg.UsersCountEvery < 0 || cfg.TweetCountEvery < 0 || cfg.MaxChunk < 0 || cfg.Buffer < 0 {
+	if cfg.UsersCountEvery < 0 || cfg.TweetCountEvery < 0 || cfg.MaxChunk < 0 || cfg.Buffer < 0 || cfg.LiveGrace < 0 {
 		return nil, fmt.Errorf("hub: negative setting in config")
 	}
 	if cfg.UsersCountEvery == 0 {
@@ -194,6 +188,9 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.TweetCountEvery == 0 {
 		cfg.TweetCountEvery = 10 * time.Second
 	}
+	if cfg.LiveGrace == 0 {
+		cfg.LiveGrace = 30 * time.Second
+	}
 	if cfg.MaxChunk == 0 {
 		cfg.MaxChunk = 500
 	}
@@ -201,10 +198,10 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Buffer = 256
 	}
 	b := cfg.Buffer
-	return &Hub{
+	h := &Hub{
 		cfg:  cfg,
 		log:  cfg.Logger,
-		live: make(map[string]liveQuery),
+		live: make(map[string]*liveQuery),
 		ch: channels{
 			Query:             make(chan queryRequest, b),
 			QueryResults:      make(chan chunk, b),
@@ -215,7 +212,10 @@ func New(cfg Config) (*Hub, error) {
 			TweetCount:        make(chan int, 1),
 			PercMatches:       make(chan match, b),
 		},
-	}, nil
+	}
+	h.self = h.instance()
+	h.members = []string{h.self}
+	return h, nil
 }
 
 // Run runs every loop of the hub until ctx is done or the transport's
@@ -323,7 +323,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 				h.unanswered(m, "query does not parse")
 				return // a query that does not parse matches nothing: keep the old one
 			}
-			out = registration{uid: m.UID, q: q, tag: cmd.Tag}
+			out = registration{uid: m.UID, q: q, raw: cmd.Query, tag: cmd.Tag}
 			break
 		}
 		n := min(max(cmd.N, 0), h.cfg.MaxChunk)
@@ -336,10 +336,8 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 			return
 		}
 		out = missingRequest{uid: m.UID, idStr: cmd.IDStr}
-	case web.IDUIDPortClose:
-		out = registration{uid: m.UID}
-	case protocol.IDWSPing, web.IDUIDPortOpen:
-		return
+	case protocol.IDWSPing, web.IDUIDPortOpen, web.IDUIDPortClose:
+		return // a live query outlives its uid's last connection by LiveGrace (sweep)
 	default:
 		if e := h.log.Debug(); e.Enabled() {
 			e.Str("uid", m.UID).Str("event", string(id)).Msg("unmatched event")
@@ -353,7 +351,7 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		// history chunks of a new search are never followed by live
 		// tweets that matched the search before it. A client that asked
 		// for a callback learns when the registration is in place.
-		h.register(v)
+		h.registerLocal(v.uid, v.q, v.raw, v.tag)
 		if m.Reply != nil {
 			if err := m.Reply(true); err != nil {
 				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
@@ -416,42 +414,17 @@ func (h *Hub) ingest(ctx context.Context) {
 	}
 }
 
-// register sets or removes a uid's live query.
-func (h *Hub) register(r registration) {
-	h.mu.Lock()
-	if r.q == nil {
-		delete(h.live, r.uid)
-		h.cfg.Percolator.Remove(r.uid)
-		h.mu.Unlock()
-		return
-	}
-	at := time.Now()
-	h.live[r.uid] = liveQuery{since: at, tag: r.tag}
-	h.cfg.Percolator.Register(r.uid, r.q)
-	h.mu.Unlock()
-	if h.cfg.Peers != nil {
-		h.cfg.Peers.Registered(r.uid, at)
-	}
-}
-
-// current returns uid's live query and its tag.
+// current returns uid's live query and its tag, if percolated here.
 func (h *Hub) current(uid string) (*query.Query, any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	q, _ := h.cfg.Percolator.Lookup(uid)
-	return q, h.live[uid].tag
-}
-
-// Forget drops uid's live query if it was registered here before at:
-// another instance of the cluster registered a newer one (Peers). It is
-// safe to call from any goroutine.
-func (h *Hub) Forget(uid string, at time.Time) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if lq, ok := h.live[uid]; ok && lq.since.Before(at) {
-		delete(h.live, uid)
-		h.cfg.Percolator.Remove(uid)
+	lq := h.live[uid]
+	if lq == nil || !lq.owned {
+		return nil, nil
 	}
+	// The percolator's, which is the first of equal queries registered.
+	q, _ := h.cfg.Percolator.Lookup(uid)
+	return q, lq.tag
 }
 
 // percolate matches new tweets against the live queries.
@@ -522,16 +495,26 @@ func (h *Hub) send(ctx context.Context) {
 }
 
 // ticks drives the two stats: users every UsersCountEvery, the tweet count
-// every TweetCountEvery (the first of each one period after start).
+// every TweetCountEvery (the first of each one period after start); and
+// the live queries' upkeep: re-homing them when instances come and go
+// (every second), dropping those of uids gone (every LiveGrace/4).
 func (h *Hub) ticks(ctx context.Context) {
 	users := time.NewTicker(h.cfg.UsersCountEvery)
 	defer users.Stop()
 	count := time.NewTicker(h.cfg.TweetCountEvery)
 	defer count.Stop()
+	members := time.NewTicker(time.Second)
+	defer members.Stop()
+	sweep := time.NewTicker(h.cfg.LiveGrace / 4)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-members.C:
+			h.reown()
+		case now := <-sweep.C:
+			h.sweep(now)
 		case <-users.C:
 			n := len(h.cfg.Transport.ConnectedUIDs().Any)
 			if err := h.cfg.Transport.BroadcastLocal(protocol.NewEvent(IDUsersCount, n)); err != nil {

@@ -126,12 +126,10 @@ func TestBadInput(t *testing.T) {
 }
 
 // A :cmd/query that asks for a callback gets its chunk as the reply, not
-// as a :tweet/prev-chunk push; Forget drops a live query only for a newer
-// registration elsewhere.
-func TestQueryReplyAndForget(t *testing.T) {
-	peers := &fakePeers{}
-	h := runHub(t, Config{Peers: peers})
-	tr, perc := h.cfg.Transport.(*fakeTransport), h.cfg.Percolator
+// as a :tweet/prev-chunk push.
+func TestQueryReply(t *testing.T) {
+	h := runHub(t, Config{})
+	tr := h.cfg.Transport.(*fakeTransport)
 	if err := h.cfg.Store.Add(&tweet.Tweet{ID: 1, IDStr: "1", Text: "clojure rocks", Lang: "en", CreatedAt: "Mon Dec 22 23:00:00 +0000 2014", User: &tweet.User{IDStr: "7", ScreenName: "a"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,36 +157,6 @@ func TestQueryReplyAndForget(t *testing.T) {
 		t.Fatalf("the chunk was also pushed: %v", ev)
 	default:
 	}
-	at := peers.last()
-	if at.IsZero() {
-		t.Fatal("the registration was not announced")
-	}
-	h.Forget("u1", at.Add(-time.Millisecond)) // an older one elsewhere: kept
-	if _, ok := perc.Lookup("u1"); !ok {
-		t.Fatal("an older registration elsewhere dropped the live query")
-	}
-	h.Forget("u1", at.Add(time.Millisecond)) // a newer one: dropped
-	if _, ok := perc.Lookup("u1"); ok {
-		t.Fatal("a newer registration elsewhere left the live query")
-	}
-}
-
-// fakePeers records the announcements.
-type fakePeers struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (p *fakePeers) Registered(_ string, at time.Time) {
-	p.mu.Lock()
-	p.at = at
-	p.mu.Unlock()
-}
-
-func (p *fakePeers) last() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.at
 }
 
 // feed is a tweet source fed by the test.

@@ -2,112 +2,267 @@ package peers
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/web/redistest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type forgotten struct {
-	uid string
-	at  time.Time
+// replica is a hub's replica for a test: the entries it holds, which it
+// writes back when told the hash was lost.
+type replica struct {
+	mu      sync.Mutex
+	entries map[string]hub.LiveEntry
+	changed chan struct{} // cap 1: something was applied, dropped or reconciled
+	lost    int           // Reconcile calls with lost
 }
 
-// run runs p until the test ends and returns what it is told to forget.
-func run(t *testing.T, p *Redis) <-chan forgotten {
+func newReplica(es ...hub.LiveEntry) *replica {
+	r := &replica{entries: map[string]hub.LiveEntry{}, changed: make(chan struct{}, 1)}
+	for _, e := range es {
+		r.entries[e.UID] = e
+	}
+	return r
+}
+
+func (r *replica) signal() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *replica) Apply(e hub.LiveEntry) {
+	r.mu.Lock()
+	if cur, ok := r.entries[e.UID]; !ok || cur.At.Before(e.At) {
+		r.entries[e.UID] = e
+	}
+	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *replica) Drop(uid string, at time.Time) {
+	r.mu.Lock()
+	if cur, ok := r.entries[uid]; ok && !cur.At.After(at) {
+		delete(r.entries, uid)
+	}
+	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *replica) Reconcile(all map[string]hub.LiveEntry, lost bool) []hub.LiveEntry {
+	r.mu.Lock()
+	defer r.signal()
+	defer r.mu.Unlock()
+	if lost {
+		r.lost++
+	}
+	for _, e := range all {
+		if cur, ok := r.entries[e.UID]; !ok || cur.At.Before(e.At) {
+			r.entries[e.UID] = e
+		}
+	}
+	var missing []hub.LiveEntry
+	for uid, e := range r.entries {
+		if s, ok := all[uid]; !ok || s.At.Before(e.At) {
+			missing = append(missing, e)
+		}
+	}
+	return missing
+}
+
+// has reports whether the replica holds exactly uids (sorted).
+func (r *replica) has(uids ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got []string
+	for uid := range r.entries {
+		got = append(got, uid)
+	}
+	slices.Sort(got)
+	return slices.Equal(got, uids)
+}
+
+// await waits until cond holds, re-checking whenever r changes.
+func (r *replica) await(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	got := make(chan forgotten, 16)
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// start runs p with rep until the test ends.
+func start(t *testing.T, p *Redis, rep *replica) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, func(uid string, at time.Time) { got <- forgotten{uid, at} }) }()
+	go func() { done <- p.Run(ctx, rep) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return got
 }
 
-// One instance's registration reaches the others, with its time, and
-// not itself; bad announcements are dropped.
-func TestAnnouncements(t *testing.T) {
+func newPeer(t *testing.T, addr, instance string, settle time.Duration) *Redis {
+	t.Helper()
+	p, err := New(Config{Addr: addr, Key: "test:live", Instance: instance, Instances: func() []string { return []string{instance} }, SettleAfter: settle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func liveEntry(uid, instance string, at time.Time) hub.LiveEntry {
+	return hub.LiveEntry{UID: uid, At: at, Instance: instance, Data: []byte(`["~#q",["x y"]]`)}
+}
+
+// One instance's entries and removals reach the other; an earlier entry
+// does not replace a later one in the hash; a newcomer reads them all.
+func TestShare(t *testing.T) {
 	rs := redistest.Start(t)
-	a, err := New(Config{Addr: rs.Addr(), Channel: "test:peers"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{Addr: rs.Addr(), Channel: "test:peers"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotA, gotB := run(t, a), run(t, b)
 	c := rs.Client()
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for { // both subscribed
-		n, err := c.PubSubNumSub(context.Background(), "test:peers").Result()
-		if err == nil && n["test:peers"] == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the peers did not subscribe")
-		}
-		time.Sleep(10 * time.Millisecond) // polling Redis, bounded
+	a, b := newPeer(t, rs.Addr(), "A", time.Hour), newPeer(t, rs.Addr(), "B", time.Hour)
+	ra, rb := newReplica(), newReplica()
+	start(t, a, ra)
+	start(t, b, rb)
+	at := time.Unix(1700000000, 123456789)
+	a.Set(liveEntry("u 1", "A", at)) // a uid may hold spaces
+	rb.await(t, "b holds u 1", func() bool { return rb.has("u 1") })
+	rb.mu.Lock()
+	got := rb.entries["u 1"]
+	rb.mu.Unlock()
+	if !got.At.Equal(at) || got.Instance != "A" || string(got.Data) != `["~#q",["x y"]]` {
+		t.Fatalf("b got %+v", got)
 	}
-	for _, bad := range []string{"", "x", "x y", "x notanumber uid", "x 12 "} {
-		if err := c.Publish(context.Background(), "test:peers", bad).Err(); err != nil {
+	b.Set(liveEntry("u 1", "B", at.Add(-time.Second))) // earlier: refused by the hash
+	b.Set(liveEntry("u2", "B", at))
+	ra.await(t, "a holds u2", func() bool { return ra.has("u 1", "u2") })
+	v, err := c.HGet(context.Background(), "test:live", "u 1").Result()
+	if e, ok := parseValue("u 1", v); err != nil || !ok || e.Instance != "A" {
+		t.Fatalf("hash holds %q (%v), want A's entry", v, err)
+	}
+	a.Delete("u2", at.Add(-time.Second)) // not the entry's time: kept in the hash
+	b.Delete("u 1", at)
+	ra.await(t, "a dropped u 1", func() bool { return ra.has("u2") })
+	if n, _ := c.HLen(context.Background(), "test:live").Result(); n != 2 { // u2 and the mark
+		t.Fatalf("hash has %d fields, want u2 and the mark", n)
+	}
+	rn := newReplica()
+	start(t, newPeer(t, rs.Addr(), "N", time.Hour), rn)
+	rn.await(t, "a newcomer reads u2", func() bool { return rn.has("u2") })
+}
+
+// When Redis restarts empty, each instance writes its entries back; the
+// hash is complete again and Settled follows Redis.
+func TestDataLoss(t *testing.T) {
+	rs := redistest.Start(t)
+	c := rs.Client()
+	defer c.Close()
+	now := time.Now()
+	a, b := newPeer(t, rs.Addr(), "A", 50*time.Millisecond), newPeer(t, rs.Addr(), "B", 50*time.Millisecond)
+	ra, rb := newReplica(liveEntry("ua", "A", now)), newReplica(liveEntry("ub", "B", now))
+	start(t, a, ra)
+	start(t, b, rb)
+	ra.await(t, "a holds both", func() bool { return ra.has("ua", "ub") })
+	rb.await(t, "b holds both", func() bool { return rb.has("ua", "ub") })
+	waitFor(t, "a is settled", a.Settled)
+
+	rs.Kill()
+	waitFor(t, "a notices the outage", func() bool { return !a.Settled() })
+	rs.Restart()
+	waitFor(t, "the hash is whole again", func() bool {
+		m, err := c.HGetAll(context.Background(), "test:live").Result()
+		_, ok1 := m["ua"]
+		_, ok2 := m["ub"]
+		_, ok3 := m[complete]
+		return err == nil && ok1 && ok2 && ok3
+	})
+	waitFor(t, "a settles again", a.Settled)
+	ra.mu.Lock()
+	lost := ra.lost
+	ra.mu.Unlock()
+	rb.mu.Lock()
+	lost += rb.lost
+	rb.mu.Unlock()
+	if lost < 1 {
+		t.Fatal("no instance was told Redis lost the hash")
+	}
+}
+
+// Bad messages and fields are ignored; good ones still arrive.
+func TestBadInput(t *testing.T) {
+	rs := redistest.Start(t)
+	c := rs.Client()
+	defer c.Close()
+	ctx := context.Background()
+	for field, v := range map[string]string{"bad1": "x", "bad2": "00000000000000000001 A", "bad3": "1 A data", "good": formatValue(liveEntry("good", "A", time.Unix(0, 5)))} {
+		if err := c.HSet(ctx, "test:live", field, v).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	at := time.Unix(1700000000, 123456789)
-	a.Registered("u 1", at) // a uid may hold spaces
-	select {
-	case f := <-gotB:
-		if f.uid != "u 1" || !f.at.Equal(at) {
-			t.Fatalf("b forgets %q at %v, want \"u 1\" at %v", f.uid, f.at, at)
+	r := newReplica()
+	start(t, newPeer(t, rs.Addr(), "A", time.Hour), r)
+	r.await(t, "the good field is read", func() bool { return r.has("good") })
+	waitFor(t, "subscribed", func() bool {
+		n, err := c.PubSubNumSub(ctx, "test:live").Result()
+		return err == nil && n["test:live"] == 1
+	})
+	for _, bad := range []string{"", "x", "{}", `{"uid":"u"}`, `{"uid":"u","del":"12"}`, `{"uid":"u","v":"1 A d"}`} {
+		if err := c.Publish(ctx, "test:live", bad).Err(); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("b was not told")
 	}
-	// What each is told next is the other's next announcement: nothing
-	// of its own, nothing bad, nothing twice came before it.
-	a.Registered("end-a", at)
-	b.Registered("end-b", at)
-	for _, c := range []struct {
-		got  <-chan forgotten
-		want string
-	}{{gotB, "end-a"}, {gotA, "end-b"}} {
-		select {
-		case f := <-c.got:
-			if f.uid != c.want {
-				t.Fatalf("told to forget %q, want %q next", f.uid, c.want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s not announced", c.want)
+	good, _ := formatMessage(liveEntry("after", "B", time.Unix(0, 9)))
+	if err := c.Publish(ctx, "test:live", good).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, "the good message arrives", func() bool { return r.has("after", "good") })
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
 		}
+		time.Sleep(10 * time.Millisecond) // polling Redis or a clock, bounded
 	}
 }
 
-// FuzzParseAnnouncement: any message is read without panic, and what is
-// read is written back to the same message.
-func FuzzParseAnnouncement(f *testing.F) {
-	for _, s := range []string{"a 1 u", "a 1700000000123456789 u v", "", "a", "a b c", " 1 u", "a -5 u", "a 1 "} {
+// FuzzParseMessage: any message is read without panic, and an entry read
+// is written back to a message that reads the same.
+func FuzzParseMessage(f *testing.F) {
+	for _, s := range []string{"", "{}", `{"uid":"u","v":"00000000000000000001 A d"}`, `{"uid":"u","del":"00000000000000000001"}`, `{"uid":"u","v":"1 A d"}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg string) {
-		inst, a, ok := parseAnnouncement(msg)
-		if !ok {
+		e, del, ok := parseMessage(msg)
+		if !ok || del {
 			return
 		}
-		again := formatAnnouncement(inst, a)
-		inst2, a2, ok := parseAnnouncement(again)
-		if !ok || inst2 != inst || a2.uid != a.uid || !a2.at.Equal(a.at) {
-			t.Fatalf("%q → %q → %q %+v %v", msg, again, inst2, a2, ok)
+		again, err := formatMessage(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, del2, ok2 := parseMessage(again)
+		if !ok2 || del2 || e2.UID != e.UID || !e2.At.Equal(e.At) || e2.Instance != e.Instance || string(e2.Data) != string(e.Data) {
+			t.Fatalf("%q → %q → %+v", msg, again, e2)
 		}
 	})
 }
