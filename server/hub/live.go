@@ -115,6 +115,11 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+// maxSharedBytes bounds the Data of a LiveEntry: every instance and Redis
+// keep one per uid. A larger live query (BirdWatch's are tens of bytes)
+// is percolated where it arrived only, and lost with that instance.
+const maxSharedBytes = 8 << 10
+
 // encodeLive returns the Data of a LiveEntry.
 func encodeLive(rawQuery, tag any) ([]byte, error) {
 	b, err := transit.Marshal([]any{rawQuery, tag})
@@ -173,6 +178,9 @@ func (h *Hub) registerLocal(uid string, q *query.Query, rawQuery, tag any) {
 		var err error
 		if data, err = encodeLive(rawQuery, tag); err != nil {
 			h.log.Warn().Err(err).Str("uid", uid).Msg("live query not shared")
+		} else if len(data) > maxSharedBytes {
+			h.log.Warn().Str("uid", uid).Int("bytes", len(data)).Msg("live query too large to share: percolated here only")
+			data = nil
 		}
 	}
 	h.mu.Lock()

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,6 +167,32 @@ func TestLiveQueryOwnership(t *testing.T) {
 	h.reown()
 	if got := percolated(h, "u1"); got != "" {
 		t.Fatalf("B returned, but %q is still percolated here", got)
+	}
+
+	// Unsettled (Redis lost, or just back), an instance missing from the
+	// view may be alive: nothing is taken over.
+	peers.mu.Lock()
+	peers.settled = false
+	peers.mu.Unlock()
+	peers.setMembers()
+	h.reown()
+	if got := percolated(h, "u1"); got != "" {
+		t.Fatalf("unsettled, B's query was taken over: %q", got)
+	}
+	peers.mu.Lock()
+	peers.settled = true
+	peers.mu.Unlock()
+	h.reown()
+	if got := percolated(h, "u1"); got == "" {
+		t.Fatal("settled again without B, its query was not taken over")
+	}
+
+	// A query too large to share (its tag is the client's) is
+	// percolated here, not shared.
+	n := len(peers.sets)
+	h.registerLocal("u2", q, liveQueryMap("clojure"), strings.Repeat("x", maxSharedBytes))
+	if percolated(h, "u2") == "" || len(peers.sets) != n {
+		t.Fatalf("a large query: percolated %q, %d shared", percolated(h, "u2"), len(peers.sets)-n)
 	}
 }
 
