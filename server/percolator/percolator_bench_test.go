@@ -132,3 +132,54 @@ func BenchmarkMatch100k(b *testing.B) {
 		})
 	}
 }
+
+// fuzzyQueries returns n distinct queries of terms fuzzy words each, OR'ed,
+// without an anchor: what issue 14's client registered (100 of 300).
+func fuzzyQueries(tb testing.TB, rng *rand.Rand, n, terms int) []*query.Query {
+	tb.Helper()
+	words := source.Topics()[0].Words
+	out := make([]*query.Query, n)
+	for i := range out {
+		var text []byte
+		for k := range terms {
+			if k > 0 {
+				text = append(text, " OR "...)
+			}
+			text = fmt.Appendf(text, "%s%d~", words[rng.IntN(len(words))], i)
+		}
+		q, err := query.Parse(string(text), query.Options{DefaultField: "text"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = q
+	}
+	return out
+}
+
+// BenchmarkMatchScanList measures Match per tweet when the queries checked
+// for every tweet are issue 14's: 100 unanchored queries of 300 fuzzy
+// terms each, from 100 uids. Run with
+//
+//	go test -run '^$' -bench MatchScanList -benchmem ./server/percolator/
+func BenchmarkMatchScanList(b *testing.B) {
+	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 77, Start: time.Date(2014, 12, 22, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tweets := make([]*tweet.Tweet, 1000)
+	for i := range tweets {
+		tweets[i] = g.Next()
+	}
+	b.Run("issue14", func(b *testing.B) {
+		p := New(Config{})
+		for i, q := range fuzzyQueries(b, rand.New(rand.NewPCG(3, 4)), 100, 300) {
+			p.Register(fmt.Sprintf("uid-%d", i), q)
+		}
+		b.ReportMetric(float64(p.Stats().Always), "scanned-queries")
+		i := 0
+		for b.Loop() {
+			p.Match(tweets[i%len(tweets)])
+			i++
+		}
+	})
+}
