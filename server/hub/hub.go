@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/percolator"
 	"github.com/sente-go/sente/server/query"
 	"github.com/sente-go/sente/server/stats"
 	"github.com/sente-go/sente/server/tweet"
@@ -59,8 +60,9 @@ type Transport interface {
 // live query must be percolated by one instance only, the one its latest
 // :cmd/percolate reached (an Ajax client's requests land anywhere).
 type Peers interface {
-	// Registered tells the other instances that this one holds uid's
-	// live query since at; they Forget theirs if older. It must not block.
+	// Registered tells the other instances that this one took uid's
+	// latest :cmd/percolate at at, and holds its live query (or refused
+	// it); they Forget theirs if older. It must not block.
 	Registered(uid string, at time.Time)
 }
 
@@ -77,7 +79,9 @@ type TweetStore interface {
 // Percolator matches new tweets against each uid's live query
 // (percolator.Percolator).
 type Percolator interface {
-	Register(uid string, q *query.Query)
+	// Register makes q uid's live query; an error (a query too costly to
+	// percolate) leaves the previous one, which the hub then removes.
+	Register(uid string, q *query.Query) error
 	Remove(uid string)
 	Lookup(uid string) (*query.Query, bool)
 	Match(t *tweet.Tweet) []string
@@ -352,8 +356,17 @@ func (h *Hub) route(ctx context.Context, m web.Message) {
 		// Registered before the next event is routed, so that the
 		// history chunks of a new search are never followed by live
 		// tweets that matched the search before it. A client that asked
-		// for a callback learns when the registration is in place.
-		h.register(v)
+		// for a callback learns when the registration is in place, or
+		// gets {:error …} when it is refused.
+		if err := h.register(v); err != nil {
+			h.log.Warn().Err(err).Str("uid", m.UID).Msg("live query refused")
+			reason := "live query refused"
+			if errors.Is(err, percolator.ErrTooCostly) {
+				reason = percolator.ErrTooCostly.Error()
+			}
+			h.unanswered(m, reason)
+			return
+		}
 		if m.Reply != nil {
 			if err := m.Reply(true); err != nil {
 				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
@@ -416,22 +429,31 @@ func (h *Hub) ingest(ctx context.Context) {
 	}
 }
 
-// register sets or removes a uid's live query.
-func (h *Hub) register(r registration) {
+// register sets or removes a uid's live query. A query the percolator
+// refuses removes the uid's previous one all the same (the user started
+// another search, which the old one must not feed), here and, through
+// Peers, on the other instances; the error is returned.
+func (h *Hub) register(r registration) error {
 	h.mu.Lock()
 	if r.q == nil {
 		delete(h.live, r.uid)
 		h.cfg.Percolator.Remove(r.uid)
 		h.mu.Unlock()
-		return
+		return nil
 	}
 	at := time.Now()
-	h.live[r.uid] = liveQuery{since: at, tag: r.tag}
-	h.cfg.Percolator.Register(r.uid, r.q)
+	err := h.cfg.Percolator.Register(r.uid, r.q)
+	if err != nil {
+		delete(h.live, r.uid)
+		h.cfg.Percolator.Remove(r.uid)
+	} else {
+		h.live[r.uid] = liveQuery{since: at, tag: r.tag}
+	}
 	h.mu.Unlock()
 	if h.cfg.Peers != nil {
 		h.cfg.Peers.Registered(r.uid, at)
 	}
+	return err
 }
 
 // current returns uid's live query and its tag.
