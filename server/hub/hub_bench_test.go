@@ -53,13 +53,21 @@ func queryEvent(text string, from int) protocol.Event {
 // bystander (one query at a time, answered at once by the store) while
 // another client keeps 1500 costly queries outstanding (each 1 ms in the
 // store, sent again as soon as it is answered), as in issue 14. The
-// events channel has the web server's default capacity (256). Run with
+// events channel has the web server's default capacity (256). With one
+// history worker the bystander waits for at most one of the flooder's
+// queries; with the default (GOMAXPROCS) for none. Run with
 //
-//	go test -run '^$' -bench BystanderUnderFlood -benchtime 50x -benchmem ./server/hub/
+//	go test -run '^$' -bench BystanderUnderFlood -benchtime 200x -benchmem ./server/hub/
 func BenchmarkBystanderUnderFlood(b *testing.B) {
+	b.Run("workers=1", func(b *testing.B) { benchFlood(b, 1) })
+	b.Run("workers=default", func(b *testing.B) { benchFlood(b, 0) })
+}
+
+func benchFlood(b *testing.B, workers int) {
 	const outstanding = 1500
 	tr := eventsTransport{events: make(chan web.Message, 256)}
-	h, err := New(Config{Transport: tr, Store: costlyStore{cost: time.Millisecond}, Percolator: percolator.New(percolator.Config{})})
+	h, err := New(Config{Transport: tr, Store: costlyStore{cost: time.Millisecond}, Percolator: percolator.New(percolator.Config{}),
+		HistoryWorkers: workers})
 	if err != nil {
 		b.Fatal(err)
 	}
