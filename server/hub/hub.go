@@ -2,24 +2,32 @@
 // commands to the tweet store and the percolator, and pushes their
 // answers, the live matches and the stats back through the Sente server.
 //
-// The hub owns the channel bundle of the original (query, query-results,
-// tweet-missing, missing-tweet-found, persistence, rt-persistence,
-// tweet-count, perc-matches) and one goroutine per loop between them. The
-// original's register-perc channel is a direct call here: a registration
-// must take effect before the search's history queries are answered. Run starts them all and returns when its context is done
-// and every loop has stopped.
+// The hub owns the channel bundle of the original (query-results,
+// missing-tweet-found, persistence, rt-persistence, tweet-count,
+// perc-matches) and one goroutine per loop between them. The original's
+// register-perc channel is a direct call here: a registration must take
+// effect before the search's history queries are answered. Its query and
+// tweet-missing channels are a pool of workers here, fair to each uid:
+// one client's queued history requests do not delay another's, and a
+// client over its share is answered at once with no tweets (see
+// Config.HistoryPerUID), so that the event loop never waits for the store.
+// A live query too costly to percolate is refused (percolator.ErrTooCostly).
+// Run starts them all and returns when its context is done and every loop
+// has stopped.
 package hub
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/server/percolator"
 	"github.com/sente-go/sente/server/query"
 	"github.com/sente-go/sente/server/stats"
 	"github.com/sente-go/sente/server/tweet"
@@ -68,7 +76,9 @@ type TweetStore interface {
 // Percolator matches new tweets against each uid's live query
 // (percolator.Percolator).
 type Percolator interface {
-	Register(uid string, q *query.Query)
+	// Register makes q uid's live query; an error (a query too costly to
+	// percolate) leaves the previous one, which the hub then removes.
+	Register(uid string, q *query.Query) error
 	Remove(uid string)
 	Lookup(uid string) (*query.Query, bool)
 	Match(t *tweet.Tweet) []string
@@ -103,6 +113,16 @@ type Config struct {
 	// MaxChunk bounds n of a :cmd/query; zero means 500, what the client
 	// asks for.
 	MaxChunk int
+	// HistoryWorkers is how many history requests (:cmd/query,
+	// :cmd/missing) are served at once, each uid's one at a time and in
+	// order; zero means runtime.GOMAXPROCS(0), as the store's searches
+	// only use the CPU.
+	HistoryWorkers int
+	// HistoryPerUID bounds the history requests of one uid waiting or
+	// being served; one more is answered at once with no tweets (an empty
+	// chunk, or the all-null tweet of a :cmd/missing), and logged once a
+	// minute per uid. Zero means DefaultHistoryPerUID.
+	HistoryPerUID int
 	// Buffer is the capacity of each channel of the bundle; zero means 256.
 	Buffer int
 	// Logger receives one line per notable event; the zero value logs
@@ -110,37 +130,33 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
+// DefaultHistoryPerUID is the default of Config.HistoryPerUID. BirdWatch's
+// client keeps at most 4 history queries in flight per search (4 at once,
+// then one per chunk received, 10 in all), and so does the built-in page
+// (4 once the live query is confirmed, then one per reply); a user who
+// starts a new search before the previous one's are answered adds 4 more:
+// 16 admits four searches at once, and a few :cmd/missing (the built-in
+// page asks once per tweet lacking its user, which this server's tweets
+// never do).
+const DefaultHistoryPerUID = 16
+
 // channels is the channel bundle of the original Communicator. Each
 // channel has exactly one receiving loop; see Hub.Run.
 type channels struct {
-	Query             chan queryRequest   // :cmd/query → persistence
-	QueryResults      chan chunk          // persistence → :tweet/prev-chunk
-	TweetMissing      chan missingRequest // :cmd/missing → persistence
-	MissingTweetFound chan found          // persistence → :tweet/missing-tweet
-	Persistence       chan *tweet.Tweet   // new tweets → store
-	RTPersistence     chan *tweet.Tweet   // new tweets → percolator
-	TweetCount        chan int            // store count → :stats/total-tweet-count
-	PercMatches       chan match          // percolator → :tweet/new
+	QueryResults      chan answer       // history workers → :tweet/prev-chunk
+	MissingTweetFound chan answer       // history workers → :tweet/missing-tweet
+	Persistence       chan *tweet.Tweet // new tweets → store
+	RTPersistence     chan *tweet.Tweet // new tweets → percolator
+	TweetCount        chan int          // store count → :stats/total-tweet-count
+	PercMatches       chan match        // percolator → :tweet/new
 }
 
-type queryRequest struct {
-	uid     string
-	q       *query.Query
-	from, n int
-	reply   func(any) error // the client's callback, or nil: push the chunk
-}
-
-type chunk struct {
-	uid    string
-	tweets []tweet.Stripped
-	reply  func(any) error
-}
-
-type missingRequest struct{ uid, idStr string }
-
-type found struct {
-	uid string
-	t   tweet.Stripped
+// answer is the answer to a history request: a chunk ([]tweet.Stripped)
+// or a missing tweet (tweet.Stripped).
+type answer struct {
+	uid   string
+	data  any
+	reply func(any) error // the client's callback, or nil: push the answer
 }
 
 // registration sets a uid's live query: q parsed from raw, the :query of
@@ -160,9 +176,13 @@ type match struct {
 
 // Hub routes BirdWatch traffic. It is created by New and run by Run, once.
 type Hub struct {
-	cfg Config
-	ch  channels
-	log zerolog.Logger
+	cfg     Config
+	ch      channels
+	log     zerolog.Logger
+	history *historyPool
+	// clientLog bounds the lines a client can trigger at will: each is
+	// logged once a minute per uid (clientWarn).
+	clientLog *onceLog
 
 	self string // this instance's id (Peers.Instance); "" alone
 
@@ -179,7 +199,8 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Transport == nil || cfg.Store == nil || cfg.Percolator == nil {
 		return nil, errors.New("hub: Transport, Store and Percolator are required")
 	}
-	if cfg.UsersCountEvery < 0 || cfg.TweetCountEvery < 0 || cfg.MaxChunk < 0 || cfg.Buffer < 0 || cfg.LiveGrace < 0 {
+	if cfg.UsersCountEvery < 0 || cfg.TweetCountEvery < 0 || cfg.MaxChunk < 0 || cfg.Buffer < 0 ||
+		cfg.HistoryWorkers < 0 || cfg.HistoryPerUID < 0 || cfg.LiveGrace < 0 {
 		return nil, fmt.Errorf("hub: negative setting in config")
 	}
 	if cfg.UsersCountEvery == 0 {
@@ -197,16 +218,22 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Buffer == 0 {
 		cfg.Buffer = 256
 	}
+	if cfg.HistoryWorkers == 0 {
+		cfg.HistoryWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.HistoryPerUID == 0 {
+		cfg.HistoryPerUID = DefaultHistoryPerUID
+	}
 	b := cfg.Buffer
 	h := &Hub{
-		cfg:  cfg,
-		log:  cfg.Logger,
-		live: make(map[string]*liveQuery),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		history:   newHistoryPool(cfg.HistoryWorkers, cfg.HistoryPerUID),
+		clientLog: newOnceLog(logWindow),
+		live:      make(map[string]*liveQuery),
 		ch: channels{
-			Query:             make(chan queryRequest, b),
-			QueryResults:      make(chan chunk, b),
-			TweetMissing:      make(chan missingRequest, b),
-			MissingTweetFound: make(chan found, b),
+			QueryResults:      make(chan answer, b),
+			MissingTweetFound: make(chan answer, b),
 			Persistence:       make(chan *tweet.Tweet, b),
 			RTPersistence:     make(chan *tweet.Tweet, b),
 			TweetCount:        make(chan int, 1),
@@ -228,7 +255,10 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg     sync.WaitGroup
 		srcErr error
 	)
-	loops := []func(context.Context){h.events, h.persistence, h.ingest, h.percolate, h.send, h.ticks}
+	loops := []func(context.Context){h.events, h.ingest, h.percolate, h.send, h.ticks}
+	for range h.cfg.HistoryWorkers {
+		loops = append(loops, func(ctx context.Context) { h.history.work(ctx, h.serve) })
+	}
 	for _, loop := range loops {
 		wg.Add(1)
 		go func() {
@@ -275,7 +305,7 @@ func (h *Hub) events(ctx context.Context) {
 			if !ok {
 				return
 			}
-			h.route(ctx, m)
+			h.route(m)
 		}
 	}
 }
@@ -303,65 +333,122 @@ func (h *Hub) unanswered(m web.Message, reason string) {
 	}
 }
 
-func (h *Hub) route(ctx context.Context, m web.Message) {
+func (h *Hub) route(m web.Message) {
 	id := m.Event.ID
-	var out any // what to queue, and where
 	switch id {
-	case IDPercolate, IDQuery:
-		var cmd command
-		if err := transit.Assign(&cmd, m.Event.Data); err != nil {
-			h.log.Warn().Err(err).Str("uid", m.UID).Str("event", string(id)).Msg("malformed command")
-			h.unanswered(m, "malformed command")
+	case IDPercolate:
+		cmd, q, ok := h.command(m)
+		if !ok {
 			return
 		}
-		q, err := query.FromMap(cmd.Query)
-		if err != nil {
-			h.log.Warn().Err(err).Str("uid", m.UID).Str("event", string(id)).Msg("query does not parse")
+		if q == nil {
+			h.unanswered(m, "query does not parse")
+			return // a query that does not parse matches nothing: keep the old one
 		}
-		if id == IDPercolate {
-			if q == nil {
-				h.unanswered(m, "query does not parse")
-				return // a query that does not parse matches nothing: keep the old one
-			}
-			out = registration{uid: m.UID, q: q, raw: cmd.Query, tag: cmd.Tag}
-			break
+		h.registerLive(m, registration{uid: m.UID, q: q, raw: cmd.Query, tag: cmd.Tag})
+	case IDQuery:
+		// A uid over its share is answered before any work is done on
+		// its request.
+		if !h.history.room(m.UID) {
+			h.overLimit(m)
+			return
+		}
+		cmd, q, ok := h.command(m)
+		if !ok {
+			return
 		}
 		n := min(max(cmd.N, 0), h.cfg.MaxChunk)
-		out = queryRequest{uid: m.UID, q: q, from: max(cmd.From, 0), n: n, reply: m.Reply}
+		h.history.add(request{uid: m.UID, q: q, from: max(cmd.From, 0), n: n, reply: m.Reply})
 	case IDMissing:
+		if !h.history.room(m.UID) {
+			h.overLimit(m)
+			return
+		}
 		var cmd command
 		if err := transit.Assign(&cmd, m.Event.Data); err != nil || cmd.IDStr == "" {
-			h.log.Warn().Err(err).Str("uid", m.UID).Msg("malformed :cmd/missing")
+			h.clientWarn(m.UID, "malformed :cmd/missing").Err(err).Msg("malformed :cmd/missing")
 			h.unanswered(m, "malformed command")
 			return
 		}
-		out = missingRequest{uid: m.UID, idStr: cmd.IDStr}
+		h.history.add(request{uid: m.UID, idStr: cmd.IDStr, reply: m.Reply})
 	case protocol.IDWSPing, web.IDUIDPortOpen, web.IDUIDPortClose:
-		return // a live query outlives its uid's last connection by LiveGrace (sweep)
+		// A live query outlives its uid's last connection by LiveGrace
+		// (sweep).
 	default:
 		if e := h.log.Debug(); e.Enabled() {
 			e.Str("uid", m.UID).Str("event", string(id)).Msg("unmatched event")
 		}
 		h.unanswered(m, "unmatched event")
+	}
+}
+
+// command reads the data of a :cmd/percolate or :cmd/query and parses its
+// query; q is nil when the query does not parse (logged). ok is false
+// when the data cannot be read (logged and answered).
+func (h *Hub) command(m web.Message) (cmd command, q *query.Query, ok bool) {
+	id := m.Event.ID
+	if err := transit.Assign(&cmd, m.Event.Data); err != nil {
+		h.clientWarn(m.UID, "malformed command "+string(id)).Err(err).Str("event", string(id)).Msg("malformed command")
+		h.unanswered(m, "malformed command")
+		return cmd, nil, false
+	}
+	q, err := query.FromMap(cmd.Query)
+	if err != nil {
+		h.clientWarn(m.UID, "query does not parse "+string(id)).Err(err).Str("event", string(id)).Msg("query does not parse")
+	}
+	return cmd, q, true
+}
+
+// registerLive registers a :cmd/percolate's live query before the next
+// event is routed, so that the history chunks of a new search are never
+// followed by live tweets that matched the search before it. A client
+// that asked for a callback learns when the registration is in place, or
+// gets {:error …} when it is refused.
+func (h *Hub) registerLive(m web.Message, r registration) {
+	if err := h.registerLocal(r); err != nil {
+		h.clientWarn(m.UID, "live query refused").Err(err).Msg("live query refused")
+		reason := "live query refused"
+		if errors.Is(err, percolator.ErrTooCostly) {
+			reason = percolator.ErrTooCostly.Error()
+		}
+		h.unanswered(m, reason)
 		return
 	}
-	switch v := out.(type) {
-	case registration:
-		// Registered before the next event is routed, so that the
-		// history chunks of a new search are never followed by live
-		// tweets that matched the search before it. A client that asked
-		// for a callback learns when the registration is in place.
-		h.registerLocal(v.uid, v.q, v.raw, v.tag)
-		if m.Reply != nil {
-			if err := m.Reply(true); err != nil {
-				h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
-			}
+	if m.Reply != nil {
+		if err := m.Reply(true); err != nil {
+			h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
 		}
-	case queryRequest:
-		put(ctx, h.ch.Query, v)
-	case missingRequest:
-		put(ctx, h.ch.TweetMissing, v)
 	}
+}
+
+// overLimit answers a history request of a uid over its share at once,
+// as a store without such tweets would: an empty chunk, or the all-null
+// tweet of a :cmd/missing.
+func (h *Hub) overLimit(m web.Message) {
+	h.clientWarn(m.UID, "over the limit").
+		Str("event", string(m.Event.ID)).Int("limit", h.cfg.HistoryPerUID).
+		Msg("history requests over the per-uid limit answered with no tweets")
+	if m.Event.ID == IDMissing {
+		h.deliver(answer{uid: m.UID, data: tweet.Missing(), reply: m.Reply}, IDMissingTweet)
+	} else {
+		h.deliver(answer{uid: m.UID, data: []tweet.Stripped{}, reply: m.Reply}, IDPrevChunk)
+	}
+}
+
+// clientWarn returns a warning about uid for a line that a client can
+// trigger at will, of a kind that what names, with the uid and how many
+// such lines were left out since the last; nil (logging nothing) when
+// that kind was logged for uid within the last minute.
+func (h *Hub) clientWarn(uid, what string) *zerolog.Event {
+	ok, leftOut := h.clientLog.allow(uid+"\x00"+what, time.Now())
+	if !ok {
+		return nil
+	}
+	e := h.log.Warn().Str("uid", uid)
+	if leftOut > 0 {
+		e = e.Int("left_out", leftOut)
+	}
+	return e
 }
 
 // put sends v on c unless ctx ends first.
@@ -372,32 +459,28 @@ func put[T any](ctx context.Context, c chan<- T, v T) {
 	}
 }
 
-// persistence answers history and missing-tweet requests from the store.
-func (h *Hub) persistence(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-h.ch.Query:
-			var tweets []tweet.Stripped
-			if r.q != nil {
-				var err error
-				if tweets, err = h.cfg.Store.Search(r.q, r.from, r.n); err != nil {
-					h.log.Warn().Err(err).Str("uid", r.uid).Msg("history query not answered")
-				}
-			}
-			if tweets == nil {
-				tweets = []tweet.Stripped{}
-			}
-			put(ctx, h.ch.QueryResults, chunk{uid: r.uid, tweets: tweets, reply: r.reply})
-		case r := <-h.ch.TweetMissing:
-			t, ok := h.cfg.Store.Get(r.idStr)
-			if !ok {
-				t = tweet.Missing()
-			}
-			put(ctx, h.ch.MissingTweetFound, found{uid: r.uid, t: t})
+// serve answers a history or missing-tweet request from the store (a
+// history worker).
+func (h *Hub) serve(ctx context.Context, r request) {
+	if r.idStr != "" {
+		t, ok := h.cfg.Store.Get(r.idStr)
+		if !ok {
+			t = tweet.Missing()
+		}
+		put(ctx, h.ch.MissingTweetFound, answer{uid: r.uid, data: t, reply: r.reply})
+		return
+	}
+	var tweets []tweet.Stripped
+	if r.q != nil {
+		var err error
+		if tweets, err = h.cfg.Store.Search(r.q, r.from, r.n); err != nil {
+			h.clientWarn(r.uid, "history query not answered").Err(err).Msg("history query not answered")
 		}
 	}
+	if tweets == nil {
+		tweets = []tweet.Stripped{}
+	}
+	put(ctx, h.ch.QueryResults, answer{uid: r.uid, data: tweets, reply: r.reply})
 }
 
 // ingest stores new tweets.
@@ -453,26 +536,35 @@ func (h *Hub) percolate(ctx context.Context) {
 	}
 }
 
+// push sends uid the event id with data; it does not block.
+func (h *Hub) push(uid string, id transit.Keyword, data any) {
+	if err := h.cfg.Transport.Send(uid, protocol.NewEvent(id, data)); err != nil {
+		h.log.Debug().Err(err).Str("uid", uid).Str("event", string(id)).Msg("push not sent")
+	}
+}
+
+// deliver sends an answer as the callback's reply, or as a push of the
+// event id when the client asked for no callback; it does not block.
+func (h *Hub) deliver(a answer, id transit.Keyword) {
+	if a.reply == nil {
+		h.push(a.uid, id, a.data)
+	} else if err := a.reply(a.data); err != nil {
+		h.log.Debug().Err(err).Str("uid", a.uid).Str("event", string(id)).Msg("reply not sent")
+	}
+}
+
 // send pushes answers, matches and counts to the clients.
 func (h *Hub) send(ctx context.Context) {
 	tr := h.cfg.Transport
-	push := func(uid string, id transit.Keyword, data any) {
-		if err := tr.Send(uid, protocol.NewEvent(id, data)); err != nil {
-			h.log.Debug().Err(err).Str("uid", uid).Str("event", string(id)).Msg("push not sent")
-		}
-	}
+	push := h.push
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case c := <-h.ch.QueryResults:
-			if c.reply == nil {
-				push(c.uid, IDPrevChunk, c.tweets)
-			} else if err := c.reply(c.tweets); err != nil {
-				h.log.Debug().Err(err).Str("uid", c.uid).Msg("chunk reply not sent")
-			}
-		case f := <-h.ch.MissingTweetFound:
-			push(f.uid, IDMissingTweet, f.t)
+		case a := <-h.ch.QueryResults:
+			h.deliver(a, IDPrevChunk)
+		case a := <-h.ch.MissingTweetFound:
+			h.deliver(a, IDMissingTweet)
 		case m := <-h.ch.PercMatches:
 			for i, uid := range m.uids {
 				// A uid that started another search since the match gets

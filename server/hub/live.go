@@ -165,37 +165,55 @@ func (h *Hub) setOwnedLocked(lq *liveQuery, own bool) {
 			}
 			lq.q, lq.tag = q, tag
 		}
-		h.cfg.Percolator.Register(lq.entry.UID, lq.q)
+		if err := h.cfg.Percolator.Register(lq.entry.UID, lq.q); err != nil {
+			lq.bad = true // this instance's scan list is fuller than where it arrived
+			h.log.Warn().Err(err).Str("uid", lq.entry.UID).Msg("shared live query not percolated")
+			return
+		}
 		lq.owned = true
 	}
 }
 
-// registerLocal makes q, which a :cmd/percolate carried here with
-// rawQuery and tag, uid's live query, percolated here, and shares it.
-func (h *Hub) registerLocal(uid string, q *query.Query, rawQuery, tag any) {
+// registerLocal makes r's query, which a :cmd/percolate carried here,
+// uid's live query, percolated here, and shares it. A query the
+// percolator refuses (too costly) removes the uid's previous one all the
+// same, here and on the other instances (the user started another
+// search, which the old one must not feed); the error is returned.
+func (h *Hub) registerLocal(r registration) error {
 	var data []byte
 	if h.cfg.Peers != nil {
 		var err error
-		if data, err = encodeLive(rawQuery, tag); err != nil {
-			h.log.Warn().Err(err).Str("uid", uid).Msg("live query not shared")
+		if data, err = encodeLive(r.raw, r.tag); err != nil {
+			h.log.Warn().Err(err).Str("uid", r.uid).Msg("live query not shared")
 		} else if len(data) > maxSharedBytes {
-			h.log.Warn().Str("uid", uid).Int("bytes", len(data)).Msg("live query too large to share: percolated here only")
+			h.log.Warn().Str("uid", r.uid).Int("bytes", len(data)).Msg("live query too large to share: percolated here only")
 			data = nil
 		}
 	}
 	h.mu.Lock()
 	at := time.Now()
-	old := h.live[uid]
+	old := h.live[r.uid]
 	if old != nil && !at.After(old.entry.At) {
 		at = old.entry.At.Add(time.Nanosecond) // a later search wins, whatever the clocks say
 	}
-	e := LiveEntry{UID: uid, At: at, Instance: h.self, Data: data}
-	h.live[uid] = &liveQuery{entry: e, q: q, tag: tag, owned: true, seen: at}
-	h.cfg.Percolator.Register(uid, q)
+	if old != nil {
+		h.setOwnedLocked(old, false)
+		delete(h.live, r.uid)
+	}
+	if err := h.cfg.Percolator.Register(r.uid, r.q); err != nil {
+		h.mu.Unlock()
+		if old != nil && h.cfg.Peers != nil {
+			h.cfg.Peers.Delete(r.uid, old.entry.At)
+		}
+		return err
+	}
+	e := LiveEntry{UID: r.uid, At: at, Instance: h.self, Data: data}
+	h.live[r.uid] = &liveQuery{entry: e, q: r.q, tag: r.tag, owned: true, seen: at}
 	h.mu.Unlock()
 	if h.cfg.Peers != nil && data != nil {
 		h.cfg.Peers.Set(e)
 	}
+	return nil
 }
 
 // Apply takes e, shared by another instance (or by this one, echoed), as

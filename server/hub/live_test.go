@@ -129,7 +129,7 @@ func TestLiveQueryOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.registerLocal("u1", q, liveQueryMap("clojure"), int64(7))
+	h.registerLocal(registration{uid: "u1", q: q, raw: liveQueryMap("clojure"), tag: int64(7)})
 	if len(peers.sets) != 1 || peers.sets[0].Instance != "A" || peers.sets[0].UID != "u1" {
 		t.Fatalf("shared %+v, want one entry of u1 from A", peers.sets)
 	}
@@ -190,7 +190,7 @@ func TestLiveQueryOwnership(t *testing.T) {
 	// A query too large to share (its tag is the client's) is
 	// percolated here, not shared.
 	n := len(peers.sets)
-	h.registerLocal("u2", q, liveQueryMap("clojure"), strings.Repeat("x", maxSharedBytes))
+	h.registerLocal(registration{uid: "u2", q: q, raw: liveQueryMap("clojure"), tag: strings.Repeat("x", maxSharedBytes)})
 	if percolated(h, "u2") == "" || len(peers.sets) != n {
 		t.Fatalf("a large query: percolated %q, %d shared", percolated(h, "u2"), len(peers.sets)-n)
 	}

@@ -10,6 +10,16 @@
 // (such as "*" or a bare wildcard), so the cost of a tweet grows with the
 // number of queries that could match it, not with the number registered.
 //
+// The queries checked for nearly every tweet, those without anchors and
+// those anchored only on low-cardinality fields (lang:en, which every
+// BirdWatch search carries), are the scan list; its cost is bounded. Each
+// query has an estimated cost per tweet (Cost); Register refuses, with
+// ErrTooCostly, a query over the per-query limit, and a scanned query
+// that would take the scan list's total over its budget unless the query
+// is cheap (Config.FreeScanCost: "*", a bare wildcard, any search of
+// plain words). The defaults are DefaultMaxQueryCost, DefaultMaxScanCost
+// and DefaultFreeScanCost.
+//
 // Query evaluation is compiled: terms become small integers, and a tweet's
 // terms are marked in an array, so a candidate query costs a few array
 // reads. Phrases, wildcards, ranges and the like fall back to
@@ -17,6 +27,7 @@
 package percolator
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 
@@ -35,6 +46,22 @@ type Config struct {
 	// nil means a heuristic: low-cardinality fields such as lang are
 	// avoided, and longer words are preferred.
 	DocFreq func(f query.Field, term string) (n int, ok bool)
+	// MaxQueryCost bounds the estimated cost (Cost) of one live query;
+	// Register refuses a costlier one. Zero means DefaultMaxQueryCost,
+	// a negative value no limit.
+	MaxQueryCost int
+	// MaxScanCost bounds the total cost of the distinct queries checked
+	// for nearly every tweet (the scan list: queries without anchors, or
+	// anchored only on low-cardinality fields such as lang): Register
+	// refuses such a query if it would take the total over it, unless
+	// the query costs at most FreeScanCost. Zero means
+	// DefaultMaxScanCost, a negative value no limit.
+	MaxScanCost int
+	// FreeScanCost is the cost up to which a scanned query is accepted
+	// whatever the scan list holds, so that the cheap searches everyone
+	// makes ("*", a bare wildcard) are never refused. Zero means
+	// DefaultFreeScanCost, a negative value none.
+	FreeScanCost int
 }
 
 // Percolator holds the live queries. All methods are safe for concurrent
@@ -42,6 +69,7 @@ type Config struct {
 // caller wishes), Register and Remove the write lock.
 type Percolator struct {
 	docFreq func(f query.Field, term string) (int, bool)
+	limits  limits
 
 	mu      sync.RWMutex // guards everything below
 	byUID   map[string]*entry
@@ -57,6 +85,9 @@ type Percolator struct {
 	freeIDs  []int32
 	always   []*entry // entries without anchors, checked for every tweet
 	fields   []int32  // by field: how many dict terms it has (analysed only if > 0)
+	// scanned and scanCost count the entries checked for nearly every
+	// tweet (see Config.MaxScanCost) and their total cost.
+	scanned, scanCost int
 
 	scratch sync.Pool // of *scratch
 }
@@ -71,12 +102,15 @@ type entry struct {
 	terms   []int32        // term ids the entry holds a reference to
 	anchors []int32        // term ids it is indexed under (nil: always)
 	pos     []int          // its index in postings[anchors[i]], or in always
+	cost    int            // Cost(q)
+	scanned bool           // checked for nearly every tweet
 }
 
 // New returns an empty percolator.
 func New(cfg Config) *Percolator {
 	return &Percolator{
 		docFreq: cfg.DocFreq,
+		limits:  newLimits(cfg),
 		byUID:   map[string]*entry{},
 		byQuery: map[string]*entry{},
 		dict:    make([]map[string]int32, query.NumFields),
@@ -86,23 +120,71 @@ func New(cfg Config) *Percolator {
 
 // Register makes q (not nil) the live query of uid, replacing its
 // previous one. Registering a query with the same String again does
-// nothing.
-func (p *Percolator) Register(uid string, q *query.Query) {
+// nothing. A query too costly to percolate (see Config) is refused with
+// an error wrapping ErrTooCostly, and nothing changes: uid keeps its
+// previous query, if any. A query that another uid registered already
+// costs nothing more and is always accepted.
+func (p *Percolator) Register(uid string, q *query.Query) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if old := p.byUID[uid]; old != nil {
-		if old.q.String() == q.String() {
-			return
-		}
-		p.removeLocked(uid, old)
+	old := p.byUID[uid]
+	if old != nil && old.q.String() == q.String() {
+		return nil
 	}
 	e := p.byQuery[q.String()]
+	var pl plan
 	if e == nil {
-		e = p.addEntryLocked(q)
+		pl = p.planLocked(q)
+		if err := p.admitLocked(pl, old); err != nil {
+			return err
+		}
+	}
+	if old != nil {
+		p.removeLocked(uid, old)
+	}
+	if e == nil {
+		e = p.addEntryLocked(q, pl)
 	}
 	e.uidPos[uid] = len(e.uids)
 	e.uids = append(e.uids, uid)
 	p.byUID[uid] = e
+	return nil
+}
+
+// plan is what indexing a new query needs and what the limits weigh.
+type plan struct {
+	cost     int
+	anchors  []query.Term
+	anchored bool // false: no anchor set, the always list
+	scanned  bool
+}
+
+func (p *Percolator) planLocked(q *query.Query) plan {
+	anchors, ok := query.Anchors(q.Root(), p.cost)
+	return plan{cost: Cost(q), anchors: anchors, anchored: ok, scanned: scanned(anchors, ok)}
+}
+
+// admitLocked checks a new entry's plan against the limits; old is the
+// entry the registering uid leaves, if any (its cost is freed if the uid
+// was its last).
+func (p *Percolator) admitLocked(pl plan, old *entry) error {
+	l := p.limits
+	if l.maxQuery >= 0 && pl.cost > l.maxQuery {
+		return fmt.Errorf("percolator: %w: estimated cost %d per tweet, over the limit of %d for one query",
+			ErrTooCostly, pl.cost, l.maxQuery)
+	}
+	if !pl.scanned || l.maxScan < 0 || pl.cost <= l.freeScan {
+		return nil
+	}
+	total := p.scanCost + pl.cost
+	if old != nil && old.scanned && len(old.uids) == 1 {
+		total -= old.cost
+	}
+	if total > l.maxScan {
+		return fmt.Errorf("percolator: %w: checked for every tweet, its estimated cost %d would take the total of such queries to %d, over the limit of %d",
+			ErrTooCostly, pl.cost, total, l.maxScan)
+	}
+	return nil
 }
 
 // Remove drops the live query of uid, if any.
@@ -136,7 +218,11 @@ type Stats struct {
 	UIDs    int // uids with a live query
 	Queries int // distinct queries
 	Always  int // distinct queries without anchors, checked for every tweet
-	Terms   int // distinct terms the queries use
+	// Scanned counts the distinct queries checked for nearly every tweet:
+	// Always and those anchored only on low-cardinality fields; ScanCost
+	// is the total of their Cost (see Config.MaxScanCost).
+	Scanned, ScanCost int
+	Terms             int // distinct terms the queries use
 }
 
 // Stats returns the current counts.
@@ -144,7 +230,7 @@ func (p *Percolator) Stats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return Stats{UIDs: len(p.byUID), Queries: len(p.byQuery), Always: len(p.always),
-		Terms: len(p.refs) - len(p.freeIDs)}
+		Scanned: p.scanned, ScanCost: p.scanCost, Terms: len(p.refs) - len(p.freeIDs)}
 }
 
 func (p *Percolator) removeLocked(uid string, e *entry) {
@@ -163,14 +249,18 @@ func (p *Percolator) removeLocked(uid string, e *entry) {
 	}
 }
 
-// addEntryLocked compiles q, interns its terms and indexes it.
-func (p *Percolator) addEntryLocked(q *query.Query) *entry {
-	e := &entry{q: q, uidPos: map[string]int{}}
+// addEntryLocked compiles q, interns its terms and indexes it as pl says.
+func (p *Percolator) addEntryLocked(q *query.Query, pl plan) *entry {
+	e := &entry{q: q, uidPos: map[string]int{}, cost: pl.cost, scanned: pl.scanned}
+	if e.scanned {
+		p.scanned++
+		p.scanCost += e.cost
+	}
 	c := compiler{p: p, e: e}
 	e.prog = c.compile(q.Root())
-	if anchors, ok := query.Anchors(q.Root(), p.cost); ok {
-		e.anchors = make([]int32, 0, len(anchors))
-		for _, t := range anchors {
+	if pl.anchored {
+		e.anchors = make([]int32, 0, len(pl.anchors))
+		for _, t := range pl.anchors {
 			e.anchors = append(e.anchors, c.intern(t.Field, t.Value))
 		}
 		e.pos = make([]int, len(e.anchors))
@@ -198,6 +288,10 @@ func (p *Percolator) addEntryLocked(q *query.Query) *entry {
 
 func (p *Percolator) removeEntryLocked(e *entry) {
 	delete(p.byQuery, e.q.String())
+	if e.scanned {
+		p.scanned--
+		p.scanCost -= e.cost
+	}
 	if e.anchors == nil {
 		p.always = removeAt(p.always, e.pos[0], func(moved *entry) *int { return &moved.pos[0] })
 	} else {

@@ -105,7 +105,9 @@ func BenchmarkMatch100k(b *testing.B) {
 			p := New(v.cfg)
 			start := time.Now()
 			for i, q := range queries {
-				p.Register(fmt.Sprintf("uid-%d", i), q)
+				if err := p.Register(fmt.Sprintf("uid-%d", i), q); err != nil {
+					b.Fatal(err)
+				}
 			}
 			register := time.Since(start)
 			stats := p.Stats()
@@ -129,6 +131,128 @@ func BenchmarkMatch100k(b *testing.B) {
 			b.ReportMetric(pct(0.50), "p50-ns")
 			b.ReportMetric(pct(0.99), "p99-ns")
 			b.ReportMetric(float64(matches)/float64(i), "uids/tweet")
+		})
+	}
+}
+
+// fuzzyQueries returns n distinct queries of terms fuzzy words each, OR'ed,
+// without an anchor: what issue 14's client registered (100 of 300).
+func fuzzyQueries(tb testing.TB, rng *rand.Rand, n, terms int) []*query.Query {
+	tb.Helper()
+	words := source.Topics()[0].Words
+	out := make([]*query.Query, n)
+	for i := range out {
+		var text []byte
+		for k := range terms {
+			if k > 0 {
+				text = append(text, " OR "...)
+			}
+			text = fmt.Appendf(text, "%s%d~", words[rng.IntN(len(words))], i)
+		}
+		q, err := query.Parse(string(text), query.Options{DefaultField: "text"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = q
+	}
+	return out
+}
+
+// BenchmarkMatchScanList measures Match per tweet when the queries checked
+// for every tweet are costly. issue14: the client of issue 14 registers
+// 100 unanchored queries of 300 fuzzy terms each, from 100 uids (the limits
+// refuse them all). at-budget: 100 uids register unanchored queries of 16
+// fuzzy terms each, just under DefaultMaxQueryCost; those that fit in
+// the scan list's budget (DefaultMaxScanCost) are accepted: the worst an
+// attacker gets from costly queries. Run with
+//
+//	go test -run '^$' -bench MatchScanList -benchmem ./server/percolator/
+func BenchmarkMatchScanList(b *testing.B) {
+	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 77, Start: time.Date(2014, 12, 22, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tweets := make([]*tweet.Tweet, 1000)
+	for i := range tweets {
+		tweets[i] = g.Next()
+	}
+	for _, v := range []struct {
+		name         string
+		queries, len int
+	}{{"issue14", 100, 300}, {"at-budget", 100, 16}} {
+		b.Run(v.name, func(b *testing.B) {
+			p := New(Config{})
+			refused := 0
+			for i, q := range fuzzyQueries(b, rand.New(rand.NewPCG(3, 4)), v.queries, v.len) {
+				if err := p.Register(fmt.Sprintf("uid-%d", i), q); err != nil {
+					refused++
+				}
+			}
+			i := 0
+			for b.Loop() {
+				p.Match(tweets[i%len(tweets)])
+				i++
+			}
+			// Reported after the loop: its start clears the metrics.
+			st := p.Stats()
+			b.ReportMetric(float64(st.Scanned), "scanned-queries")
+			b.ReportMetric(float64(st.ScanCost), "scan-cost")
+			b.ReportMetric(float64(refused), "refused")
+		})
+	}
+}
+
+// BenchmarkNodeCost measures what evaluating one node of each kind costs
+// on a synthetic tweet (its text field, already analysed), in ns/node: the
+// basis of the weights of Cost. Run with
+//
+//	go test -run '^$' -bench NodeCost ./server/percolator/
+func BenchmarkNodeCost(b *testing.B) {
+	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 77, Start: time.Date(2014, 12, 22, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tweets := make([]*tweet.Tweet, 1000)
+	for i := range tweets {
+		tweets[i] = g.Next()
+	}
+	text, _ := query.LookupField("text")
+	const repeat = 100 // evaluations per tweet
+	for _, c := range []struct{ name, query string }{
+		{"term", "clojure"},
+		{"number-range", "retweet_count:[1 TO 10]"},
+		{"exists", "_exists_:retweeted_status"},
+		{"phrase", `"hello world"`},
+		{"term-range", "[a TO m]"},
+		{"wildcard-prefix", "clo*"},
+		{"wildcard-infix", "*e*"},
+		{"regexp", "/.*e.*/"},
+		{"fuzzy-5", "hello~"},
+		{"fuzzy-10", "transducer~"},
+		{"fuzzy-15", "transducersmaps~"},
+	} {
+		q, err := query.Parse(c.query, query.Options{DefaultField: "text"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			p := New(Config{})
+			if err := p.Register("u", q); err != nil {
+				b.Fatal(err)
+			}
+			prog := p.byUID["u"].prog
+			s := &scratch{doc: query.NewDoc(nil)}
+			i := 0
+			for b.Loop() {
+				s.doc.Reset(tweets[i%len(tweets)])
+				s.prepare(len(p.refs), len(p.entries))
+				s.doc.Tokens(text)
+				for range repeat {
+					prog.match(s)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*repeat), "ns/node")
 		})
 	}
 }

@@ -17,7 +17,7 @@ import (
 // livePercolator is what the hub needs from a percolator; every
 // implementation runs the conformance suite below.
 type livePercolator interface {
-	Register(uid string, q *query.Query)
+	Register(uid string, q *query.Query) error
 	Remove(uid string)
 	Match(t *tweet.Tweet) []string
 }
@@ -66,8 +66,8 @@ func testCases(t *testing.T, p livePercolator) {
 	cases := corpus.Cases()
 	for _, c := range cases {
 		if !c.Err {
-			p.Register(c.Name, corpus.MustParse(t, c.Text(), c.Options()))
-			p.Register(c.Name+"/twin", corpus.MustParse(t, c.Text(), c.Options()))
+			register(t, p, c.Name, corpus.MustParse(t, c.Text(), c.Options()))
+			register(t, p, c.Name+"/twin", corpus.MustParse(t, c.Text(), c.Options()))
 		}
 	}
 	got := map[string][]int{}
@@ -102,13 +102,13 @@ func testCases(t *testing.T, p livePercolator) {
 func testLifecycle(t *testing.T, p livePercolator) {
 	tweets := corpus.MustLoad(t)
 	java, clojure := tweets[1], tweets[0] // tweet 2 mentions java, tweet 1 clojure
-	p.Register("u1", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
-	p.Register("u2", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
+	register(t, p, "u1", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
+	register(t, p, "u2", corpus.MustParse(t, "(java) AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(java)); !slices.Equal(got, []string{"u1", "u2"}) {
 		t.Errorf("Match = %v, want [u1 u2]", got)
 	}
 	// A new registration replaces the old one.
-	p.Register("u1", corpus.MustParse(t, "(clojure) AND lang:en", corpus.ClientOptions))
+	register(t, p, "u1", corpus.MustParse(t, "(clojure) AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(java)); !slices.Equal(got, []string{"u2"}) {
 		t.Errorf("after replacing u1's query: %v, want [u2]", got)
 	}
@@ -116,7 +116,7 @@ func testLifecycle(t *testing.T, p livePercolator) {
 		t.Errorf("u1's new query: %v, want [u1]", got)
 	}
 	// Registering the same query again changes nothing.
-	p.Register("u1", corpus.MustParse(t, "(clojure)   AND lang:en", corpus.ClientOptions))
+	register(t, p, "u1", corpus.MustParse(t, "(clojure)   AND lang:en", corpus.ClientOptions))
 	if got := sorted(p.Match(clojure)); !slices.Equal(got, []string{"u1"}) {
 		t.Errorf("re-registration: %v, want [u1]", got)
 	}
@@ -129,6 +129,14 @@ func testLifecycle(t *testing.T, p livePercolator) {
 	p.Remove("u1")
 	if got := p.Match(clojure); len(got) != 0 {
 		t.Errorf("after removing everyone: %v", got)
+	}
+}
+
+// register registers q for uid, and fails the test if p refuses it.
+func register(t *testing.T, p livePercolator, uid string, q *query.Query) {
+	t.Helper()
+	if err := p.Register(uid, q); err != nil {
+		t.Errorf("Register(%s, %s): %v", uid, q.Text(), err)
 	}
 }
 
@@ -175,7 +183,7 @@ func testRandom(t *testing.T, p livePercolator) {
 	for i, text := range randomQueries(rng, 400) {
 		uid := fmt.Sprintf("uid-%d", i)
 		queries[uid] = corpus.MustParse(t, text, corpus.ClientOptions)
-		p.Register(uid, queries[uid])
+		register(t, p, uid, queries[uid])
 	}
 	// Remove a few and re-register others, so that slots are reused.
 	for i := 0; i < 400; i += 7 {
@@ -186,7 +194,7 @@ func testRandom(t *testing.T, p livePercolator) {
 	for i, text := range randomQueries(rng, 30) {
 		uid := fmt.Sprintf("uid-%d", i*13)
 		queries[uid] = corpus.MustParse(t, text, corpus.ClientOptions)
-		p.Register(uid, queries[uid])
+		register(t, p, uid, queries[uid])
 	}
 	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 11, Start: time.Date(2014, 12, 22, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -231,7 +239,7 @@ func testConcurrent(t *testing.T, p livePercolator) {
 				if i%3 == 0 {
 					p.Remove(uid)
 				} else {
-					p.Register(uid, qs[(i*7+w)%len(qs)])
+					register(t, p, uid, qs[(i*7+w)%len(qs)])
 				}
 			}
 		})
@@ -254,12 +262,12 @@ func TestIndexCleanup(t *testing.T) {
 	texts := randomQueries(rng, 200)
 	for i, text := range texts {
 		q := corpus.MustParse(t, text, corpus.ClientOptions)
-		p.Register(fmt.Sprint("a", i), q)
-		p.Register(fmt.Sprint("b", i), q)
+		register(t, p, fmt.Sprint("a", i), q)
+		register(t, p, fmt.Sprint("b", i), q)
 	}
 	// The client's queries are all anchored (at worst on lang:en); a raw
 	// wildcard is not.
-	p.Register("w", corpus.MustParse(t, "clo*", corpus.ClientOptions))
+	register(t, p, "w", corpus.MustParse(t, "clo*", corpus.ClientOptions))
 	st := p.Stats()
 	if st.UIDs != 401 || st.Queries > 201 || st.Queries == 0 || st.Terms == 0 {
 		t.Errorf("Stats() = %+v", st)
@@ -282,7 +290,7 @@ func TestIndexCleanup(t *testing.T) {
 		t.Errorf("Len() = %d", p.Len())
 	}
 	// A query that matches nothing is kept but never checked.
-	p.Register("x", corpus.MustParse(t, "foo:bar", corpus.ClientOptions))
+	register(t, p, "x", corpus.MustParse(t, "foo:bar", corpus.ClientOptions))
 	if st := p.Stats(); st.Queries != 1 || st.Always != 0 {
 		t.Errorf("match-nothing query: %+v", p.Stats())
 	}
@@ -301,7 +309,7 @@ func TestAnchorChoice(t *testing.T) {
 		}},
 	} {
 		p := New(cfg)
-		p.Register("u", corpus.MustParse(t, "(protest) AND lang:en", corpus.ClientOptions))
+		register(t, p, "u", corpus.MustParse(t, "(protest) AND lang:en", corpus.ClientOptions))
 		p.mu.RLock()
 		var anchored []string
 		for id, list := range p.postings {
