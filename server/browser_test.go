@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,11 +403,11 @@ var hostileURLs = []string{
 
 // linkTweet is tweet n with the word linkcheck, one url entity per
 // hostile URL (labelled bad00, bad01, …), one media entity and one url
-// entity that are hostile themselves (labelled badmedia and badurl), a
-// hostile avatar, and one https link labelled example.com/safe.
-func linkTweet(n int64) *tweet.Tweet {
+// entity that are hostile themselves (labelled badmedia and badurl), one
+// https link labelled example.com/safe, and avatar as its avatar.
+func linkTweet(n int64, avatar string) *tweet.Tweet {
 	t := testTweet(n, "", "en")
-	t.User.ProfileImageURL = "javascript:alert(3)"
+	t.User.ProfileImageURL = avatar
 	var text strings.Builder
 	text.WriteString("linkcheck")
 	ents := &tweet.Entities{Hashtags: []tweet.Hashtag{}, Symbols: []tweet.Symbol{}, UserMentions: []tweet.Mention{}}
@@ -425,13 +426,14 @@ func linkTweet(n int64) *tweet.Tweet {
 }
 
 // TestBrowserPageLinks renders tweets with hostile link targets in the
-// built-in page, one from the history and one live: no link or image of
-// theirs has a scheme other than http(s), their labels show as text, and
-// the https link is a link.
+// built-in page, one from the history (with a hostile avatar) and one
+// live (with a relative one): no link or image of theirs has a scheme
+// other than http(s), their labels show as text, and the https link and
+// the relative avatar are used.
 func TestBrowserPageLinks(t *testing.T) {
 	chromium := findChromium(t)
 	src := make(chanSource, 2)
-	history, live := linkTweet(1), linkTweet(2)
+	history, live := linkTweet(1, "javascript:alert(3)"), linkTweet(2, "/images/avatar-1.png")
 	src <- history
 	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
 	waitUntil(t, 10*time.Second, "the history tweet stored", func() bool { return in.app.store.Count() == 1 })
@@ -490,6 +492,13 @@ func TestBrowserPageLinks(t *testing.T) {
 		}
 		if safe != 1 {
 			t.Errorf("tweet %s: %d links to https://example.com/safe, want 1: %q", r.ID, safe, r.Links)
+		}
+		var wantSources [][]string
+		if r.ID == live.IDStr {
+			wantSources = [][]string{{in.url + "/images/avatar-1.png", "http:"}}
+		}
+		if !slices.EqualFunc(r.Sources, wantSources, slices.Equal) {
+			t.Errorf("tweet %s: sources %q, want %q", r.ID, r.Sources, wantSources)
 		}
 		for i := range hostileURLs {
 			if label := fmt.Sprintf("bad%02d", i); !strings.Contains(r.Text, label) {
