@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/web/redistest"
 )
 
@@ -169,13 +171,10 @@ func TestBrowserPageCluster(t *testing.T) {
 	browsePage(t, chromium, startFront(t, insts).URL, "-cluster", 3000)
 }
 
-// browsePage runs the page at base in two tabs (WebSocket, Ajax): search,
-// matching tweets, counts (backfill tweets at least), sorting, and no
-// console error; screenshots go to testdata/out with suffix.
-func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
+// startBrowser starts headless chromium for ctx; it is stopped when ctx
+// ends or the test does.
+func startBrowser(t *testing.T, ctx context.Context, chromium string) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -190,12 +189,23 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 	if err := chromedp.Do(browserCtx); err != nil { // starts the browser
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
+	return browserCtx
+}
+
+// browsePage runs the page at base in two tabs (WebSocket, Ajax): search,
+// matching tweets, counts (backfill tweets at least), sorting, and no
+// console error; screenshots go to testdata/out with suffix.
+func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	browserCtx := startBrowser(t, ctx, chromium)
 
 	tabs := []*tab{
 		{name: "websocket", path: "/", transport: "ws"},
@@ -369,4 +379,139 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 	if err := chromedp.Cancel(browserCtx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Logf("closing the browser: %v", err)
 	}
+}
+
+// hostileURLs are link targets a tweet's entities may carry that must not
+// become links: schemes other than http(s), as a browser reads them (in
+// any case, after leading spaces and control characters, with tabs and
+// newlines inside), and text that is no absolute URL.
+var hostileURLs = []string{
+	"javascript:alert(1)",
+	"JavaScript:alert(1)",
+	" JavaScript:alert(1)",
+	"\x01\x1fjavascript:alert(1)",
+	"java\tscript:alert(1)",
+	"java\nscript:alert(1)",
+	"\tjava\rscript:alert(1)",
+	"data:text/html,<script>alert(1)</script>",
+	" DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+	"vbscript:msgbox(1)",
+	"VBScript:msgbox(1)",
+	"/relative/path",
+	"not a url",
+}
+
+// linkTweet is tweet n with the word linkcheck, one url entity per
+// hostile URL (labelled bad00, bad01, …), one media entity and one url
+// entity that are hostile themselves (labelled badmedia and badurl), one
+// https link labelled example.com/safe, and avatar as its avatar.
+func linkTweet(n int64, avatar string) *tweet.Tweet {
+	t := testTweet(n, "", "en")
+	t.User.ProfileImageURL = avatar
+	var text strings.Builder
+	text.WriteString("linkcheck")
+	ents := &tweet.Entities{Hashtags: []tweet.Hashtag{}, Symbols: []tweet.Symbol{}, UserMentions: []tweet.Mention{}}
+	for i, u := range hostileURLs {
+		short := fmt.Sprintf("http://t.co/bad%02d", i)
+		fmt.Fprintf(&text, " %s", short)
+		ents.URLs = append(ents.URLs, tweet.URL{URL: short, ExpandedURL: u, DisplayURL: fmt.Sprintf("bad%02d", i)})
+	}
+	text.WriteString(" javascript:alert(2) data:text/html,x https://t.co/good")
+	ents.URLs = append(ents.URLs,
+		tweet.URL{URL: "javascript:alert(2)", DisplayURL: "badurl"},
+		tweet.URL{URL: "https://t.co/good", ExpandedURL: "https://example.com/safe", DisplayURL: "example.com/safe"})
+	ents.Media = []tweet.Media{{URL: "data:text/html,x", ExpandedURL: "data:text/html,x", MediaURL: "data:image/png,x", DisplayURL: "badmedia", Type: "photo"}}
+	t.Text, t.Entities = text.String(), ents
+	return t
+}
+
+// TestBrowserPageLinks renders tweets with hostile link targets in the
+// built-in page, one from the history (with a hostile avatar) and one
+// live (with a relative one): no link or image of theirs has a scheme
+// other than http(s), their labels show as text, and the https link and
+// the relative avatar are used.
+func TestBrowserPageLinks(t *testing.T) {
+	chromium := findChromium(t)
+	src := make(chanSource, 2)
+	history, live := linkTweet(1, "javascript:alert(3)"), linkTweet(2, "/images/avatar-1.png")
+	src <- history
+	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
+	waitUntil(t, 10*time.Second, "the history tweet stored", func() bool { return in.app.store.Count() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tb := &tab{name: "links"}
+	tb.ctx, tb.cancel = chromedp.NewContext(startBrowser(t, ctx, chromium))
+	defer tb.cancel()
+	tb.logStopped = tb.log.listen(tb.ctx)
+	err := chromedp.Do(tb.ctx,
+		chromedp.Navigate(in.url+"/#linkcheck"),
+		chromedp.WaitVisible(chromedp.CSS(`#tweet-list li.tweet[data-id="`+history.IDStr+`"]`)),
+	)
+	if err != nil {
+		t.Fatalf("loading the page: %v", err)
+	}
+	src <- live // the search is registered once its history arrived
+	if err := chromedp.Do(tb.ctx, chromedp.WaitVisible(chromedp.CSS(`#tweet-list li.tweet[data-id="`+live.IDStr+`"]`))); err != nil {
+		t.Fatalf("the live tweet: %v", err)
+	}
+
+	type rendered struct {
+		ID      string     `json:"id"`
+		Text    string     `json:"text"`
+		Links   [][]string `json:"links"` // href attribute, protocol as the browser reads it, text
+		Sources [][]string `json:"sources"`
+	}
+	got, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]rendered](`[...document.querySelectorAll("#tweet-list li.tweet")].map(li => ({
+		id: li.dataset.id,
+		text: li.querySelector(".text").textContent,
+		links: [...li.querySelectorAll("a")].map(a => [a.getAttribute("href"), a.protocol, a.textContent]),
+		sources: [...li.querySelectorAll("[src]")].map(e => [e.getAttribute("src"), new URL(e.src).protocol]),
+	}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d tweets shown, want 2", len(got))
+	}
+	for _, r := range got {
+		safe := 0
+		for _, l := range append(r.Links, r.Sources...) {
+			href, protocol := l[0], l[1]
+			if protocol != "http:" && protocol != "https:" || !strings.HasPrefix(href, "http://") && !strings.HasPrefix(href, "https://") {
+				t.Errorf("tweet %s: link or source %q (%s)", r.ID, href, protocol)
+			}
+		}
+		for _, l := range r.Links {
+			if strings.HasPrefix(l[2], "bad") {
+				t.Errorf("tweet %s: %s is a link to %q", r.ID, l[2], l[0])
+			}
+			if l[0] == "https://example.com/safe" && l[2] == "example.com/safe" {
+				safe++
+			}
+		}
+		if safe != 1 {
+			t.Errorf("tweet %s: %d links to https://example.com/safe, want 1: %q", r.ID, safe, r.Links)
+		}
+		var wantSources [][]string
+		if r.ID == live.IDStr {
+			wantSources = [][]string{{in.url + "/images/avatar-1.png", "http:"}}
+		}
+		if !slices.EqualFunc(r.Sources, wantSources, slices.Equal) {
+			t.Errorf("tweet %s: sources %q, want %q", r.ID, r.Sources, wantSources)
+		}
+		for i := range hostileURLs {
+			if label := fmt.Sprintf("bad%02d", i); !strings.Contains(r.Text, label) {
+				t.Errorf("tweet %s: label %s not shown in %q", r.ID, label, r.Text)
+			}
+		}
+		for _, label := range []string{"badurl", "badmedia"} {
+			if !strings.Contains(r.Text, label) {
+				t.Errorf("tweet %s: label %s not shown in %q", r.ID, label, r.Text)
+			}
+		}
+	}
+	tb.cancel()
+	<-tb.logStopped
+	tb.log.check(t, tb.name)
 }

@@ -19,7 +19,10 @@
 //
 // Optionally the store is backed by an append-only JSONL file (Twitter
 // JSON, one status per line) that is loaded on start, so that a restart
-// keeps the history.
+// keeps the history. An added tweet reaches the file within a second
+// (flushInterval), even if no other follows: a killed process loses at
+// most that last second. If the file cannot be written, the failure is
+// logged once and the file is rewritten from memory when it can be.
 //
 // # Concurrency
 //

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sente-go/sente/server/internal/corpus"
 	"github.com/sente-go/sente/server/source"
@@ -158,27 +157,5 @@ func TestPersistCompactWhileRunning(t *testing.T) {
 	defer s2.Close()
 	if s2.Count() != 100 {
 		t.Errorf("after restart Count() = %d, want 100", s2.Count())
-	}
-}
-
-// TestPersistFlushInterval checks that written tweets reach the file
-// within the flush interval while tweets keep arriving.
-func TestPersistFlushInterval(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tweets.jsonl")
-	s := openStore(t, Config{Path: path})
-	defer s.Close()
-	tweets := corpus.MustLoad(t)
-	if err := s.Add(tweets[0]); err != nil {
-		t.Fatal(err)
-	}
-	// Make the next Add find the buffer older than flushInterval.
-	s.file.mu.Lock()
-	s.file.lastFlush = time.Now().Add(-2 * flushInterval)
-	s.file.mu.Unlock()
-	if err := s.Add(tweets[1]); err != nil {
-		t.Fatal(err)
-	}
-	if n := lineCount(t, path); n != 2 {
-		t.Errorf("file has %d lines before Close, want 2", n)
 	}
 }

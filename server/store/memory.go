@@ -56,7 +56,8 @@ type Config struct {
 	// Path, when set, makes the store persistent: an append-only JSONL
 	// file of Twitter JSON (one status per line, the format source.Replay
 	// reads). New loads it, keeping the newest Capacity tweets; Add
-	// appends to it; it is rewritten (compacted) on load when it holds
+	// appends to it, the line reaching the file (the operating system's
+	// cache, which outlives the process) within a second; it is rewritten (compacted) on load when it holds
 	// more than the store keeps, and while running when it grows past
 	// twice the capacity. "" means memory only.
 	Path string
@@ -66,7 +67,8 @@ type Config struct {
 	// DefaultIndexedFields.
 	IndexedFields []string
 	// Logger receives warnings about lines of the file that cannot be
-	// read. The zero value logs nothing.
+	// read, and the file's write errors (once per failure, and when the
+	// file is written again). The zero value logs nothing.
 	Logger zerolog.Logger
 }
 
@@ -147,9 +149,12 @@ func New(cfg Config) (*Memory, error) {
 // Add stores t (a slim copy of it), replacing a stored tweet with the same
 // id, and evicts the oldest tweets beyond the capacity; a tweet older than
 // every stored one is not kept when the store is full. With a file, t is
-// then appended to it (as the JSON it was read from, if any); a write
-// error is returned, but t stays in memory. t must not be modified after
-// Add. Errors: ErrNoID, ErrClosed, or the file's error.
+// then appended to it (as the JSON it was read from, if any), and written
+// within a second. The file's write errors are not Add's: the store logs
+// the failure once (Config.Logger), keeps the tweets in memory, rewrites
+// the file from them as soon as it can, and Flush and Close return the
+// error meanwhile. t must not be modified after Add. Errors: ErrNoID,
+// ErrClosed, or the error of encoding t for the file.
 func (s *Memory) Add(t *tweet.Tweet) error {
 	if t == nil || t.ID <= 0 {
 		return ErrNoID
@@ -350,8 +355,9 @@ func (s *Memory) DocFreq(f query.Field, term string) (n int, ok bool) {
 	return 0, true
 }
 
-// Flush writes buffered tweets to the file and syncs it; without a file it
-// does nothing.
+// Flush writes buffered tweets to the file and syncs it (a file that
+// could not be written is rewritten first); without a file it does
+// nothing.
 func (s *Memory) Flush() error {
 	if s.file == nil {
 		return nil
@@ -359,7 +365,8 @@ func (s *Memory) Flush() error {
 	return s.file.flush()
 }
 
-// Close flushes and closes the file; later Adds fail with ErrClosed.
+// Close flushes and closes the file and stops its flush timer; later Adds
+// fail with ErrClosed.
 // Searches keep working. Close is idempotent.
 func (s *Memory) Close() error {
 	s.mu.Lock()

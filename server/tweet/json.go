@@ -18,9 +18,11 @@ var ErrNoText = errors.New("tweet: not a status (no text)")
 // sends null for stripped fields that data lacks or has as null. ID is
 // taken from "id", or from "id_str" when "id" is absent.
 //
-// Errors: ErrNoText for an object without "text" (or with a null one),
-// and an error wrapping encoding/json's for malformed JSON or a field of
-// the wrong type.
+// Errors: ErrNoText for an object without "text" (or with a null one);
+// ErrUnsafeURL, wrapped, for a status (or its retweeted_status) with an
+// entity URL or an avatar whose scheme is not http or https; and an error
+// wrapping encoding/json's for malformed JSON or a field of the wrong
+// type.
 func Parse(data []byte) (*Tweet, error) {
 	data = bytes.TrimSpace(data)
 	var w wireTweet
@@ -135,6 +137,9 @@ func (w *wireTweet) tweet() (*Tweet, error) {
 		e.normalize()
 		t.Entities = &e
 		t.rawEntities = w.Entities
+	}
+	if err := t.checkURLs(); err != nil {
+		return nil, err
 	}
 	if w.RetweetedStatus != nil {
 		rt, err := w.RetweetedStatus.tweet()

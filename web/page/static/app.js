@@ -463,26 +463,45 @@
     return "";
   }
 
+  // httpURL returns s, a URL from a tweet, as an http or https URL to put
+  // in an href or src, or "" for anything else: javascript:, data:,
+  // vbscript: and every other scheme, however written (the URL parser
+  // drops the whitespace and control characters a browser ignores), and
+  // text that is not a URL. Relative URLs are resolved against base; with
+  // no base they are refused.
+  function httpURL(s, base) {
+    if (typeof s !== "string" || s === "") return "";
+    let u;
+    try {
+      u = base === undefined ? new URL(s) : new URL(s, base);
+    } catch (e) {
+      return "";
+    }
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : "";
+  }
+
   const decodeEntities = (s) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
   // tweetText builds the text with links for urls, media, mentions and
-  // hashtags (from entities), "RT " in bold.
+  // hashtags (from entities), "RT " in bold. A url or media entity whose
+  // link is not http(s) shows its text without a link.
   function tweetText(t) {
     const text = decodeEntities(t.text || "");
     const ents = t.entities || {};
     const repl = new Map(); // lower-cased token -> node builder
     for (const u of [...(ents.urls || []), ...(ents.media || [])]) {
-      if (!u || !u.url) continue;
-      const href = u.expanded_url || u.url;
-      repl.set(u.url.toLowerCase(), () => el("a", { href, rel: "noopener noreferrer", target: "_blank" }, u.display_url || u.url));
+      if (!u || typeof u.url !== "string" || !u.url) continue;
+      const href = httpURL(u.expanded_url || u.url);
+      const label = u.display_url || u.url;
+      repl.set(u.url.toLowerCase(), () => href ? el("a", { href, rel: "noopener noreferrer", target: "_blank" }, label) : label);
     }
     for (const m of ents.user_mentions || []) {
-      if (!m || !m.screen_name) continue;
+      if (!m || typeof m.screen_name !== "string" || !m.screen_name) continue;
       repl.set("@" + m.screen_name.toLowerCase(), (s) =>
         el("a", { href: `https://twitter.com/${encodeURIComponent(m.screen_name)}`, rel: "noopener noreferrer", target: "_blank" }, s));
     }
     for (const h of ents.hashtags || []) {
-      if (!h || !h.text) continue;
+      if (!h || typeof h.text !== "string" || !h.text) continue;
       repl.set("#" + h.text.toLowerCase(), (s) =>
         el("a", { href: `https://twitter.com/search?q=${encodeURIComponent("#" + h.text)}`, rel: "noopener noreferrer", target: "_blank" }, s));
     }
@@ -523,7 +542,8 @@
     const orig = original(t);
     const created = parseTwitterDate(t.created_at);
     const profile = `https://twitter.com/${encodeURIComponent(u.screen_name || "")}`;
-    const img = el("img", { class: "avatar", src: u.profile_image_url || "", alt: "", width: "48", height: "48", loading: "lazy" });
+    const avatar = httpURL(u.profile_image_url, location.href); // the synthetic source's are relative
+    const img = el("img", { class: "avatar", ...(avatar && { src: avatar }), alt: "", width: "48", height: "48", loading: "lazy" });
     const time = created ? el("time", { datetime: created.toISOString(), title: created.toLocaleString() }, relTime(created)) : null;
     return el("li", { class: "tweet", "data-id": t.id_str },
       img,
