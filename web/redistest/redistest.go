@@ -24,14 +24,31 @@ const startWait = 10 * time.Second
 type Server struct {
 	t    testing.TB
 	port string
+	opts Options
+	tls  *tlsFiles // with Options.TLS
 	cmd  *exec.Cmd
 	out  bytes.Buffer
+}
+
+// Options are the settings of StartWith.
+type Options struct {
+	// Password, when set, is required of clients (requirepass).
+	Password string
+	// TLS adds a TLS port (TLSAddr) with a throwaway certificate of a
+	// throwaway authority (CAFile), besides the plain port.
+	TLS bool
 }
 
 // Start starts a redis-server on a free port and kills it when the test
 // ends. Without a redis-server binary the test fails when the environment
 // variable CI is set (CI installs it) and is skipped, loudly, otherwise.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with opts.
+func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -45,7 +62,10 @@ func Start(t testing.TB) *Server {
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	s := &Server{t: t, port: port}
+	s := &Server{t: t, port: port, opts: opts}
+	if opts.TLS {
+		s.tls = newTLSFiles(t)
+	}
 	s.Restart()
 	t.Cleanup(s.Kill)
 	return s
@@ -57,7 +77,7 @@ func (s *Server) Addr() string { return "127.0.0.1:" + s.port }
 // Client returns a new client of the server that does not retry; the
 // caller closes it.
 func (s *Server) Client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	return redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.opts.Password, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
 }
 
 // Restart starts redis-server on the server's port (again, after Kill)
@@ -65,7 +85,15 @@ func (s *Server) Client() *redis.Client {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.out.Reset()
-	cmd := exec.Command("redis-server", "--port", s.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	args := []string{"--port", s.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	if s.opts.Password != "" {
+		args = append(args, "--requirepass", s.opts.Password)
+	}
+	if s.tls != nil {
+		args = append(args, "--tls-port", s.tls.port, "--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
+			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no")
+	}
+	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout = &s.out
 	cmd.Stderr = &s.out
 	if err := cmd.Start(); err != nil {
