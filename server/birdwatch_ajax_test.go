@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -492,19 +491,10 @@ func TestBirdWatchAjaxCluster(t *testing.T) {
 		}))
 	}
 	front := startFront(t, insts)
-	waitUntil(t, 10*time.Second, "every instance subscribes to the tweets", func() bool {
-		n, err := rc.PubSubNumSub(context.Background(), "test:tweets").Result()
-		return err == nil && n["test:tweets"] == 3
-	})
+	awaitSources(t, insts...)
 	publish := func(n int64, text string) {
 		t.Helper()
-		b, err := json.Marshal(testTweet(n, text, "en"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rc.Publish(context.Background(), "test:tweets", b).Err(); err != nil {
-			t.Fatal(err)
-		}
+		addTweet(t, rc, "test:tweets", testTweet(n, text, "en"))
 	}
 	// History, from an external producer.
 	publish(1, "clojure history one")

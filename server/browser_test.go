@@ -156,11 +156,8 @@ func TestBrowserPageCluster(t *testing.T) {
 	var insts []*instance
 	for i := range 3 {
 		c := cfg
-		if i == 2 { // the publisher starts once the others listen: its backfill reaches them
-			waitUntil(t, 10*time.Second, "two instances subscribed", func() bool {
-				n, err := rc.PubSubNumSub(context.Background(), cfg.redisTweets).Result()
-				return err == nil && n[cfg.redisTweets] == 2
-			})
+		if i == 2 { // the publisher starts once the others read: its backfill reaches them
+			awaitSources(t, insts...)
 			c.source, c.redisPublish, c.seed, c.rate, c.backfill = "synthetic", true, 7, 20, 3000
 		}
 		insts = append(insts, startInstance(t, c, nil))

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/server/internal/roundrobin"
+	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -146,6 +148,7 @@ func TestBirdWatchCluster(t *testing.T) {
 		insts = append(insts, startInstance(t, cfg, nil))
 	}
 	front := startFront(t, insts)
+	awaitSources(t, insts...)
 
 	// Three 1.3 WebSocket clients: one per instance.
 	var ws []*flexiClient
@@ -240,13 +243,7 @@ func TestBirdWatchCluster(t *testing.T) {
 	// Tweets from an external producer reach every instance; the match
 	// reaches the Ajax client once, wherever it polls.
 	for i, text := range []string{"clojure is fun", "golang is fun"} {
-		b, err := json.Marshal(testTweet(int64(100+i), text, "en"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rc.Publish(context.Background(), "test:tweets", b).Err(); err != nil {
-			t.Fatal(err)
-		}
+		addTweet(t, rc, "test:tweets", testTweet(int64(100+i), text, "en"))
 	}
 	waitUntil(t, 10*time.Second, "the golang tweet reaches the Ajax client", func() bool {
 		mu.Lock()
@@ -268,6 +265,32 @@ func TestBirdWatchCluster(t *testing.T) {
 	insts[0].stop()
 	awaitCount(t, ws[1], 3)
 	awaitCount(t, ws[2], 3)
+}
+
+// addTweet adds tw to the Redis stream the instances read, as an outside
+// producer does.
+func addTweet(t *testing.T, rc *redis.Client, stream string, tw *tweet.Tweet) {
+	t.Helper()
+	b, err := json.Marshal(tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.XAdd(context.Background(), &redis.XAddArgs{Stream: stream, Values: []string{"tweet", string(b)}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitSources waits until each instance reads its tweet source: a tweet
+// added to a Redis stream after that reaches it.
+func awaitSources(t *testing.T, insts ...*instance) {
+	t.Helper()
+	for _, in := range insts {
+		select {
+		case <-in.app.sourceReady:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an instance does not read its tweet source within 10 s")
+		}
+	}
 }
 
 // startFront starts the round-robin proxy in front of insts until the

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/server/internal/redisconn"
 	"github.com/sente-go/sente/web"
 )
 
@@ -80,14 +82,24 @@ func TestNewSourceFlags(t *testing.T) {
 		want string // error substring, "" for success
 	}{
 		{config{source: "redis"}, "-redis-addr"},
-		{config{source: "synthetic", rate: 5, redisPublish: true}, "-redis-publish needs -redis-addr"},
+		{config{source: "synthetic", rate: 5, redisPublish: true}, "-redis-publish needs -redis-url or -redis-addr"},
 		{config{source: "none", redisPublish: true, redisAddr: "127.0.0.1:1"}, "needs a local source"},
 		{config{source: "redis", redisPublish: true, redisAddr: "127.0.0.1:1"}, "needs a local source"},
 		{config{source: "synthetic", rate: 5, redisPublish: true, redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
 		{config{source: "redis", redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
 		{config{source: "none"}, ""},
 	} {
-		_, err := newSource(c.cfg, log)
+		var rdb redis.UniversalClient
+		if target := c.cfg.redisTarget(); target != "" {
+			var err error
+			if rdb, err = redisconn.Open(target); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := newSource(c.cfg, log, rdb, func() {})
+		if rdb != nil {
+			rdb.Close()
+		}
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("newSource(%+v) = %v, want %q", c.cfg, err, c.want)
 		}

@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -29,6 +30,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -38,6 +40,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/server/internal/logging"
+	"github.com/sente-go/sente/server/internal/redisconn"
 
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/hub"
@@ -113,14 +116,15 @@ type config struct {
 	packer    string  // "auto", "transit" or "edn"
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
 	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
-	redisAddr string  // Redis host:port carrying pushes between instances ("" : in-process broker)
+	redisAddr string  // Redis host:port joining instances ("" : one instance); shorthand of redisURL
+	redisURL  string  // Redis URL joining instances (redisconn.Open), "" : redisAddr
 	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
 	clients   string  // the Sente client generations served (protocol.ParseGenerations)
 	origins   string  // other origins allowed besides the server's own, comma-separated ("*": all)
 	maxHeader int     // http.Server.MaxHeaderBytes (<= 0: defaultMaxHeaderBytes)
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
-	redisTweets  string // Redis channel of tweets shared by instances (-source redis, -redis-publish)
+	redisTweets  string // Redis stream of tweets shared by instances (-source redis, -redis-publish)
 	redisPublish bool   // the local source publishes to redisTweets; the instance consumes from it
 
 	limits   limits // connection lifetimes (tests shorten them)
@@ -207,12 +211,13 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
 	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
 	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port, :redis-host, :redis-port; other keys are logged; flags win) (env SENTE_CONF)")
-	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that carries pushes between several instances; empty: in-process only (env SENTE_REDIS_ADDR)")
+	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that joins several instances; shorthand of -redis-url redis://HOST:PORT; empty: one instance, nothing shared (env SENTE_REDIS_ADDR)")
+	fs.StringVar(&cfg.redisURL, "redis-url", envOr("SENTE_REDIS_URL", ""), "Redis that joins several instances, as a URL: redis://[user:password@]host:port[/db], rediss://… (TLS; ?ca_file=PEM to trust a private authority), redis://host:port?master_name=NAME (Sentinel), redis+cluster://host:port?addr=… (Redis Cluster) (env SENTE_REDIS_URL)")
 	fs.StringVar(&cfg.csrfToken, "csrf-token", envOr("SENTE_CSRF_TOKEN", ""), "the CSRF token handed to pages and required on their requests; empty: a random one, shared by every instance on the same -redis-addr (set it for a cluster whose Redis may restart empty) (env SENTE_CSRF_TOKEN)")
 	fs.StringVar(&cfg.clients, "clients", envOr("SENTE_CLIENTS", defaultClients), `Sente client generations served: a comma-separated list of flexi (1.3-1.8: BirdWatch's bundle), v1 (1.9-1.17), v2mixed (1.18-1.20), v2 (1.21+: the built-in page), or "all"; each client then gets one handshake in its own dialect and no frame it cannot read (env SENTE_CLIENTS)`)
 	fs.StringVar(&cfg.origins, "allowed-origins", envOr("SENTE_ALLOWED_ORIGINS", ""), `origins allowed to use /chsk besides the server's own, comma-separated (scheme://host[:port] as browsers send them), or "*" for every site (env SENTE_ALLOWED_ORIGINS)`)
-	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisChannel), "Redis channel of JSON tweets that -source redis receives and -redis-publish publishes to (env SENTE_REDIS_TWEETS)")
-	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "publish the local source's tweets on -redis-tweets at -redis-addr, and receive them (and every other instance) from there (env SENTE_REDIS_PUBLISH)")
+	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisStream), "Redis stream of JSON tweets (field \"tweet\") that -source redis reads and -redis-publish adds to (env SENTE_REDIS_TWEETS)")
+	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "add the local source's tweets to the -redis-tweets stream, and read them (as every other instance does) from there (env SENTE_REDIS_PUBLISH)")
 	fs.IntVar(&cfg.maxHeader, "max-header-bytes", int(envFloat("SENTE_MAX_HEADER_BYTES", defaultMaxHeaderBytes)), "largest request header read, in bytes; a larger one gets 431 (env SENTE_MAX_HEADER_BYTES)")
 	fs.IntVar(&cfg.maxConns, "max-conns", int(envFloat("SENTE_MAX_CONNS", 0)), "open connections at most (WebSockets, polls, keep-alives); more wait to be accepted; 0: the open-file limit less a reserve for the process, -1: no limit (env SENTE_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
@@ -221,6 +226,9 @@ func parseConfig(args []string) (config, error) {
 	fs.Visit(func(f *flag.Flag) { cfg.addrSet = cfg.addrSet || f.Name == "addr" })
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.redisAddr != "" && cfg.redisURL != "" {
+		return config{}, errors.New("-redis-addr and -redis-url both given: give one")
 	}
 	return cfg, nil
 }
@@ -251,6 +259,10 @@ func envFloat(key string, def float64) float64 {
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
 func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
 
+// redisTarget is the Redis that joins the instances: -redis-url, or
+// -redis-addr (or conf.edn's); "" for none.
+func (c config) redisTarget() string { return cmp.Or(c.redisURL, c.redisAddr) }
+
 // sendQueueBytes bounds what one connection may have queued: a client
 // that falls further behind is cut. A BirdWatch search answers up to four
 // :tweet/prev-chunk of 500 tweets (some 300–800 bytes each in Transit)
@@ -264,6 +276,7 @@ const defaultClients = "flexi,v2"
 
 // app is the assembled backend.
 type app struct {
+	rdb     redis.UniversalClient // nil without Redis; shared by every use
 	sente   *web.Server
 	redis   *web.RedisBroker  // nil without -redis-addr
 	cluster *web.RedisCluster // nil without -redis-addr
@@ -274,6 +287,9 @@ type app struct {
 	http    http.Handler
 	// draining is set when the shutdown begins: /healthz answers 503.
 	draining atomic.Bool
+	// sourceReady is closed once the tweet source reads: at once, but
+	// for a Redis stream, once its position is known.
+	sourceReady chan struct{}
 }
 
 // newApp builds the components from cfg; src, when not nil, replaces the
@@ -292,10 +308,30 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		return nil, fmt.Errorf("tweet store: %w", err)
 	}
 	undo = append(undo, func() { st.Close() })
-	if src == nil {
-		if src, err = newSource(cfg, log); err != nil {
+	var rdb redis.UniversalClient
+	if target := cfg.redisTarget(); target != "" {
+		// go-redis logs through one package-wide logger; main owns it.
+		redis.SetLogger(redisLogger{log.With().Str("component", "go-redis").Logger()})
+		if rdb, err = redisconn.Open(target); err != nil {
 			return nil, err
 		}
+		undo = append(undo, func() { rdb.Close() })
+	}
+	sourceReady := make(chan struct{})
+	var readyOnce sync.Once
+	ready := func() {
+		readyOnce.Do(func() {
+			log.Info().Str("stream", cfg.redisTweets).Msg("reading the redis tweet stream")
+			close(sourceReady)
+		})
+	}
+	if src == nil {
+		if src, err = newSource(cfg, log, rdb, ready); err != nil {
+			return nil, err
+		}
+	}
+	if _, fromRedis := src.(interface{ redisSource() }); !fromRedis {
+		readyOnce.Do(func() { close(sourceReady) })
 	}
 	packer, err := parsePacker(cfg.packer)
 	if err != nil {
@@ -316,30 +352,29 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		announcer   *peers.Redis
 	)
 	csrf := cfg.csrfToken
-	if cfg.redisAddr != "" {
-		// go-redis logs through one package-wide logger; main owns it.
-		redis.SetLogger(redisLogger{log.With().Str("component", "go-redis").Logger()})
+	if rdb != nil {
+		webAddr := redisAddrOf(rdb)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: cfg.redisAddr, Logger: log.With().Str("component", "broker").Logger()})
+		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: webAddr, Logger: log.With().Str("component", "broker").Logger()})
 		if err != nil {
 			return nil, fmt.Errorf("redis broker: %w", err)
 		}
 		undo = append(undo, func() { redisBroker.Close() })
 		broker = redisBroker
-		redisCl, err = web.NewRedisCluster(ctx, web.RedisClusterConfig{Addr: cfg.redisAddr, InstanceID: redisBroker.InstanceID(),
+		redisCl, err = web.NewRedisCluster(ctx, web.RedisClusterConfig{Addr: webAddr, InstanceID: redisBroker.InstanceID(),
 			Logger: log.With().Str("component", "cluster").Logger()})
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster: %w", err)
 		}
 		undo = append(undo, func() { redisCl.Close() })
 		cluster = redisCl
-		if announcer, err = peers.New(peers.Config{Addr: cfg.redisAddr, Instance: redisCl.InstanceID(), Instances: redisCl.Instances,
+		if announcer, err = peers.New(peers.Config{Client: rdb, Instance: redisCl.InstanceID(), Instances: redisCl.Instances,
 			Logger: log.With().Str("component", "peers").Logger()}); err != nil {
 			return nil, err
 		}
 		if csrf == "" {
-			if csrf, err = sharedToken(ctx, cfg.redisAddr); err != nil {
+			if csrf, err = sharedToken(ctx, rdb); err != nil {
 				return nil, fmt.Errorf("csrf token: %w", err)
 			}
 		}
@@ -387,7 +422,7 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	if err != nil {
 		return nil, err
 	}
-	a = &app{sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h}
+	a = &app{rdb: rdb, sourceReady: sourceReady, sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h}
 	a.http = newRouter(cfg, sente.Handler(), token, func() bool { return !a.draining.Load() })
 	return a, nil
 }
@@ -396,11 +431,9 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 // Redis hands out, so that a page from one instance is served by all.
 const sharedTokenKey = "birdwatch:csrf-token"
 
-// sharedToken returns the token of the instances on Redis at addr: the
-// first instance's random token, kept by Redis (SET NX, no expiry).
-func sharedToken(ctx context.Context, addr string) (string, error) {
-	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
-	defer c.Close()
+// sharedToken returns the token of the instances on Redis c: the first
+// instance's random token, kept by Redis (SET NX, no expiry).
+func sharedToken(ctx context.Context, c redis.UniversalClient) (string, error) {
 	if err := c.SetNX(ctx, sharedTokenKey, newToken(), 0).Err(); err != nil {
 		return "", err
 	}
@@ -431,36 +464,51 @@ func parsePacker(name string) (web.Packer, error) {
 // newSource returns the configured tweet source, or nil for "none". With
 // -redis-publish the local source publishes to Redis, and the instance
 // receives its tweets, as every other one does, from there.
-func newSource(cfg config, log zerolog.Logger) (hub.TweetSource, error) {
-	src, err := newLocalSource(cfg, log)
+func newSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {
+	src, err := newLocalSource(cfg, log, rdb, ready)
 	if err != nil || !cfg.redisPublish {
 		return src, err
 	}
-	if cfg.redisAddr == "" {
-		return nil, fmt.Errorf("-redis-publish needs -redis-addr")
+	if rdb == nil {
+		return nil, fmt.Errorf("-redis-publish needs -redis-url or -redis-addr")
 	}
 	if src == nil || cfg.source == "redis" {
 		return nil, fmt.Errorf("-redis-publish needs a local source (synthetic or a replay file), not %q", cfg.source)
 	}
-	return &source.PublishingSource{Inner: src, Addr: cfg.redisAddr, Channel: cfg.redisTweets,
-		Logger: log.With().Str("component", "redis-publish").Logger()}, nil
+	return redisSource{&source.PublishingSource{Inner: src, Client: rdb, Stream: cfg.redisTweets, Ready: ready,
+		Logger: log.With().Str("component", "redis-publish").Logger()}}, nil
+}
+
+// redisSource marks a source that reads a Redis stream: it tells when it
+// is ready (app.sourceReady).
+type redisSource struct{ hub.TweetSource }
+
+func (redisSource) redisSource() {}
+
+// redisAddrOf returns the host:port of a single-server client, for the
+// parts that take an address.
+func redisAddrOf(c redis.UniversalClient) string {
+	if cl, ok := c.(*redis.Client); ok {
+		return cl.Options().Addr
+	}
+	return ""
 }
 
 // newLocalSource returns the source -source names, or nil for "none".
-func newLocalSource(cfg config, log zerolog.Logger) (hub.TweetSource, error) {
+func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {
 	switch cfg.source {
 	case "none", "":
 		return nil, nil
 	case "redis":
-		if cfg.redisAddr == "" {
-			return nil, fmt.Errorf("-source redis needs -redis-addr")
+		if rdb == nil {
+			return nil, fmt.Errorf("-source redis needs -redis-url or -redis-addr")
 		}
-		r, err := source.NewRedis(source.RedisConfig{Addr: cfg.redisAddr, Channel: cfg.redisTweets,
+		r, err := source.NewRedis(source.RedisConfig{Client: rdb, Stream: cfg.redisTweets, Ready: ready,
 			Logger: log.With().Str("component", "redis-source").Logger()})
 		if err != nil {
 			return nil, fmt.Errorf("redis source: %w", err)
 		}
-		return r, nil
+		return redisSource{r}, nil
 	case "synthetic":
 		s, err := source.NewSynthetic(source.SyntheticConfig{
 			GeneratorConfig: source.GeneratorConfig{Seed: cfg.seed, Rate: cfg.rate},
@@ -656,6 +704,9 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	}
 	if a.redis != nil {
 		a.redis.Close() // after the Sente server: nothing publishes any more
+	}
+	if a.rdb != nil {
+		a.rdb.Close() // after every use of it
 	}
 	if err := a.store.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("closing the tweet store: %w", err)

@@ -55,8 +55,9 @@ const probeEvery = time.Second
 
 // Config configures a Redis.
 type Config struct {
-	// Addr is the Redis server, host:port. Required.
-	Addr string
+	// Client is the Redis client, shared with the process's other uses
+	// (server/internal/redisconn). Required; the caller closes it.
+	Client redis.UniversalClient
 	// Key names the hash and the channel; DefaultKey when empty.
 	Key string
 	// Instance is this instance's id (no spaces). Required.
@@ -104,8 +105,8 @@ type change struct {
 // New returns a Redis for cfg; it connects when Run.
 func New(cfg Config) (*Redis, error) {
 	switch {
-	case cfg.Addr == "":
-		return nil, errors.New("peers: Config.Addr is empty")
+	case cfg.Client == nil:
+		return nil, errors.New("peers: Config.Client is nil")
 	case cfg.Instance == "" || strings.ContainsAny(cfg.Instance, " \n"):
 		return nil, fmt.Errorf("peers: Config.Instance %q is empty or has spaces", cfg.Instance)
 	case cfg.Instances == nil:
@@ -230,9 +231,7 @@ func parseMessage(payload string) (e hub.LiveEntry, del, ok bool) {
 // waited out: go-redis reconnects, and a change that failed is logged
 // once and left to the next resync.
 func (r *Redis) Run(ctx context.Context, replica Replica) error {
-	client := redis.NewClient(&redis.Options{Addr: r.cfg.Addr, Protocol: 2, DisableIdentity: true,
-		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second})
-	defer client.Close()
+	client := r.cfg.Client
 	ps := client.Subscribe(ctx, r.cfg.Key)
 	defer ps.Close()
 	msgs := ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(15 * time.Second))
@@ -279,7 +278,7 @@ func (r *Redis) Run(ctx context.Context, replica Replica) error {
 }
 
 // write runs c's script.
-func (r *Redis) write(ctx context.Context, client *redis.Client, c change) error {
+func (r *Redis) write(ctx context.Context, client redis.UniversalClient, c change) error {
 	keys := []string{r.cfg.Key, r.cfg.Key}
 	if c.del {
 		at := formatTime(c.e.At)
@@ -313,7 +312,7 @@ func (r *Redis) result(ctx context.Context, err error) bool {
 
 // resync reads the hash, merges it into replica and writes back what the
 // replica says the hash lacks.
-func (r *Redis) resync(ctx context.Context, client *redis.Client, replica Replica) {
+func (r *Redis) resync(ctx context.Context, client redis.UniversalClient, replica Replica) {
 	fields, err := client.HGetAll(ctx, r.cfg.Key).Result()
 	if !r.result(ctx, err) {
 		return

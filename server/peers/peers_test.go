@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/sente-go/sente/server/hub"
@@ -119,7 +120,10 @@ func start(t *testing.T, p *Redis, rep *replica) {
 
 func newPeer(t *testing.T, addr, instance string, settle time.Duration) *Redis {
 	t.Helper()
-	p, err := New(Config{Addr: addr, Key: "test:live", Instance: instance, Instances: func() []string { return []string{instance} }, SettleAfter: settle})
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: 2 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	p, err := New(Config{Client: c, Key: "test:live", Instance: instance, Instances: func() []string { return []string{instance} }, SettleAfter: settle})
 	if err != nil {
 		t.Fatal(err)
 	}

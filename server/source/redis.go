@@ -1,10 +1,10 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -14,17 +14,24 @@ import (
 	"github.com/sente-go/sente/server/tweet"
 )
 
-// DefaultRedisChannel is the Redis channel RedisConfig uses when Channel
-// is empty.
-const DefaultRedisChannel = "birdwatch:tweets"
+// DefaultRedisStream is the Redis stream RedisConfig uses when Stream is
+// empty.
+const DefaultRedisStream = "birdwatch:tweets"
+
+// DefaultStreamLen is how many tweets PublishingSource keeps in the
+// stream by default (approximately: MAXLEN ~): what an instance cut from
+// Redis can catch up on, some minutes of a busy source.
+const DefaultStreamLen = 10_000
 
 // Timing of the Redis sources; the same as web.RedisBroker's.
 const (
-	redisMinBackoff  = 50 * time.Millisecond // first wait after a failure
-	redisMaxBackoff  = 2 * time.Second       // longest wait between attempts
-	redisDialTimeout = 2 * time.Second
-	redisIOTimeout   = 3 * time.Second
-	redisIdleCheck   = 15 * time.Second // PING the subscription after this long without a message
+	redisMinBackoff = 50 * time.Millisecond // first wait after a failure
+	redisMaxBackoff = 2 * time.Second       // longest wait between attempts
+	// redisBlock bounds one XREAD: how long Run may take to notice that
+	// its context is done.
+	redisBlock = time.Second
+	// redisBatch is the most entries one XREAD returns.
+	redisBatch = 256
 )
 
 // Source is what every source of this package implements, and what the
@@ -35,29 +42,34 @@ type Source interface {
 
 // RedisConfig configures a Redis source.
 type RedisConfig struct {
-	// Addr is the Redis server, host:port. Required.
-	Addr string
-	// Channel is the pub/sub channel the tweets are published on; ""
-	// means DefaultRedisChannel.
-	Channel string
-	// Logger receives the outages (once each, and once when the
-	// subscription is renewed) and a warning for the first malformed
-	// message and the first message that is not a status (no "text") of
-	// each Run; the next ones are logged at debug. The zero value logs
-	// nothing.
+	// Client is the Redis client, shared with the process's other uses
+	// (server/internal/redisconn). Required; the caller closes it.
+	Client redis.UniversalClient
+	// Stream is the stream the tweets are added to; "" means
+	// DefaultRedisStream.
+	Stream string
+	// Ready, when not nil, is called once, when Run knows where the
+	// stream ends: it emits every tweet added after that.
+	Ready func()
+	// Logger receives the outages (once each, and once when Redis
+	// returns) and a warning for the first malformed entry and the first
+	// entry that is not a status (no "text") of each Run; the next ones
+	// are logged at debug. The zero value logs nothing.
 	Logger zerolog.Logger
 }
 
-// Redis emits the tweets any producer PUBLISHes on a Redis channel, each
-// message one Twitter v1.1 status as JSON (as the original BirdWatch's
-// instances shared its "matches" channel). Messages that are malformed or
-// are not statuses (delete and limit notices) are skipped.
+// Redis emits the tweets any producer adds to a Redis stream (XADD
+// STREAM * tweet JSON), each entry one Twitter v1.1 status as JSON in its
+// field "tweet". Entries that are malformed or are not statuses (delete
+// and limit notices) are skipped.
 //
-// Pub/sub is fire-and-forget: tweets published while Run is not
-// subscribed (before it starts, during an outage) are not received. When
-// Redis goes away Run logs it once and resubscribes with backoff until
-// its context is done. Safe for concurrent use; each Run has its own
-// connection, closed when it returns.
+// Run reads the entries added after it first reached Redis, and keeps its
+// position in the stream: when Redis goes away, Run logs it once, retries
+// with backoff until its context is done, and then reads on from where it
+// was, so that it catches up on what was added meanwhile (as long as the
+// stream still holds it: producers trim it, PublishingSource to
+// StreamLen). Each Run has its own position, so several may share one
+// Redis; the position is not kept across restarts.
 type Redis struct {
 	cfg RedisConfig
 }
@@ -65,11 +77,11 @@ type Redis struct {
 // NewRedis validates cfg and returns the source. Redis is first contacted
 // by Run, so that it may start later.
 func NewRedis(cfg RedisConfig) (*Redis, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("source: redis needs an address")
+	if cfg.Client == nil {
+		return nil, errors.New("source: redis needs a client")
 	}
-	if cfg.Channel == "" {
-		cfg.Channel = DefaultRedisChannel
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultRedisStream
 	}
 	return &Redis{cfg: cfg}, nil
 }
@@ -77,13 +89,12 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 // RedisStats counts what one Run did.
 type RedisStats struct {
 	Emitted   int // statuses passed to emit
-	NotStatus int // messages without text: delete and limit notices
-	Malformed int // messages that are not valid statuses
+	NotStatus int // entries without text: delete and limit notices
+	Malformed int // entries that are not valid statuses
 }
 
-// Run subscribes to the channel and emits the statuses published on it
-// until ctx is done; then it returns nil. It returns no other error: Redis
-// outages are waited out.
+// Run emits the statuses added to the stream until ctx is done; then it
+// returns nil. It returns no other error: Redis outages are waited out.
 func (r *Redis) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 	_, err := r.RunStats(ctx, emit)
 	return err
@@ -91,188 +102,159 @@ func (r *Redis) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 
 // RunStats is Run, and also reports what it did.
 func (r *Redis) RunStats(ctx context.Context, emit func(*tweet.Tweet)) (RedisStats, error) {
-	client := newRedisClient(r.cfg.Addr)
-	defer client.Close()
-	return r.subscribe(ctx, client, emit, nil)
-}
-
-// newRedisClient returns a client whose commands fail fast: the callers
-// retry with their own backoff.
-func newRedisClient(addr string) *redis.Client {
-	return redis.NewClient(&redis.Options{
-		Addr:            addr,
-		Protocol:        2,
-		DisableIdentity: true,
-		DialTimeout:     redisDialTimeout,
-		ReadTimeout:     redisIOTimeout,
-		WriteTimeout:    redisIOTimeout,
-		MaxRetries:      -1,
-		PoolSize:        2,
-	})
-}
-
-// subscribe receives the channel on client and emits its statuses until
-// ctx is done. subscribed, when not nil, is called once, on this
-// goroutine, when Redis first confirms the subscription.
-func (r *Redis) subscribe(ctx context.Context, client *redis.Client, emit func(*tweet.Tweet), subscribed func()) (RedisStats, error) {
 	var st RedisStats
-	log := r.cfg.Logger.With().Str("redis_addr", r.cfg.Addr).Str("redis_channel", r.cfg.Channel).Logger()
-	pubsub := client.Subscribe(ctx, r.cfg.Channel) // an error here is retried by Receive
-	// Closing the subscription is what interrupts a Receive at ctx's end;
-	// closed makes sure that close has finished before Run returns.
-	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(closed)
-		pubsub.Close()
-	})
-	defer func() {
-		if stop() {
-			pubsub.Close()
-		} else {
-			<-closed
-		}
-	}()
-
+	c := r.cfg.Client
+	log := r.cfg.Logger.With().Str("redis_stream", r.cfg.Stream).Logger()
+	ready := r.cfg.Ready
+	last := "" // the id of the last entry read; "" until Redis first answered
 	down := false
 	backoff := redisMinBackoff
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
+	failed := func(err error) bool { // waits out a failure; false when ctx is done
+		if !down {
+			down = true
+			log.Warn().Err(err).Msg("redis tweet stream unreachable, reading on from where it was when it returns")
 		}
-	}()
-	for {
-		msg, err := pubsub.ReceiveTimeout(ctx, redisIdleCheck)
-		if ctx.Err() != nil {
-			return st, nil
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, redisMaxBackoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		if last == "" {
+			tail, err := c.XRevRangeN(ctx, r.cfg.Stream, "+", "-", 1).Result()
+			if err != nil {
+				if ctx.Err() != nil || !failed(err) {
+					break
+				}
+				continue
+			}
+			last = "0-0"
+			if len(tail) > 0 {
+				last = tail[0].ID
+			}
+			if ready != nil {
+				ready()
+				ready = nil
+			}
+		}
+		res, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{r.cfg.Stream, last}, Count: redisBatch, Block: redisBlock}).Result()
+		if errors.Is(err, redis.Nil) {
+			err = nil // nothing added within redisBlock
 		}
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && !down {
-				// Idle: check the connection. A failed PING makes
-				// go-redis drop it, so the next Receive reconnects.
-				if err := pubsub.Ping(ctx); err == nil {
-					continue
-				}
-			}
-			if !down {
-				down = true
-				log.Warn().Err(err).Msg("redis tweet subscription lost, resubscribing until it returns")
-			}
-			if timer == nil {
-				timer = time.NewTimer(backoff)
-			} else {
-				timer.Reset(backoff)
-			}
-			select {
-			case <-ctx.Done():
-				return st, nil
-			case <-timer.C:
-			}
-			backoff = min(2*backoff, redisMaxBackoff)
-			continue
-		}
-		backoff = redisMinBackoff
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind != "subscribe" {
+			if ctx.Err() != nil || !failed(err) {
 				break
 			}
-			if down {
-				down = false
-				log.Info().Msg("redis tweet subscription renewed")
-			}
-			if subscribed != nil {
-				subscribed()
-				subscribed = nil
-			}
-		case *redis.Message:
-			if down {
-				down = false
-				log.Info().Msg("redis tweet subscription renewed")
-			}
-			t, perr := tweet.Parse([]byte(m.Payload))
-			switch {
-			case errors.Is(perr, tweet.ErrNoText):
-				st.NotStatus++
-				ev := log.Debug()
-				if st.NotStatus == 1 {
-					ev = log.Warn().Str("later", "logged at debug")
-				}
-				ev.Int("bytes", len(m.Payload)).Msg("redis message is not a status (no text), skipped")
-			case perr != nil:
-				st.Malformed++
-				ev := log.Debug()
-				if st.Malformed == 1 {
-					ev = log.Warn().Str("later", "logged at debug")
-				}
-				ev.Err(perr).Int("bytes", len(m.Payload)).Msg("malformed redis tweet message skipped")
-			default:
-				emit(t)
-				st.Emitted++
+			continue
+		}
+		if down {
+			down = false
+			log.Info().Msg("redis tweet stream reachable again")
+		}
+		backoff = redisMinBackoff
+		for _, s := range res {
+			for _, m := range s.Messages {
+				last = m.ID
+				r.entry(log, m, &st, emit)
 			}
 		}
 	}
+	return st, nil
 }
 
-// PublishingSource runs another source and PUBLISHes its tweets on a
-// Redis channel instead of emitting them directly, so that every instance
-// subscribed to the channel (a Redis source, or a PublishingSource)
-// receives them, this one included: its Run subscribes to the channel
-// first and emits what the subscription receives, as a Redis source with
-// the same Addr and Channel would. Run one PublishingSource per channel;
-// the other instances run a Redis source.
+// entry emits the status of one stream entry, or counts and logs why not.
+func (r *Redis) entry(log zerolog.Logger, m redis.XMessage, st *RedisStats, emit func(*tweet.Tweet)) {
+	data, _ := m.Values["tweet"].(string)
+	t, err := tweet.Parse([]byte(data))
+	switch {
+	case errors.Is(err, tweet.ErrNoText):
+		st.NotStatus++
+		ev := log.Debug()
+		if st.NotStatus == 1 {
+			ev = log.Warn().Str("later", "logged at debug")
+		}
+		ev.Str("id", m.ID).Int("bytes", len(data)).Msg("redis stream entry is not a status (no text), skipped")
+	case err != nil:
+		st.Malformed++
+		ev := log.Debug()
+		if st.Malformed == 1 {
+			ev = log.Warn().Str("later", "logged at debug")
+		}
+		ev.Err(err).Str("id", m.ID).Int("bytes", len(data)).Msg("malformed redis tweet entry skipped")
+	default:
+		emit(t)
+		st.Emitted++
+	}
+}
+
+// PublishingSource runs another source and adds its tweets to a Redis
+// stream instead of emitting them directly, so that every instance reading
+// the stream (a Redis source, or a PublishingSource) receives them, this
+// one included: its Run reads the stream as a Redis source with the same
+// Client and Stream would, and emits what it reads. Run one
+// PublishingSource per stream; the other instances run a Redis source.
 //
-// Each tweet is published as its JSON (tweet.Tweet.MarshalJSON: the
-// status it was read from, or its modelled fields). While Redis is
-// unreachable the tweets of Inner are dropped, with one warning per
-// outage: consumers could not receive them anyway.
+// Each tweet is added as its JSON (tweet.Tweet.MarshalJSON: the status it
+// was read from, or its modelled fields), and the stream trimmed to about
+// StreamLen entries. While Redis is unreachable the tweets of Inner are
+// dropped, with one warning per outage.
 //
 // Run starts one goroutine, for Inner, and waits for it before returning.
-// When Inner returns (a replay at its end) Run goes on receiving; an
-// error of Inner ends Run with that error.
+// When Inner returns (a replay at its end) Run goes on reading; an error
+// of Inner ends Run with that error.
 type PublishingSource struct {
 	// Inner is the source whose tweets are published. Required.
 	Inner Source
-	// Addr is the Redis server, host:port. Required.
-	Addr string
-	// Channel is the pub/sub channel; "" means DefaultRedisChannel.
-	Channel string
+	// Client is the Redis client. Required; the caller closes it.
+	Client redis.UniversalClient
+	// Stream is the stream; "" means DefaultRedisStream.
+	Stream string
+	// StreamLen is about how many entries the stream keeps; 0 means
+	// DefaultStreamLen.
+	StreamLen int64
+	// Ready is RedisConfig.Ready.
+	Ready func()
 	// Logger receives what a Redis source's logger does, and the publish
 	// outages. The zero value logs nothing.
 	Logger zerolog.Logger
 }
 
-// Run subscribes to the channel, then runs Inner publishing its tweets,
-// and emits every status received on the channel, until ctx is done (it
-// then returns nil) or Inner fails.
+// Run reads the stream, then runs Inner publishing its tweets, and emits
+// every status read, until ctx is done (it then returns nil) or Inner
+// fails.
 func (p *PublishingSource) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 	if p.Inner == nil {
 		return errors.New("source: PublishingSource needs an Inner source")
 	}
-	r, err := NewRedis(RedisConfig{Addr: p.Addr, Channel: p.Channel, Logger: p.Logger})
-	if err != nil {
-		return err
-	}
-	client := newRedisClient(r.cfg.Addr)
-	defer client.Close()
-
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	pub := &publisher{client: client, channel: r.cfg.Channel,
-		log: p.Logger.With().Str("redis_addr", r.cfg.Addr).Str("redis_channel", r.cfg.Channel).Logger()}
-	startInner := func() {
-		// Inner starts once this instance is subscribed, so that it
-		// receives its own first tweets (a synthetic backfill).
+	stream := cmp.Or(p.Stream, DefaultRedisStream)
+	pub := &publisher{client: p.Client, stream: stream, maxLen: cmp.Or(p.StreamLen, DefaultStreamLen),
+		log: p.Logger.With().Str("redis_stream", stream).Logger()}
+	ready := func() {
+		// Inner starts once this instance knows where the stream ends, so
+		// that it receives its own first tweets (a synthetic backfill).
 		wg.Go(func() {
 			if err := p.Inner.Run(runCtx, func(t *tweet.Tweet) { pub.publish(runCtx, t) }); err != nil {
 				cancel(fmt.Errorf("source: published source: %w", err))
 			}
 		})
+		if p.Ready != nil {
+			p.Ready()
+		}
 	}
-	_, _ = r.subscribe(runCtx, client, emit, startInner)
+	r, err := NewRedis(RedisConfig{Client: p.Client, Stream: stream, Ready: ready, Logger: p.Logger})
+	if err != nil {
+		return err
+	}
+	_, _ = r.RunStats(runCtx, emit)
 	cancel(nil)
 	wg.Wait()
 	if ctx.Err() == nil {
@@ -283,15 +265,17 @@ func (p *PublishingSource) Run(ctx context.Context, emit func(*tweet.Tweet)) err
 	return nil
 }
 
-// publisher PUBLISHes tweets, dropping them while Redis is unreachable.
+// publisher adds tweets to the stream, dropping them while Redis is
+// unreachable.
 type publisher struct {
-	client  *redis.Client
-	channel string
-	log     zerolog.Logger
+	client redis.UniversalClient
+	stream string
+	maxLen int64
+	log    zerolog.Logger
 
-	down    bool          // the last PUBLISH failed
+	down    bool          // the last XADD failed
 	backoff time.Duration // wait after the last failure
-	retryAt time.Time     // no PUBLISH before this while down
+	retryAt time.Time     // no XADD before this while down
 	dropped int           // tweets dropped in this outage
 }
 
@@ -305,7 +289,8 @@ func (p *publisher) publish(ctx context.Context, t *tweet.Tweet) {
 		p.dropped++
 		return
 	}
-	if err := p.client.Publish(ctx, p.channel, data).Err(); err != nil {
+	err = p.client.XAdd(ctx, &redis.XAddArgs{Stream: p.stream, MaxLen: p.maxLen, Approx: true, Values: []string{"tweet", string(data)}}).Err()
+	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}

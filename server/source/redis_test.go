@@ -24,24 +24,40 @@ var _ tweetSource = (*PublishingSource)(nil)
 // redisWait bounds every wait of the Redis tests.
 const redisWait = 5 * time.Second
 
-// publishTo PUBLISHes msg once at least n clients are subscribed to
-// channel (a PUBLISH that reaches fewer is not received by the ones that
-// matter: pub/sub keeps nothing), polling until redisWait.
-func publishTo(t *testing.T, c *redis.Client, channel string, n int64, msg string) {
+// add XADDs msg to stream as a producer does.
+func add(t *testing.T, c *redis.Client, stream, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(redisWait)
-	for {
-		subs, err := c.PubSubNumSub(context.Background(), channel).Result()
-		if err == nil && subs[channel] >= n {
-			got, err := c.Publish(context.Background(), channel, msg).Result()
-			if err == nil && got >= n {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %d subscribers on %s within %v (last error %v)", n, channel, redisWait, err)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := c.XAdd(context.Background(), &redis.XAddArgs{Stream: stream, Values: []string{"tweet", msg}}).Err(); err != nil {
+		t.Fatalf("XADD: %v", err)
+	}
+}
+
+// newSource returns a Redis source of stream through addr (a client the
+// test closes at its end), and a channel closed when it is Ready.
+func newSource(t *testing.T, addr, stream string, logs *syncBuffer) (*Redis, <-chan struct{}) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: 2 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	ready := make(chan struct{})
+	cfg := RedisConfig{Client: c, Stream: stream, Ready: func() { close(ready) }}
+	if logs != nil {
+		cfg.Logger = zerolog.New(logs)
+	}
+	src, err := NewRedis(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, ready
+}
+
+// waitReady waits for ready, failing the test after redisWait.
+func waitReady(t *testing.T, ready <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ready:
+	case <-time.After(redisWait):
+		t.Fatal("the source was not ready within", redisWait)
 	}
 }
 
@@ -107,13 +123,12 @@ func next(t *testing.T, ch <-chan *tweet.Tweet) *tweet.Tweet {
 func TestRedisEmitsStatusesOnly(t *testing.T) {
 	rs := redistest.Start(t)
 	logs := &syncBuffer{}
-	src, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: "test:statuses", Logger: zerolog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, stop := runRedis(t, src)
 	c := rs.Client()
 	defer c.Close()
+	add(t, c, "test:statuses", statusJSON(99)) // before Run: not read
+	src, ready := newSource(t, rs.Addr(), "test:statuses", logs)
+	got, stop := runRedis(t, src)
+	waitReady(t, ready)
 	for _, msg := range []string{
 		statusJSON(1),
 		`{"id": 2, "text": `, // malformed
@@ -122,7 +137,7 @@ func TestRedisEmitsStatusesOnly(t *testing.T) {
 		`not json either`,
 		statusJSON(3),
 	} {
-		publishTo(t, c, "test:statuses", 1, msg)
+		add(t, c, "test:statuses", msg)
 	}
 	for want := int64(1); want <= 3; want++ {
 		if tw := next(t, got); tw.ID != want || tw.Text != fmt.Sprintf("tweet %d #redis", want) {
@@ -142,30 +157,30 @@ func TestRedisEmitsStatusesOnly(t *testing.T) {
 	if n := strings.Count(out, `"level":"warn"`); n != 2 {
 		t.Errorf("%d warnings, want 2 (one malformed, one not a status):\n%s", n, out)
 	}
-	if !strings.Contains(out, "malformed redis tweet message skipped") || !strings.Contains(out, "not a status") {
+	if !strings.Contains(out, "malformed redis tweet entry skipped") || !strings.Contains(out, "not a status") {
 		t.Errorf("skips not logged:\n%s", out)
 	}
 }
 
+// Redis restarts empty: Run reads on, the entries added to the new stream
+// included, and logs the outage once.
 func TestRedisSurvivesRestart(t *testing.T) {
 	rs := redistest.Start(t)
 	logs := &syncBuffer{}
-	src, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: "test:restart", Logger: zerolog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ready := newSource(t, rs.Addr(), "test:restart", logs)
 	got, stop := runRedis(t, src)
+	waitReady(t, ready)
 	c := rs.Client()
 	defer c.Close()
-	publishTo(t, c, "test:restart", 1, statusJSON(1))
+	add(t, c, "test:restart", statusJSON(1))
 	if tw := next(t, got); tw.ID != 1 {
 		t.Fatalf("emitted %d, want 1", tw.ID)
 	}
 	rs.Kill()
+	waitLogged(t, logs, "unreachable")
 	rs.Restart()
-	// publishTo waits for Run to resubscribe.
-	publishTo(t, c, "test:restart", 1, statusJSON(2))
-	publishTo(t, c, "test:restart", 1, statusJSON(3))
+	add(t, c, "test:restart", statusJSON(2))
+	add(t, c, "test:restart", statusJSON(3))
 	for want := int64(2); want <= 3; want++ {
 		if tw := next(t, got); tw.ID != want {
 			t.Fatalf("emitted %d, want %d", tw.ID, want)
@@ -175,11 +190,61 @@ func TestRedisSurvivesRestart(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 	out := logs.String()
-	if n := strings.Count(out, "subscription lost"); n != 1 {
+	if n := strings.Count(out, "unreachable"); n != 1 {
 		t.Errorf("outage logged %d times, want once:\n%s", n, out)
 	}
-	if !strings.Contains(out, "subscription renewed") {
-		t.Errorf("renewal not logged:\n%s", out)
+	if !strings.Contains(out, "reachable again") {
+		t.Errorf("the return not logged:\n%s", out)
+	}
+}
+
+// An instance cut from Redis for 5 s, while the others keep it, gets the
+// tweets added meanwhile once it is back, in order, none twice.
+func TestRedisCatchesUpAfterCut(t *testing.T) {
+	rs := redistest.Start(t)
+	proxy := redistest.NewProxy(t, rs)
+	logs := &syncBuffer{}
+	src, ready := newSource(t, proxy.Addr(), "test:cut", logs)
+	got, stop := runRedis(t, src)
+	waitReady(t, ready)
+	c := rs.Client()
+	defer c.Close()
+	add(t, c, "test:cut", statusJSON(1))
+	if tw := next(t, got); tw.ID != 1 {
+		t.Fatalf("emitted %d, want 1", tw.ID)
+	}
+	proxy.Cut()
+	waitLogged(t, logs, "unreachable")
+	cutAt := time.Now()
+	for id := int64(2); id <= 6; id++ {
+		add(t, c, "test:cut", statusJSON(id))
+	}
+	time.Sleep(5*time.Second - time.Since(cutAt)) // the partition's length, not a wait for an event
+	proxy.Restore()
+	for want := int64(2); want <= 6; want++ {
+		if tw := next(t, got); tw.ID != want {
+			t.Fatalf("after the cut: emitted %d, want %d", tw.ID, want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	select {
+	case tw := <-got:
+		t.Fatalf("extra tweet %d emitted", tw.ID)
+	default:
+	}
+}
+
+// waitLogged waits until logs holds what, failing after redisWait.
+func waitLogged(t *testing.T, logs *syncBuffer, what string) {
+	t.Helper()
+	deadline := time.Now().Add(redisWait)
+	for !strings.Contains(logs.String(), what) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not logged within %v:\n%s", what, redisWait, logs.String())
+		}
+		time.Sleep(5 * time.Millisecond) // polling a log, bounded
 	}
 }
 
@@ -190,17 +255,14 @@ func TestRedisWithoutServerStopsOnCancel(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	src, err := NewRedis(RedisConfig{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, _ := newSource(t, addr, "test:nothing", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := src.Run(ctx, func(*tweet.Tweet) { t.Error("emitted without Redis") }); err != nil {
 		t.Fatalf("Run = %v, want nil at ctx's end", err)
 	}
 	if _, err := NewRedis(RedisConfig{}); err == nil {
-		t.Error("NewRedis without Addr: no error")
+		t.Error("NewRedis without a client: no error")
 	}
 }
 
@@ -223,26 +285,10 @@ func (s sliceSource) Run(ctx context.Context, emit func(*tweet.Tweet)) error {
 
 func TestPublishingSourceRoundTrip(t *testing.T) {
 	rs := redistest.Start(t)
-	const channel = "test:publish"
-	other, err := NewRedis(RedisConfig{Addr: rs.Addr(), Channel: channel})
-	if err != nil {
-		t.Fatal(err)
-	}
+	const stream = "test:publish"
+	other, otherReady := newSource(t, rs.Addr(), stream, nil)
 	gotOther, stopOther := runRedis(t, other)
-	c := rs.Client()
-	defer c.Close()
-	// Wait for the other instance's subscription: the publisher does not.
-	deadline := time.Now().Add(redisWait)
-	for {
-		subs, err := c.PubSubNumSub(context.Background(), channel).Result()
-		if err == nil && subs[channel] >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Redis source did not subscribe")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitReady(t, otherReady) // the publisher does not wait for the others
 
 	// One parsed tweet (published as its raw JSON), two built in Go.
 	parsed, err := tweet.Parse([]byte(statusJSON(1)))
@@ -254,7 +300,9 @@ func TestPublishingSourceRoundTrip(t *testing.T) {
 		{ID: 2, IDStr: "2", Text: "built #go", CreatedAt: "Mon Dec 22 23:46:00 +0000 2014", User: &tweet.User{ID: 8, ScreenName: "gopher"}},
 		{ID: 3, IDStr: "3", Text: "third", CreatedAt: "Mon Dec 22 23:47:00 +0000 2014", User: &tweet.User{ID: 8, ScreenName: "gopher"}},
 	}}
-	pub := &PublishingSource{Inner: inner, Addr: rs.Addr(), Channel: channel}
+	c := rs.Client()
+	defer c.Close()
+	pub := &PublishingSource{Inner: inner, Client: c, Stream: stream}
 	gotSelf, stopSelf := runRedis(t, pub)
 	for _, ch := range []struct {
 		name string
@@ -278,7 +326,9 @@ func TestPublishingSourceRoundTrip(t *testing.T) {
 func TestPublishingSourceInnerError(t *testing.T) {
 	rs := redistest.Start(t)
 	boom := errors.New("boom")
-	pub := &PublishingSource{Inner: sliceSource{err: boom}, Addr: rs.Addr(), Channel: "test:inner-error"}
+	c := rs.Client()
+	defer c.Close()
+	pub := &PublishingSource{Inner: sliceSource{err: boom}, Client: c, Stream: "test:inner-error"}
 	ctx, cancel := context.WithTimeout(context.Background(), redisWait)
 	defer cancel()
 	err := pub.Run(ctx, func(*tweet.Tweet) {})
