@@ -137,6 +137,11 @@ func (r *Redis) Settled() bool {
 	return r.up.Load() && time.Since(time.Unix(0, r.upSince.Load())) >= r.cfg.SettleAfter
 }
 
+// Reachable reports whether Redis answered the last command or probe
+// (Run pings it every second): false before Run first reaches it and
+// during an outage.
+func (r *Redis) Reachable() bool { return r.up.Load() }
+
 // Set queues e for the hash and the other instances. It never blocks.
 func (r *Redis) Set(e hub.LiveEntry) { r.enqueue(change{e: e}) }
 
