@@ -29,7 +29,7 @@ const childEnv = "SENTE_TEST_SERVE"
 
 // serveChild runs the server of a child process; see childEnv.
 func serveChild(args string) int {
-	if err := run(strings.Split(args, "\x1f"), os.Stderr); err != nil {
+	if err := run(strings.Split(args, "\x1f"), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		return 1
 	}

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
-
-	"github.com/rs/zerolog"
+	"strings"
 
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/transit/edn"
@@ -24,64 +24,95 @@ var confKeys = map[transit.Keyword]string{
 	"redis-port":   "used",
 }
 
-// applyConf reads a BirdWatch conf.edn and applies its :port to cfg,
-// unless the -addr flag was given, and its :redis-host and :redis-port
-// (default 127.0.0.1 and 6379 when only one is given), unless
-// -redis-addr (or its variable) was: flags win. Keys this server does
-// not use are logged, unknown keys with a warning.
-func applyConf(cfg *config, path string, addrFlagSet bool, log zerolog.Logger) error {
+// confNote is a conf.edn key the server does not use.
+type confNote struct {
+	path, key string
+	why       string // why it is not used
+	unknown   bool   // not a key of BirdWatch's conf.edn
+}
+
+// readConf reads the BirdWatch conf.edn at path and returns the values it
+// gives settings, by setting name, as the settings would be written: its
+// :port gives -addr (":PORT"), its :redis-host and :redis-port (127.0.0.1
+// and 6379 when only one is given) -redis-addr. The values are checked
+// with the other origins' (loadConfig); only their types are checked
+// here (a confKeyError). The keys it does not use come back as notes.
+func readConf(path string) (map[string]value, []confNote, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("conf: %w", err)
+		return nil, nil, err
 	}
 	v, err := edn.Unmarshal(data)
 	if err != nil {
-		return fmt.Errorf("conf %s: %w", path, err)
+		return nil, nil, err
 	}
 	m, ok := v.(*transit.Map)
 	if !ok {
-		return fmt.Errorf("conf %s: not a map", path)
+		return nil, nil, fmt.Errorf("not a map: %s", ednText(v))
 	}
-	redisHost, redisPort := "", int64(0)
+	got := map[string]value{}
+	var notes []confNote
+	var redisHost, redisPort string
+	var redisKeys []string // the Redis keys given, as written
 	for k, val := range m.All() {
 		kw, _ := k.(transit.Keyword)
 		why, known := confKeys[kw]
+		written := fmt.Sprintf("%s %s", ednText(k), ednText(val))
 		switch {
+		case !known:
+			notes = append(notes, confNote{path: path, key: ednText(k), why: "unknown: ignored", unknown: true})
+		case kw == "port":
+			p, ok := val.(int64)
+			if !ok {
+				return nil, nil, confKeyError{fmt.Errorf("-addr (conf %s %s): want a port number", path, written)}
+			}
+			got["addr"] = value{text: ":" + strconv.FormatInt(p, 10), from: fromConf, where: path + " " + written}
 		case kw == "redis-host":
 			h, ok := val.(string)
 			if !ok || h == "" {
-				return fmt.Errorf("conf %s: :redis-host %v is not a host name", path, val)
+				return nil, nil, confKeyError{fmt.Errorf("-redis-addr (conf %s %s): want a host name", path, written)}
 			}
-			redisHost = h
+			redisHost, redisKeys = h, append(redisKeys, written)
 		case kw == "redis-port":
 			p, ok := val.(int64)
-			if !ok || p <= 0 || p > 65535 {
-				return fmt.Errorf("conf %s: :redis-port %v is not a port number", path, val)
+			if !ok {
+				return nil, nil, confKeyError{fmt.Errorf("-redis-addr (conf %s %s): want a port number", path, written)}
 			}
-			redisPort = p
-		case !known:
-			log.Warn().Str("conf", path).Str("key", fmt.Sprint(k)).Msg("unknown conf key ignored")
-		case kw == "port":
-			port, ok := val.(int64)
-			if !ok || port < 0 || port > 65535 {
-				return fmt.Errorf("conf %s: :port %v is not a port number", path, val)
-			}
-			if !addrFlagSet {
-				cfg.addr = ":" + strconv.FormatInt(port, 10)
-			}
+			redisPort, redisKeys = strconv.FormatInt(p, 10), append(redisKeys, written)
 		default:
-			log.Info().Str("conf", path).Str("key", string(kw)).Str("reason", why).Msg("conf key not used")
+			notes = append(notes, confNote{path: path, key: ednText(k), why: "not used: " + why})
 		}
 	}
-	if (redisHost != "" || redisPort != 0) && cfg.redisAddr == "" {
+	if len(redisKeys) > 0 {
+		slices.Sort(redisKeys) // map order is not the file's
 		if redisHost == "" {
 			redisHost = "127.0.0.1"
 		}
-		if redisPort == 0 {
-			redisPort = 6379
+		if redisPort == "" {
+			redisPort = "6379"
 		}
-		cfg.redisAddr = net.JoinHostPort(redisHost, strconv.FormatInt(redisPort, 10))
-		log.Info().Str("conf", path).Str("redis_addr", cfg.redisAddr).Msg("redis from conf")
+		got["redis-addr"] = value{text: net.JoinHostPort(redisHost, redisPort), from: fromConf,
+			where: path + " " + strings.Join(redisKeys, " ")}
 	}
-	return nil
+	slices.SortFunc(notes, func(a, b confNote) int { return strings.Compare(a.key, b.key) })
+	return got, notes, nil
+}
+
+// confKeyError is a conf.edn value of the wrong type; its text names the
+// setting, the file, the key and the value.
+type confKeyError struct{ error }
+
+func (e confKeyError) Unwrap() error { return e.error }
+
+// ednText writes a conf.edn value for a message: strings quoted,
+// keywords with their colon.
+func ednText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case nil:
+		return "nil"
+	default:
+		return fmt.Sprint(v)
+	}
 }

@@ -14,7 +14,11 @@ import (
 	"github.com/sente-go/sente/web"
 )
 
-func TestApplyConf(t *testing.T) {
+// TestConfFile reads BirdWatch's conf.edn: :port gives -addr, :redis-host
+// and :redis-port -redis-addr, unless a flag (or a variable) gives them;
+// the other keys are logged, unknown ones with a warning; a value of the
+// wrong type, a file that is not a map, or no file, is an error.
+func TestConfFile(t *testing.T) {
 	dir := t.TempDir()
 	write := func(text string) string {
 		p := filepath.Join(dir, "conf.edn")
@@ -27,43 +31,43 @@ func TestApplyConf(t *testing.T) {
 	p := write(`{:es-address "http://127.0.0.1:9200" :es-index "birdwatch" :port 9999
  :pidfile-name "birdwatch.pid" :redis-host "127.0.0.1" :redis-port 6379 :inspect-port 8001
  :colour :blue}`)
-	var logs bytes.Buffer
-	log := zerolog.New(&logs)
-	cfg := config{addr: ":8888"}
-	if err := applyConf(&cfg, p, false, log); err != nil {
+	l, err := loadConfig([]string{"-conf", p}, noEnv)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != ":9999" {
-		t.Errorf("addr = %q, want :9999 from :port", cfg.addr)
+	if l.cfg.addr != ":9999" {
+		t.Errorf("addr = %q, want :9999 from :port", l.cfg.addr)
 	}
+	if l.cfg.redisAddr != "127.0.0.1:6379" {
+		t.Errorf("redisAddr = %q, want 127.0.0.1:6379 from :redis-host and :redis-port", l.cfg.redisAddr)
+	}
+	var logs bytes.Buffer
+	l.logNotes(zerolog.New(&logs))
 	if !strings.Contains(logs.String(), `"level":"warn","conf":"`+p+`","key":":colour"`) {
 		t.Errorf("unknown key not warned about:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), `"key":"inspect-port","reason":"there is no inspection UI"`) {
+	if !strings.Contains(logs.String(), `"key":":inspect-port","reason":"not used: there is no inspection UI"`) {
 		t.Errorf("unused key not logged:\n%s", logs.String())
 	}
-	if cfg.redisAddr != "127.0.0.1:6379" {
-		t.Errorf("redisAddr = %q, want 127.0.0.1:6379 from :redis-host and :redis-port", cfg.redisAddr)
+	l, err = loadConfig([]string{"-conf", p, "-addr", "127.0.0.1:1", "-redis-addr", "10.0.0.1:7000"}, noEnv)
+	if err != nil || l.cfg.addr != "127.0.0.1:1" || l.cfg.redisAddr != "10.0.0.1:7000" {
+		t.Errorf("-addr or -redis-addr did not win over conf: %+v %v", l, err)
 	}
-	cfg = config{addr: "127.0.0.1:1", redisAddr: "10.0.0.1:7000"}
-	if err := applyConf(&cfg, p, true, log); err != nil || cfg.addr != "127.0.0.1:1" || cfg.redisAddr != "10.0.0.1:7000" {
-		t.Errorf("-addr or -redis-addr did not win over conf: %q %q %v", cfg.addr, cfg.redisAddr, err)
+	// -redis-url, of higher precedence, wins over conf's Redis too.
+	l, err = loadConfig([]string{"-redis-url", "redis://10.0.0.2:7000"}, envOf(map[string]string{"SENTE_CONF": p}))
+	if err != nil || l.cfg.redisAddr != "" || l.cfg.redisURL != "redis://10.0.0.2:7000" || l.cfg.redisTarget() != "redis://10.0.0.2:7000" {
+		t.Errorf("-redis-url did not win over conf's Redis: %+v %v", l, err)
 	}
-	cfg = config{}
-	if err := applyConf(&cfg, write(`{:redis-port 7001}`), false, log); err != nil || cfg.redisAddr != "127.0.0.1:7001" {
-		t.Errorf(":redis-port alone: %q %v", cfg.redisAddr, err)
+	if l, err := loadConfig([]string{"-conf", write(`{:redis-port 7001}`)}, noEnv); err != nil || l.cfg.redisAddr != "127.0.0.1:7001" {
+		t.Errorf(":redis-port alone: %+v %v", l, err)
 	}
-	for _, bad := range []string{`{:port "x"}`, `[1 2]`, `{:port`, `{:redis-port 0}`, `{:redis-host 1}`} {
-		if err := applyConf(&cfg, write(bad), false, log); err == nil {
+	for _, bad := range []string{`{:port "x"}`, `[1 2]`, `{:port`, `{:redis-port 0}`, `{:redis-host 1}`, `{:port 70000}`} {
+		if _, err := loadConfig([]string{"-conf", write(bad)}, noEnv); err == nil {
 			t.Errorf("conf %s accepted", bad)
 		}
 	}
-	if err := applyConf(&cfg, filepath.Join(dir, "absent.edn"), false, log); err == nil {
+	if _, err := loadConfig([]string{"-conf", filepath.Join(dir, "absent.edn")}, noEnv); err == nil {
 		t.Error("missing conf file accepted")
-	}
-	c, err := parseConfig([]string{"-conf", p, "-addr", ":1"})
-	if err != nil || c.confPath != p || !c.addrSet {
-		t.Errorf("parseConfig = %+v, %v", c, err)
 	}
 	for name, want := range map[string]web.Packer{"": web.PackerAuto, "auto": web.PackerAuto, "transit": web.PackerTransit, "edn": web.PackerEDN} {
 		if p, err := parsePacker(name); err != nil || p != want {

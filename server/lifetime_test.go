@@ -249,7 +249,7 @@ func TestIdleKeepAliveClosed(t *testing.T) {
 
 // TestShutdownTricklingClient is the issue's measurement: with a client
 // trickling a POST body (whose bound is far away), the shutdown returns
-// within its deadline, /healthz stops answering 200 as soon as it begins
+// within its deadline, /readyz stops answering 200 as soon as it begins
 // (503 while the Sente server drains, then nothing: the listener is
 // closed), and a second signal cuts a longer deadline short. (BirdWatch's
 // hub answers every callback, so its drain is short; web's tests cover a
@@ -274,9 +274,9 @@ func TestShutdownTricklingClient(t *testing.T) {
 			trickled := trickle(c, 1000, 50*time.Millisecond, stop)
 			defer func() { close(stop); <-trickled }()
 
-			healthz := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-			if code := get(t, healthz, "http://"+ls.addr+"/healthz"); code != http.StatusOK {
-				t.Fatalf("/healthz = %d before the shutdown", code)
+			readyz := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			if code := get(t, readyz, "http://"+ls.addr+"/readyz"); code != http.StatusOK {
+				t.Fatalf("/readyz = %d before the shutdown", code)
 			}
 			start := time.Now()
 			ls.stop()
@@ -284,8 +284,8 @@ func TestShutdownTricklingClient(t *testing.T) {
 				ls.force()
 			}
 			ls.logs.await(t, `"message":"shutting down"`)
-			if code := get(t, healthz, "http://"+ls.addr+"/healthz"); code == http.StatusOK {
-				t.Errorf("/healthz = 200 after the shutdown began")
+			if code := get(t, readyz, "http://"+ls.addr+"/readyz"); code == http.StatusOK {
+				t.Errorf("/readyz = 200 after the shutdown began")
 			}
 			took, err := ls.wait(t, start, tc.deadline+5*time.Second)
 			t.Logf("shutdown with a trickling client took %v (deadline %v, second signal %v): %v", took, tc.deadline, tc.force, err)

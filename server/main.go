@@ -7,11 +7,18 @@
 //
 //	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|redis|FILE.jsonl] …
 //
-// Run with -h for every flag. SIGINT or SIGTERM shut it down gracefully:
-// /healthz answers 503 from then on, pending pushes are flushed and
-// callback replies given meanwhile written before the sockets close; after
-// 10 s every connection left is closed. A second SIGINT or SIGTERM closes
-// them at once.
+// Run with -h for every flag, with -check-config to see the configuration
+// in effect: each setting comes from its flag, else its environment
+// variable, else BirdWatch's conf.edn (-conf), else its default (see
+// config.go). /healthz answers 200 while the process serves HTTP;
+// /readyz answers 503 while it shuts down or its Redis is unreachable.
+// -debug-addr serves net/http/pprof on an address of its own.
+//
+// SIGINT or SIGTERM shut it down gracefully: /readyz answers 503 from
+// then on (for -shutdown-delay before anything else changes), pending
+// pushes are flushed and callback replies given meanwhile written before
+// the sockets close; after -shutdown-timeout (10 s) every connection left
+// is closed. A second SIGINT or SIGTERM closes them at once.
 package main
 
 import (
@@ -28,7 +35,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +76,7 @@ type limits struct {
 	body     time.Duration // to read a request's body, from the end of its header
 	idle     time.Duration // a keep-alive connection between requests (http.Server.IdleTimeout)
 	shutdown time.Duration // the graceful shutdown; then every connection is closed
+	delay    time.Duration // before the shutdown: serving on, /readyz answers 503 (no default)
 }
 
 // defaultLimits are the binary's limits. The body bound is per request,
@@ -101,7 +108,9 @@ func (l limits) withDefaults() limits {
 // other route takes a body.
 const maxBody = 64 << 10
 
-// config is the server's configuration, from flags and environment.
+// config is the server's configuration: see settings (config.go) for
+// where each field comes from. The zero value of a field that has a
+// default in settings takes the library's or the binary's default.
 type config struct {
 	addr      string  // listen address, host:port
 	logLevel  string  // zerolog level name
@@ -115,13 +124,13 @@ type config struct {
 	storeSize int     // tweets kept
 	packer    string  // "auto", "transit" or "edn"
 	confPath  string  // BirdWatch conf.edn to read ("" : none)
-	addrSet   bool    // -addr was given (it wins over conf.edn's :port)
 	redisAddr string  // Redis host:port joining instances ("" : one instance); shorthand of redisURL
 	redisURL  string  // Redis URL joining instances (redisconn.Open), "" : redisAddr
 	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
 	clients   string  // the Sente client generations served (protocol.ParseGenerations)
 	origins   string  // other origins allowed besides the server's own, comma-separated ("*": all)
 	maxHeader int     // http.Server.MaxHeaderBytes (<= 0: defaultMaxHeaderBytes)
+	debugAddr string  // the debug server's address (pprof), "" : none
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis stream of tweets shared by instances (-source redis, -redis-publish)
@@ -132,27 +141,32 @@ type config struct {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage is printed
+		}
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-// run parses args, starts the server and blocks until SIGINT/SIGTERM.
-func run(args []string, logOut io.Writer) error {
-	cfg, err := parseConfig(args)
+// run reads the configuration from args, the environment and conf.edn,
+// starts the server and blocks until SIGINT/SIGTERM. With -check-config
+// it writes the configuration to stdout instead. The log goes to logOut.
+func run(args []string, stdout, logOut io.Writer) error {
+	l, err := loadConfig(args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
+	if l.check {
+		return l.writeCheck(stdout)
+	}
+	cfg := l.cfg
 	log, err := newLogger(cfg.logLevel, logOut)
 	if err != nil {
 		return err
 	}
-	if cfg.confPath != "" {
-		if err := applyConf(&cfg, cfg.confPath, cfg.addrSet, log); err != nil {
-			return err
-		}
-	}
+	l.logNotes(log)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -195,67 +209,6 @@ func watchSignals(sigs <-chan os.Signal, log zerolog.Logger) (stop, force contex
 	}
 }
 
-// parseConfig reads flags; each has an environment variable as default.
-func parseConfig(args []string) (config, error) {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	var cfg config
-	fs.StringVar(&cfg.addr, "addr", envOr("SENTE_ADDR", ":8888"), "listen address (env SENTE_ADDR)")
-	fs.StringVar(&cfg.logLevel, "log-level", envOr("SENTE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SENTE_LOG_LEVEL)")
-	fs.StringVar(&cfg.staticDir, "static-dir", envOr("SENTE_STATIC_DIR", ""), "serve this BirdWatch resources/public directory at / (env SENTE_STATIC_DIR)")
-	fs.StringVar(&cfg.source, "source", envOr("SENTE_SOURCE", "synthetic"), `tweet source: "synthetic", "none", "redis" (the -redis-tweets channel at -redis-addr), or a JSONL file of Twitter statuses to replay (env SENTE_SOURCE)`)
-	fs.Float64Var(&cfg.rate, "rate", envFloat("SENTE_RATE", 5), "synthetic tweets per second (env SENTE_RATE)")
-	fs.Uint64Var(&cfg.seed, "seed", uint64(envFloat("SENTE_SEED", 1)), "synthetic tweet seed (env SENTE_SEED)")
-	fs.IntVar(&cfg.backfill, "backfill", int(envFloat("SENTE_BACKFILL", 5000)), "synthetic tweets dated before start, for history (env SENTE_BACKFILL)")
-	fs.Float64Var(&cfg.speed, "speed", envFloat("SENTE_SPEED", 1), "replay speed-up factor; 0 replays as fast as possible (env SENTE_SPEED)")
-	fs.StringVar(&cfg.storeFile, "store-file", envOr("SENTE_STORE_FILE", ""), "keep the tweet history in this JSONL file across restarts (env SENTE_STORE_FILE)")
-	fs.IntVar(&cfg.storeSize, "store-size", int(envFloat("SENTE_STORE_SIZE", 100000)), "most tweets kept; the oldest are evicted (env SENTE_STORE_SIZE)")
-	fs.StringVar(&cfg.packer, "packer", envOr("SENTE_PACKER", "auto"), `Sente packer: "auto" (each client's own, Transit until it speaks), "transit" or "edn" (env SENTE_PACKER)`)
-	fs.StringVar(&cfg.confPath, "conf", envOr("SENTE_CONF", ""), "read BirdWatch's conf.edn (:port, :redis-host, :redis-port; other keys are logged; flags win) (env SENTE_CONF)")
-	fs.StringVar(&cfg.redisAddr, "redis-addr", envOr("SENTE_REDIS_ADDR", ""), "Redis host:port that joins several instances; shorthand of -redis-url redis://HOST:PORT; empty: one instance, nothing shared (env SENTE_REDIS_ADDR)")
-	fs.StringVar(&cfg.redisURL, "redis-url", envOr("SENTE_REDIS_URL", ""), "Redis that joins several instances, as a URL: redis://[user:password@]host:port[/db], rediss://… (TLS; ?ca_file=PEM to trust a private authority), redis://host:port?master_name=NAME (Sentinel), redis+cluster://host:port?addr=… (Redis Cluster) (env SENTE_REDIS_URL)")
-	fs.StringVar(&cfg.csrfToken, "csrf-token", envOr("SENTE_CSRF_TOKEN", ""), "the CSRF token handed to pages and required on their requests; empty: a random one, shared by every instance on the same -redis-addr (set it for a cluster whose Redis may restart empty) (env SENTE_CSRF_TOKEN)")
-	fs.StringVar(&cfg.clients, "clients", envOr("SENTE_CLIENTS", defaultClients), `Sente client generations served: a comma-separated list of flexi (1.3-1.8: BirdWatch's bundle), v1 (1.9-1.17), v2mixed (1.18-1.20), v2 (1.21+: the built-in page), or "all"; each client then gets one handshake in its own dialect and no frame it cannot read (env SENTE_CLIENTS)`)
-	fs.StringVar(&cfg.origins, "allowed-origins", envOr("SENTE_ALLOWED_ORIGINS", ""), `origins allowed to use /chsk besides the server's own, comma-separated (scheme://host[:port] as browsers send them), or "*" for every site (env SENTE_ALLOWED_ORIGINS)`)
-	fs.StringVar(&cfg.redisTweets, "redis-tweets", envOr("SENTE_REDIS_TWEETS", source.DefaultRedisStream), "Redis stream of JSON tweets (field \"tweet\") that -source redis reads and -redis-publish adds to (env SENTE_REDIS_TWEETS)")
-	fs.BoolVar(&cfg.redisPublish, "redis-publish", envBool("SENTE_REDIS_PUBLISH"), "add the local source's tweets to the -redis-tweets stream, and read them (as every other instance does) from there (env SENTE_REDIS_PUBLISH)")
-	fs.IntVar(&cfg.maxHeader, "max-header-bytes", int(envFloat("SENTE_MAX_HEADER_BYTES", defaultMaxHeaderBytes)), "largest request header read, in bytes; a larger one gets 431 (env SENTE_MAX_HEADER_BYTES)")
-	fs.IntVar(&cfg.maxConns, "max-conns", int(envFloat("SENTE_MAX_CONNS", 0)), "open connections at most (WebSockets, polls, keep-alives); more wait to be accepted; 0: the open-file limit less a reserve for the process, -1: no limit (env SENTE_MAX_CONNS)")
-	if err := fs.Parse(args); err != nil {
-		return config{}, err
-	}
-	fs.Visit(func(f *flag.Flag) { cfg.addrSet = cfg.addrSet || f.Name == "addr" })
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if cfg.redisAddr != "" && cfg.redisURL != "" {
-		return config{}, errors.New("-redis-addr and -redis-url both given: give one")
-	}
-	return cfg, nil
-}
-
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
-	}
-	return def
-}
-
-// envBool reads a boolean variable (strconv.ParseBool); unset or
-// unreadable is false.
-func envBool(key string) bool {
-	b, _ := strconv.ParseBool(os.Getenv(key))
-	return b
-}
-
-func envFloat(key string, def float64) float64 {
-	if v, ok := os.LookupEnv(key); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
-		}
-	}
-	return def
-}
-
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
 func newLogger(level string, out io.Writer) (zerolog.Logger, error) { return logging.New(level, out) }
 
@@ -285,11 +238,14 @@ type app struct {
 	perc    *percolator.Percolator
 	hub     *hub.Hub
 	http    http.Handler
-	// draining is set when the shutdown begins: /healthz answers 503.
+	// draining is set when the shutdown begins: /readyz answers 503.
 	draining atomic.Bool
 	// sourceReady is closed once the tweet source reads: at once, but
 	// for a Redis stream, once its position is known.
 	sourceReady chan struct{}
+	// debugLn, when not nil, is the debug server's listener (pprof);
+	// serve closes it.
+	debugLn net.Listener
 }
 
 // newApp builds the components from cfg; src, when not nil, replaces the
@@ -423,7 +379,7 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		return nil, err
 	}
 	a = &app{rdb: rdb, sourceReady: sourceReady, sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h}
-	a.http = newRouter(cfg, sente.Handler(), token, func() bool { return !a.draining.Load() })
+	a.http = newRouter(cfg, sente.Handler(), token, a.notReady, log.With().Str("component", "http").Logger())
 	return a, nil
 }
 
@@ -463,17 +419,15 @@ func parsePacker(name string) (web.Packer, error) {
 
 // newSource returns the configured tweet source, or nil for "none". With
 // -redis-publish the local source publishes to Redis, and the instance
-// receives its tweets, as every other one does, from there.
+// receives its tweets, as every other one does, from there. rdb is the
+// client of cfg.redisTarget(), nil when there is none.
 func newSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {
+	if err := checkSources(cfg); err != nil {
+		return nil, err
+	}
 	src, err := newLocalSource(cfg, log, rdb, ready)
 	if err != nil || !cfg.redisPublish {
 		return src, err
-	}
-	if rdb == nil {
-		return nil, fmt.Errorf("-redis-publish needs -redis-url or -redis-addr")
-	}
-	if src == nil || cfg.source == "redis" {
-		return nil, fmt.Errorf("-redis-publish needs a local source (synthetic or a replay file), not %q", cfg.source)
 	}
 	return redisSource{&source.PublishingSource{Inner: src, Client: rdb, Stream: cfg.redisTweets, Ready: ready,
 		Logger: log.With().Str("component", "redis-publish").Logger()}}, nil
@@ -500,9 +454,6 @@ func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, r
 	case "none", "":
 		return nil, nil
 	case "redis":
-		if rdb == nil {
-			return nil, fmt.Errorf("-source redis needs -redis-url or -redis-addr")
-		}
 		r, err := source.NewRedis(source.RedisConfig{Client: rdb, Stream: cfg.redisTweets, Ready: ready,
 			Logger: log.With().Str("component", "redis-source").Logger()})
 		if err != nil {
@@ -535,21 +486,41 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// newRouter builds the HTTP routes: the Sente endpoint, health (200 "ok"
-// while ready reports true, then 503 "shutting down", a readiness signal
-// for load balancers), avatars of synthetic users, and the page: the
-// directory cfg.staticDir, or the built-in BirdWatch page (package
-// web/page), which hands its client the CSRF token csrf returns.
-func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string, ready func() bool) http.Handler {
+// notReady says why the app should not get new clients ("shutting
+// down", "redis unreachable"), or returns "" when it should.
+func (a *app) notReady() string {
+	switch {
+	case a.draining.Load():
+		return "shutting down"
+	case a.peers != nil && !a.peers.Reachable():
+		return "redis unreachable"
+	}
+	return ""
+}
+
+// newRouter builds the HTTP routes, each request logged at debug level
+// on log (logging.AccessLog): the Sente endpoint; /healthz, liveness
+// (200 "ok" as long as the process serves HTTP); /readyz, readiness for
+// load balancers (200 "ready", or 503 and the reason notReady gives);
+// avatars of synthetic users; and the page: the directory cfg.staticDir,
+// or the built-in BirdWatch page (package web/page), which hands its
+// client the CSRF token csrf returns.
+func newRouter(cfg config, chsk http.Handler, csrf func(*http.Request) string, notReady func() string, log zerolog.Logger) http.Handler {
 	r := chi.NewRouter()
+	r.Use(logging.AccessLog(log))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !ready() {
+		io.WriteString(w, "ok\n")
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if why := notReady(); why != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "shutting down\n")
+			io.WriteString(w, why+"\n")
 			return
 		}
-		io.WriteString(w, "ok\n")
+		io.WriteString(w, "ready\n")
 	})
 	r.Handle("/chsk", chsk)
 	r.Handle("/images/avatar-*", source.AvatarHandler())
@@ -602,22 +573,33 @@ func readBodies(timeout time.Duration, limit int64, next http.Handler) http.Hand
 	})
 }
 
-// serve answers HTTP on ln until ctx is done, then shuts down; see
-// app.serve.
+// serve builds the app of cfg and runs it on ln, with the debug server
+// on cfg.debugAddr, until ctx is done, then shuts down; see app.serve.
 func serve(ctx, force context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
-	a, err := newApp(cfg, log, nil)
+	dln, err := listenDebug(cfg.debugAddr)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	a, err := newApp(cfg, log, nil)
+	if err != nil {
+		ln.Close()
+		if dln != nil {
+			dln.Close()
+		}
+		return err
+	}
+	a.debugLn = dln
 	return a.serve(ctx, force, ln, cfg, log)
 }
 
-// serve runs the app on ln until ctx is done, then shuts down: /healthz
-// answers 503 at once, the Sente server closes (it flushes pushes, waits
-// for callback replies and closes sockets), then the hub, the HTTP server
-// and the store. The shutdown takes cfg.limits.shutdown at most: then, or
-// as soon as force is done, every connection left is closed (the HTTP
+// serve runs the app on ln (and the debug server on a.debugLn) until ctx
+// is done, then shuts down: /readyz answers 503 at once; after
+// cfg.limits.delay (cut short when force is done), the Sente server
+// closes (it flushes pushes, waits for callback replies and closes
+// sockets), then the hub, the HTTP server, the store and the debug
+// server. The shutdown takes cfg.limits.shutdown at most: then, or as
+// soon as force is done, every connection left is closed (the HTTP
 // server's and the Sente server's), whatever its client does.
 func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log zerolog.Logger) error {
 	lim := cfg.limits.withDefaults()
@@ -649,6 +631,10 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	if maxConns > 0 {
 		ln = newLimitListener(ln, maxConns)
 	}
+	stopDebug := func() {}
+	if a.debugLn != nil {
+		stopDebug = startDebug(a.debugLn, log)
+	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("source", cfg.source).Int("max_conns", maxConns).Msg("listening")
@@ -663,7 +649,17 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	case <-ctx.Done():
 	}
 	a.draining.Store(true)
-	log.Info().Dur("timeout", lim.shutdown).Msg("shutting down")
+	log.Info().Dur("timeout", lim.shutdown).Dur("delay", lim.delay).Msg("shutting down")
+	if runErr == nil && lim.delay > 0 {
+		// Serving on while load balancers notice /readyz; a second
+		// signal cuts it short.
+		delay := time.NewTimer(lim.delay)
+		select {
+		case <-delay.C:
+		case <-force.Done():
+		}
+		delay.Stop()
+	}
 	sctx, cancel := context.WithTimeout(force, lim.shutdown)
 	defer cancel()
 	// The Sente server gives up a tenth earlier (at most a second), so
@@ -711,6 +707,7 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	if err := a.store.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("closing the tweet store: %w", err)
 	}
+	stopDebug()
 	if runErr == nil {
 		log.Info().Msg("stopped")
 	}
