@@ -133,7 +133,7 @@ func run(args []string) error {
 			return err
 		}
 		instances[i] = p
-		if err := waitReady(ctx, p, func() bool { return healthy(backends[i].String() + "/healthz") }); err != nil {
+		if err := waitReady(ctx, p, func() bool { return healthy(backends[i].String() + "/readyz") }); err != nil {
 			return err
 		}
 	}
