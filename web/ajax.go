@@ -42,7 +42,7 @@ func (a *ajaxConn) kind() Transport { return TransportAjax }
 func (a *ajaxConn) dialect() protocol.Dialect {
 	g := a.cl.pinned()
 	if !g.Valid() {
-		g = ajaxWriter(protocol.GenerationSet(a.cl.hint.Load()))
+		g = protocol.GenerationSet(a.cl.hint.Load()).AjaxWriter()
 	}
 	return protocol.Dialect{Generation: g, Format: a.s.formatOf(a.cl)}
 }

@@ -104,13 +104,13 @@ func (c *client) format() (f protocol.Format, known bool) {
 }
 
 // pinGeneration records the generation a frame or an Ajax poll's
-// parameters revealed (see refine) and returns the client's
+// parameters revealed (protocol.Generation.Refine) and returns the client's
 // generation now.
 func (c *client) pinGeneration(g protocol.Generation) protocol.Generation {
 	for {
 		old := c.dialect.Load()
 		cur, f, known := unpackDialect(old)
-		next := packDialect(refine(cur, g), f, known)
+		next := packDialect(cur.Refine(g), f, known)
 		if next == old || c.dialect.CompareAndSwap(old, next) {
 			g, _, _ := unpackDialect(next)
 			return g
