@@ -40,7 +40,7 @@ const (
 
 // redisEnvelopeTag opens every envelope; a message without it is not
 // ours (or from an incompatible version) and is dropped.
-const redisEnvelopeTag = "sente-pub/2"
+const redisEnvelopeTag = "sente-pub/3"
 
 // RedisBrokerConfig configures a RedisBroker.
 type RedisBrokerConfig struct {
@@ -417,10 +417,10 @@ func (b *RedisBroker) closed() bool {
 }
 
 // encodeRedisEnvelope writes a publication as the Transit vector
-// ["sente-pub/2" instance-id uid broadcast event ws-only], event being
-// the Sente event vector [id] or [id data].
+// ["sente-pub/3" instance-id uid broadcast event], event being the Sente
+// event vector [id] or [id data].
 func encodeRedisEnvelope(instance string, p Publication) ([]byte, error) {
-	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value(), p.WSOnly})
+	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value()})
 }
 
 // errRedisEnvelope reports a message on the channel that is not an
@@ -435,15 +435,14 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 		return "", Publication{}, fmt.Errorf("%w: %w", errRedisEnvelope, err)
 	}
 	vec, ok := v.([]any)
-	if !ok || len(vec) != 6 {
+	if !ok || len(vec) != 5 {
 		return "", Publication{}, errRedisEnvelope
 	}
 	tag, _ := vec[0].(string)
 	instance, ok1 := vec[1].(string)
 	uid, ok2 := vec[2].(string)
 	broadcast, ok3 := vec[3].(bool)
-	wsOnly, ok4 := vec[5].(bool)
-	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || !ok4 || instance == "" {
+	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || instance == "" {
 		return "", Publication{}, errRedisEnvelope
 	}
 	ev, err := protocol.EventFromValue(vec[4])
@@ -453,5 +452,5 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 	if !broadcast && uid == "" {
 		return "", Publication{}, fmt.Errorf("%w: no uid", errRedisEnvelope)
 	}
-	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev, WSOnly: wsOnly}, nil
+	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev}, nil
 }

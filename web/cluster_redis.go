@@ -261,6 +261,10 @@ func (c *RedisCluster) TokenSecret(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
+// Mailboxes returns c: a RedisCluster keeps the Ajax clients' pushes in
+// mailboxes in Redis (JoinAjax, PushAjax, TakeAjax).
+func (c *RedisCluster) Mailboxes() Mailboxes { return c }
+
 // InstanceID returns the id of this server in the cluster.
 func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
 
@@ -353,7 +357,7 @@ func (c *RedisCluster) SetPresence(uid string, set TransportSet) {
 }
 
 // BindClient returns cid's record, binding it to newUID() when Redis has
-// none; see Cluster.
+// none (or, without newUID, returning ErrUnknownClient); see Cluster.
 //
 // While Redis is unreachable, or when it lost the record, the record this
 // server last bound or saved is used, if it has one: a client that polled
@@ -391,6 +395,9 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	if !ok && existing && time.Now().UnixNano() < c.settling.Load() {
 		return ClientRecord{}, errClusterSettling
 	}
+	if !ok && newUID == nil {
+		return ClientRecord{}, c.unknown(ctx)
+	}
 	if !ok {
 		uid := newUID()
 		pipe := c.client.TxPipeline()
@@ -407,6 +414,22 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	}
 	c.remember(cid, func(cc *clusterClient) { cc.rec = rec })
 	return rec, nil
+}
+
+// unknown returns ErrUnknownClient for a client-id that Redis does not
+// know, unless Redis lost its data and this server has not noticed yet
+// (its presence hash is gone): the binding may be restored in a moment,
+// and the caller gets errClusterSettling.
+func (c *RedisCluster) unknown(ctx context.Context) error {
+	n, err := c.client.Exists(ctx, c.key("presence:"+c.cfg.InstanceID)).Result()
+	switch {
+	case err != nil:
+		c.failed(err)
+		return err
+	case n == 0:
+		return errClusterSettling
+	}
+	return ErrUnknownClient
 }
 
 // remember updates the memory of cid with f, creating it.

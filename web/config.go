@@ -188,16 +188,17 @@ type Config struct {
 	// application catches up. Zero means 256.
 	EventBuffer int
 
-	// Broker carries pushes from Send and Broadcast to the connections.
-	// Nil means a MemoryBroker owned by the Server (closed by Close); a
-	// Broker given here is not closed by the Server.
+	// Broker and Cluster are the Server's backplane (doc.go,
+	// "Backplane"). The Broker carries pushes from Send and Broadcast to
+	// the connections of every server that shares it. Nil means a
+	// MemoryBroker owned by the Server (closed by Close).
 	Broker Broker
-
-	// Cluster, when not nil, shares this server's clients with the other
-	// servers of a cluster (presence, client-ids, Ajax mailboxes), so
+	// Cluster shares this server's clients with the other servers of a
+	// cluster (presence, client-ids, the token secret, Ajax mailboxes), so
 	// that they serve one set of clients behind a load balancer without
 	// sticky sessions; Broker must then connect them too (RedisBroker and
-	// RedisCluster go together). It is not closed by the Server.
+	// RedisCluster go together). Nil means a MemoryCluster of the Server
+	// alone. A Broker or Cluster given here is not closed by the Server.
 	Cluster Cluster
 
 	// Logger receives the server's log entries. Its zero value logs

@@ -120,3 +120,9 @@ func uidportEvent(uid string, open bool) Message {
 	}
 	return Message{UID: uid, Event: protocol.NewEvent(id, uid)}
 }
+
+// dialect returns the dialect of the frame the event came in, which its
+// reply is written in.
+func (m *Message) dialect() protocol.Dialect {
+	return protocol.Dialect{Generation: m.Generation, Format: m.Format}
+}

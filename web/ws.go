@@ -84,7 +84,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 		return
 	}
 	var c *wsConn
-	cl, _, old, open, err := s.reg.attach(cid, TransportWS, func() string { return s.userID(r, cid) }, false,
+	cl, _, old, open, err := s.reg.attach(r.Context(), cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
 			c = &wsConn{s: s, ws: ws, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
 			c.tasks = newHandle(c.runTask)
@@ -100,12 +100,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	if old != nil {
 		old.abort(closeReplaced)
 	}
-	if open != nil {
-		select {
-		case <-open.done:
-		case <-s.hardStop:
-		}
-	}
+	s.awaitOpen(open)
 	hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, s.now())}
 	if s.cfg.HandshakeData != nil {
 		hs.Data = s.cfg.HandshakeData(r, cl.uid)
