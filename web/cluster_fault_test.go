@@ -142,6 +142,6 @@ func TestClusterUnavailable(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		testClusterUnavailable(t, redisClusterImpl(redistest.Start(t)).open(t))
+		testClusterUnavailable(t, redisClusterImpl(redistest.Start(t), nil).open(t))
 	})
 }

@@ -23,8 +23,9 @@ import (
 // Defaults of RedisClusterConfig.
 const (
 	// DefaultRedisPrefix starts every key and channel of a RedisCluster
-	// when RedisClusterConfig.Prefix is empty.
-	DefaultRedisPrefix = "sente:"
+	// when RedisClusterConfig.Prefix is empty. Its hash tag, {sente},
+	// puts every key in one Redis Cluster slot.
+	DefaultRedisPrefix = "{sente}:"
 	defaultHeartbeat   = time.Second
 	defaultPresenceTTL = 5 * time.Second
 	defaultMailboxLen  = 1024
@@ -39,10 +40,21 @@ const presenceSentinel = "\x00"
 
 // RedisClusterConfig configures a RedisCluster.
 type RedisClusterConfig struct {
-	// Addr is the Redis server, host:port. Required.
+	// Client is the Redis client the cluster keeps its state with: the
+	// process's one client, shared with the RedisBroker and the
+	// application, which closes it after the cluster. A client that does
+	// not retry (MaxRetries -1) and has short timeouts lets the cluster
+	// notice an outage at once and serve its own clients meanwhile.
+	Client redis.UniversalClient
+	// Addr is a Redis server, host:port, for a cluster that builds and
+	// closes a client of its own: a convenience when Client is nil. One
+	// of the two is required.
 	Addr string
 	// Prefix starts every key and channel; DefaultRedisPrefix when empty.
-	// Servers of one cluster share it.
+	// Servers of one cluster share it. It must have a Redis Cluster hash
+	// tag, such as "{sente}:" or "app:{sente}:", so that all the keys
+	// live in one slot, as the cluster's transactions and script need
+	// (RedisCluster, "Keys").
 	Prefix string
 	// InstanceID names this server in the cluster; it must differ between
 	// servers. Random when empty.
@@ -67,6 +79,13 @@ type RedisClusterConfig struct {
 }
 
 // RedisCluster is the Cluster on Redis, the companion of RedisBroker.
+//
+// Keys. Every key starts with the prefix (RedisClusterConfig.Prefix),
+// whose hash tag puts them all in one slot: on Redis Cluster the
+// cluster's state lives on one shard (and its replicas), and the
+// transactions and the Lua script, which touch several keys, run there.
+// That is the whole of Redis Cluster support: failover is Redis's, and
+// the cluster's state is small (presence, client records, mailboxes).
 //
 // Presence: each server keeps a hash of its connected uids
 // (PREFIXpresence:ID, uid → transports), written as they change, and an
@@ -97,7 +116,8 @@ type RedisClusterConfig struct {
 type RedisCluster struct {
 	cfg    RedisClusterConfig
 	log    zerolog.Logger
-	client *redis.Client
+	conn   redisConn
+	client redis.UniversalClient // conn.client
 	pubsub *redis.PubSub
 	pushes chan Publication
 	kick   chan struct{} // cap 1: writes are pending
@@ -163,19 +183,19 @@ var errClusterDown = errors.New("web: redis cluster unreachable")
 // servers restore their state into an emptied Redis.
 var errClusterSettling = errors.New("web: redis cluster settling after a data loss")
 
-// NewRedisCluster connects to Redis, subscribes to the wake-up channel
-// and starts the cluster's goroutines (a heartbeat, a mailbox writer and
-// a subscriber). Redis must be reachable until the subscription is
-// confirmed or ctx is done; afterwards outages are tolerated.
+// NewRedisCluster subscribes to the wake-up channel and starts the
+// cluster's goroutines (a heartbeat, a mailbox writer and a subscriber).
+// Redis must be reachable until the subscription is confirmed or ctx is
+// done; afterwards outages are tolerated.
 func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("web: RedisClusterConfig.Addr is empty")
-	}
 	if cfg.Heartbeat < 0 || cfg.PresenceTTL < 0 || cfg.MailboxLen < 0 || cfg.QueueLen < 0 {
 		return nil, errors.New("web: RedisClusterConfig has a negative duration or length")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultRedisPrefix
+	}
+	if !hasHashTag(cfg.Prefix) {
+		return nil, fmt.Errorf("web: RedisClusterConfig.Prefix %q has no hash tag, such as {sente}", cfg.Prefix)
 	}
 	if cfg.InstanceID == "" {
 		cfg.InstanceID = randomInstanceID()
@@ -195,21 +215,16 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 	if cfg.QueueLen == 0 {
 		cfg.QueueLen = DefaultRedisQueueLen
 	}
-	client := redis.NewClient(&redis.Options{
-		Addr:            cfg.Addr,
-		Protocol:        2,
-		DisableIdentity: true,
-		DialTimeout:     redisDialTimeout,
-		ReadTimeout:     redisIOTimeout,
-		WriteTimeout:    redisIOTimeout,
-		MaxRetries:      -1,
-		PoolSize:        20,
-	})
+	conn, err := newRedisConn("RedisClusterConfig", cfg.Client, cfg.Addr, 20)
+	if err != nil {
+		return nil, err
+	}
 	c := &RedisCluster{
 		cfg: cfg,
-		log: cfg.Logger.With().Str("redis_addr", cfg.Addr).Str("redis_prefix", cfg.Prefix).
+		log: cfg.Logger.With().Str("redis_addr", conn.addr).Str("redis_prefix", cfg.Prefix).
 			Str("instance_id", cfg.InstanceID).Logger(),
-		client:   client,
+		conn:     conn,
+		client:   conn.client,
 		pushes:   make(chan Publication, cfg.QueueLen),
 		kick:     make(chan struct{}, 1),
 		local:    make(map[string]TransportSet),
@@ -220,11 +235,11 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 		lastSent: map[string]TransportSet{},
 		done:     make(chan struct{}),
 	}
-	c.pubsub = client.Subscribe(ctx, c.key("wake"))
+	c.pubsub = conn.client.Subscribe(ctx, c.key("wake"))
 	if err := awaitSubscription(ctx, c.pubsub); err != nil {
 		c.pubsub.Close()
-		client.Close()
-		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", c.key("wake"), cfg.Addr, err)
+		conn.close()
+		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", c.key("wake"), conn.addr, err)
 	}
 	c.up.Store(true)
 	c.wg.Add(3)
@@ -237,8 +252,6 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 	c.log.Info().Msg("redis cluster started")
 	return c, nil
 }
-
-// key returns the cluster's key or channel named name.
 
 // key returns the cluster's key or channel named name.
 func (c *RedisCluster) key(name string) string { return c.cfg.Prefix + name }
@@ -284,8 +297,8 @@ func (c *RedisCluster) Instances() []string {
 // (Redis unreachable, or failing).
 func (c *RedisCluster) Dropped() uint64 { return c.dropped.Load() }
 
-// Close stops the cluster's goroutines and closes its Redis connections.
-// This server's entry is marked expired if Redis answers promptly, so that
+// Close stops the cluster's goroutines and closes its subscription, and
+// its client if it built it (Addr). This server's entry is marked expired if Redis answers promptly, so that
 // the others drop its presence at their next heartbeat. It is idempotent
 // and returns nil.
 func (c *RedisCluster) Close() error {
@@ -308,7 +321,7 @@ func (c *RedisCluster) stop(leave bool) {
 			_, _ = pipe.Exec(ctx) // best effort: the entry expires anyway
 			cancel()
 		}
-		c.client.Close()
+		c.conn.close()
 	})
 }
 
@@ -588,7 +601,10 @@ func (c *RedisCluster) failed(err error) {
 
 // pushScript adds an event to the mailbox of every live member of an
 // Ajax route (KEYS[1]) and publishes their client-ids. ARGV: now (ms),
-// event, key prefix, mailbox TTL (ms), mailbox length, wake channel.
+// event, key prefix, mailbox TTL (ms), mailbox length, wake channel. The
+// mailboxes are keys the script finds in the route, so it cannot declare
+// them; they have the prefix, and so the slot, of KEYS[1], which Redis
+// Cluster requires of the keys a script touches.
 var pushScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local cids = redis.call('ZRANGE', KEYS[1], 0, -1)

@@ -21,7 +21,7 @@ func newTestRedisCluster(t *testing.T, rs *redistest.Server, id string) *RedisCl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	c, err := NewRedisCluster(ctx, RedisClusterConfig{Addr: rs.Addr(), Prefix: "t:", InstanceID: id,
+	c, err := NewRedisCluster(ctx, RedisClusterConfig{Addr: rs.Addr(), Prefix: "{t}:", InstanceID: id,
 		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
 	if err != nil {
@@ -77,23 +77,23 @@ func TestRedisClusterRestoresAfterDataLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another server restores c1 first, with another uid: it is kept.
-	if err := rc.HSet(ctx, "t:client:c1", "uid", "u-other").Err(); err != nil {
+	if err := rc.HSet(ctx, "{t}:client:c1", "uid", "u-other").Err(); err != nil {
 		t.Fatal(err)
 	}
 	a.SetPresence("u2", ws) // a write that recreates the hash
 
 	waitUntil(t, func() bool {
-		got, _ := rc.HGetAll(ctx, "t:presence:a").Result()
+		got, _ := rc.HGetAll(ctx, "{t}:presence:a").Result()
 		return got["u1"] != "" && got["u2"] != ""
 	})
 	waitUntil(t, func() bool {
-		members, _ := rc.ZRange(ctx, "t:ajax:u1", 0, -1).Result()
+		members, _ := rc.ZRange(ctx, "{t}:ajax:u1", 0, -1).Result()
 		return slices.Equal(members, []string{"c1"})
 	})
-	if uid, _ := rc.HGet(ctx, "t:client:c1", "uid").Result(); uid != "u-other" {
+	if uid, _ := rc.HGet(ctx, "{t}:client:c1", "uid").Result(); uid != "u-other" {
 		t.Errorf("restored record replaced another server's uid: %q", uid)
 	}
-	for _, route := range []string{"t:ajax:u1", "t:ajax:"} {
+	for _, route := range []string{"{t}:ajax:u1", "{t}:ajax:"} {
 		if left, _ := rc.PTTL(ctx, route).Result(); left < ttl-10*time.Second {
 			t.Errorf("%s expires in %v, want about %v", route, left, ttl)
 		}
@@ -134,13 +134,13 @@ func TestRedisClusterRoutesShed(t *testing.T) {
 	a := newTestRedisCluster(t, rs, "a")
 	// A client that stopped polling a minute ago.
 	past := float64(time.Now().Add(-time.Minute).UnixMilli())
-	if err := rc.ZAdd(ctx, "t:ajax:", redis.Z{Score: past, Member: "gone"}).Err(); err != nil {
+	if err := rc.ZAdd(ctx, "{t}:ajax:", redis.Z{Score: past, Member: "gone"}).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.JoinAjax(ctx, "new", "u2", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if members, _ := rc.ZRange(ctx, "t:ajax:", 0, -1).Result(); !slices.Equal(members, []string{"new"}) {
+	if members, _ := rc.ZRange(ctx, "{t}:ajax:", 0, -1).Result(); !slices.Equal(members, []string{"new"}) {
 		t.Errorf("route of all: %v, want [new]", members)
 	}
 }
@@ -227,5 +227,58 @@ func TestRedisClusterSettling(t *testing.T) {
 	r := a.poll()
 	if h, err := protocol.HandshakeFromValue(a.parse(r).Value); err != nil || h.UID != "u-settle" {
 		t.Fatalf("poll once settled: %d %q, want a handshake of u-settle", r.status, r.body)
+	}
+}
+
+// A RedisCluster needs a client or an address, not both, and a prefix
+// whose hash tag keeps its keys in one Redis Cluster slot.
+func TestRedisClusterConfig(t *testing.T) {
+	rs := redistest.Start(t)
+	client := rs.Client()
+	defer client.Close()
+	ctx := context.Background()
+	for _, cfg := range []RedisClusterConfig{
+		{},
+		{Client: client, Addr: rs.Addr()},
+		{Client: client, Prefix: "sente:"},
+		{Client: client, Prefix: "{}:"},
+		{Client: client, Heartbeat: time.Second, PresenceTTL: time.Second},
+		{Client: client, MailboxLen: -1},
+	} {
+		if c, err := NewRedisCluster(ctx, cfg); err == nil {
+			c.Close()
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+// The broker and the cluster of a process share its client, which they
+// never close: the application keeps using it after them.
+func TestRedisSharedClient(t *testing.T) {
+	rs := redistest.Start(t)
+	client := rs.Client()
+	defer client.Close()
+	ctx := context.Background()
+	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewRedisCluster(ctx, RedisClusterConfig{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRedisBroker(ctx, RedisBrokerConfig{Client: client, Addr: rs.Addr()}); err == nil {
+		t.Error("a broker with Client and Addr")
+	}
+	if _, err := c.BindClient(ctx, "c1", func() string { return "u1" }, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := client.Exists(ctx, DefaultRedisPrefix+"client:c1").Val(); n != 1 {
+		t.Errorf("the record is not at %sclient:c1", DefaultRedisPrefix)
+	}
+	b.Close()
+	c.Close()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the client after Close: %v", err)
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
@@ -32,17 +34,22 @@ type clusterImpl struct {
 // memoryClusterImpl is MemoryCluster under the suite.
 var memoryClusterImpl = clusterImpl{open: func(*testing.T) Cluster { return NewMemoryCluster() }}
 
-// redisClusterImpl is RedisCluster on rs under the suite: each open has a
-// prefix of its own, and join a second instance on the same prefix.
-func redisClusterImpl(rs *redistest.Server) clusterImpl {
+// redisClusterImpl is RedisCluster on rs under the suite, with a client
+// of its own, or on client when it is not nil: each open has a prefix of
+// its own, and join a second instance on the same prefix.
+func redisClusterImpl(rs *redistest.Server, client redis.UniversalClient) clusterImpl {
 	var n atomic.Int64
 	open := func(t *testing.T, prefix, id string) Cluster {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
-		c, err := NewRedisCluster(ctx, RedisClusterConfig{Addr: rs.Addr(), Prefix: prefix, InstanceID: id,
+		cfg := RedisClusterConfig{Client: client, Prefix: prefix, InstanceID: id,
 			Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
-			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
+		if client == nil {
+			cfg.Addr = rs.Addr()
+		}
+		c, err := NewRedisCluster(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,4 +332,49 @@ func testCluster(t *testing.T, impl clusterImpl) {
 
 func TestMemoryCluster(t *testing.T) { testCluster(t, memoryClusterImpl) }
 
-func TestRedisCluster(t *testing.T) { testCluster(t, redisClusterImpl(redistest.Start(t))) }
+func TestRedisCluster(t *testing.T) { testCluster(t, redisClusterImpl(redistest.Start(t), nil)) }
+
+// On Redis Cluster, through a cluster client the application owns: the
+// suites pass (a Redis Cluster node refuses a command whose keys are in
+// several slots), and every key the clusters wrote is in the slot of its
+// prefix's hash tag, as the script, which writes keys it cannot declare,
+// needs on a cluster of several nodes.
+func TestRedisClusterMode(t *testing.T) {
+	rs := redistest.StartCluster(t)
+	cc := rs.ClusterClient()
+	t.Cleanup(func() { cc.Close() })
+	t.Run("cluster", func(t *testing.T) { testCluster(t, redisClusterImpl(rs, cc)) })
+	t.Run("one slot", func(t *testing.T) {
+		ctx := context.Background()
+		keys, err := cc.Keys(ctx, "*").Result()
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("%d keys, %v", len(keys), err)
+		}
+		for _, k := range keys {
+			open, end := strings.IndexByte(k, '{'), strings.IndexByte(k, '}')
+			if open < 0 || end < open+2 {
+				t.Errorf("key %q has no hash tag", k)
+				continue
+			}
+			want := cc.ClusterKeySlot(ctx, k[open+1:end]).Val()
+			if got := cc.ClusterKeySlot(ctx, k).Val(); got != want {
+				t.Errorf("key %q is in slot %d, its tag's is %d", k, got, want)
+			}
+		}
+	})
+	t.Run("broker", func(t *testing.T) {
+		n := 0
+		testBroker(t,
+			func(t *testing.T) Broker {
+				n++
+				b, err := NewRedisBroker(context.Background(), RedisBrokerConfig{Client: cc, Channel: fmt.Sprintf("test:cc:%d", n),
+					Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { b.Close() })
+				return b
+			},
+			func(b Broker) error { return b.(*RedisBroker).Close() })
+	})
+}
