@@ -236,7 +236,7 @@ func (s *Server) writeAjaxHandshake(w http.ResponseWriter, r *http.Request, a *a
 }
 
 // hold holds the poll until the client's queued pushes or the events of
-// its mailbox (in a Cluster with mailboxes) can answer it as one batch,
+// its mailbox (when the Cluster has mailboxes) can answer it as one batch,
 // or answers "no data" after PollTimeout, or when a newer poll, the
 // client's drop or Close ends it.
 func (a *ajaxConn) hold(w http.ResponseWriter, r *http.Request) {

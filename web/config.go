@@ -46,10 +46,11 @@ type Config struct {
 	// place of the page's CSRF token, naming their client-id and uid, and
 	// their POSTs echo it (1.3–1.6 POSTs carry no client-id, so it is what
 	// routes their events to their uid). Every server that may receive a
-	// client's POST must have the same secret. Nil means, with a Cluster,
-	// the cluster's shared secret (Cluster.TokenSecret), and otherwise a
-	// random one per Server (tokens die with it: clients get new ones in
-	// the handshake that follows a restart). At least 16 bytes.
+	// client's POST must have the same secret. Nil means the Cluster's
+	// (Cluster.TokenSecret): with a RedisCluster, the secret its servers
+	// share; with the default MemoryCluster, a random one per Server
+	// (tokens die with it: clients get new ones in the handshake that
+	// follows a restart). At least 16 bytes.
 	TokenSecret []byte
 	// TokenMaxAge is how long a client token is accepted; an Ajax client
 	// whose token is past half of it gets a new handshake (and token) on

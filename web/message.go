@@ -103,7 +103,7 @@ type Message struct {
 // connected-uids {:ws #{…} :ajax #{…} :any #{…}}. A uid stays in WS for
 // Config.DisconnectGrace after its last WebSocket closed, and in Ajax while
 // an Ajax client of it polls (and DisconnectGrace after its last poll).
-// With a Cluster it counts the uids of every server. Each slice is sorted;
+// With a RedisCluster it counts the uids of every server. Each slice is sorted;
 // the value is not shared.
 type ConnectedUIDs struct {
 	WS   []string // uids with a WebSocket

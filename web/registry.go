@@ -34,7 +34,7 @@ type registry struct {
 	live     [numTransports]int         // live connections by transport
 	watchers map[chan struct{}]struct{} // WatchUIDs subscribers
 	closed   bool                       // Server.Close began: no more connections
-	// remote is the presence of the other servers of a Cluster: uids
+	// remote is the presence of the other servers of the Cluster: uids
 	// connected elsewhere and their transports. A uid's uidport events
 	// follow the union of its local and remote presence.
 	remote map[string]TransportSet
@@ -58,7 +58,7 @@ type client struct {
 	hint atomic.Uint32
 
 	// ajaxHandshake tells that the client had its Ajax handshake, here
-	// or, in a Cluster, on another server.
+	// or on another server of the Cluster.
 	ajaxHandshake atomic.Bool
 	// tokenIssued is when the client token of its last Ajax handshake was
 	// issued (unix seconds; 0: none), here or on another server.
@@ -545,7 +545,7 @@ func (r *registry) watch() (<-chan struct{}, func()) {
 }
 
 // connectedUIDs returns the snapshot of the connected sets: this
-// server's, and in a Cluster the other servers' too.
+// server's, and the other servers' of the Cluster too.
 func (r *registry) connectedUIDs() ConnectedUIDs {
 	var c ConnectedUIDs
 	add := func(uid string, set TransportSet) {

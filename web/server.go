@@ -222,9 +222,9 @@ const reservedNamespace = "chsk"
 // of their 1.3–1.13 clients die with the bindings (a POST with one gets
 // 403 until a new handshake). Clients reconnect
 // by themselves: to keep a user out, refuse their requests in
-// Config.Authorize. In a Cluster, a client-id's binding is also kept by the
-// Cluster, and each server ends only its own connections: call Disconnect
-// on every server. It returns how many connections it ended.
+// Config.Authorize. With a RedisCluster, a client-id's binding is also
+// kept by the cluster, and each server ends only its own connections: call
+// Disconnect on every server. It returns how many connections it ended.
 func (s *Server) Disconnect(uid string) int {
 	conns := s.reg.disconnect(uid)
 	for _, t := range conns {
