@@ -10,7 +10,7 @@ import "fmt"
 // holds no frames.
 type PackedBatch struct {
 	format Format
-	frames [numGenerations][]byte
+	frames [NumGenerations][]byte
 }
 
 // PackBatch validates events and encodes them as one Transit push batch

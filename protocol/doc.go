@@ -45,6 +45,13 @@
 // tell everything). ClientFrame and ParseServerFrame are the client's side,
 // for tests and Go clients.
 //
+// A server that does not know a client's generation yet keeps the
+// GenerationSet of candidates (sente-protocol.md §11.2): Cover and CoverIn
+// tell the generations to write each frame in so that every candidate
+// reads one, NeedsProbe and AfterProbe the v2 probe that finds 1.21+
+// clients, Refine how a client frame pins the generation, and AjaxWriter
+// the generation of an Ajax answer; Reads is the rule they follow.
+//
 // # Errors
 //
 // Bad input never panics. A frame that cannot be unpacked is a

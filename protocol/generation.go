@@ -37,9 +37,6 @@ const (
 	GenV2
 )
 
-// numGenerations is one more than the largest Generation.
-const numGenerations = int(GenV2) + 1
-
 // String returns a short name with the client versions, such as
 // "flexi (1.3-1.8)".
 func (g Generation) String() string {
@@ -90,16 +87,6 @@ type generationImpl interface {
 	parseServerFrame(frame []byte) (ServerFrame, error)
 }
 
-// reads reports whether a client of generation client reads every server
-// frame written in generation server (sente-protocol.md §3.4, §13):
-// 1.18–1.20 clients read v1 and v2, all others only their own.
-func reads(client, server Generation) bool {
-	if client == GenV2Mixed {
-		return server == GenV1 || server == GenV2Mixed || server == GenV2
-	}
-	return client == server && client.Valid()
-}
-
 // GenerationSet is a set of generations: what a request tells about its
 // client when it does not tell everything. The zero value is the empty set.
 type GenerationSet uint8
@@ -145,7 +132,7 @@ func (s GenerationSet) Writer() (Generation, bool) {
 	for _, w := range [...]Generation{GenV2, GenV1, GenV2Mixed, GenFlexi} {
 		ok := true
 		for g := GenFlexi; g <= GenV2; g++ {
-			if s.Has(g) && !reads(g, w) {
+			if s.Has(g) && !Reads(g, w) {
 				ok = false
 				break
 			}

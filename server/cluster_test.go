@@ -348,3 +348,38 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond) // polling state of other goroutines, bounded by d
 	}
 }
+
+// Instances joined through -redis-url share their users and tweets on a
+// password-protected Redis, over TLS with a private authority as well;
+// a wrong password stops an instance from starting.
+func TestRedisURLPasswordAndTLS(t *testing.T) {
+	rs := redistest.StartWith(t, redistest.Options{Password: "s3cret", TLS: true})
+	rc := rs.Client()
+	defer rc.Close()
+	for i, url := range []string{
+		"redis://:s3cret@" + rs.Addr(),
+		"rediss://:s3cret@" + rs.TLSAddr() + "?ca_file=" + rs.CAFile(),
+	} {
+		stream := fmt.Sprintf("test:tweets-%d", i)
+		cfg := config{source: "redis", storeSize: 100, redisURL: url, redisTweets: stream, packer: "auto"}
+		a, b := startInstance(t, cfg, nil), startInstance(t, cfg, nil)
+		awaitSources(t, a, b)
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(a.url, "http")+"/chsk?client-id=url-"+stream, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "the other instance counts the user", func() bool { return len(b.app.sente.ConnectedUIDs().Any) == 1 })
+		conn.Close()
+		addTweet(t, rc, stream, testTweet(1, "clojure over "+url[:6], "en"))
+		for _, in := range []*instance{a, b} {
+			waitUntil(t, 10*time.Second, "every instance stores the tweet", func() bool { return in.app.store.Count() == 1 })
+		}
+		a.stop()
+		b.stop()
+	}
+	_, err := newApp(config{source: "none", storeSize: 100, redisURL: "redis://:wrong@" + rs.Addr()}, zerolog.Nop(), nil)
+	t.Logf("a wrong password: %v", err)
+	if err == nil || strings.Contains(err.Error(), "wrong") || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("newApp with a wrong password = %v, want an error that does not show it", err)
+	}
+}

@@ -309,16 +309,15 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	)
 	csrf := cfg.csrfToken
 	if rdb != nil {
-		webAddr := redisAddrOf(rdb)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Addr: webAddr, Logger: log.With().Str("component", "broker").Logger()})
+		redisBroker, err = web.NewRedisBroker(ctx, web.RedisBrokerConfig{Client: rdb, Logger: log.With().Str("component", "broker").Logger()})
 		if err != nil {
 			return nil, fmt.Errorf("redis broker: %w", err)
 		}
 		undo = append(undo, func() { redisBroker.Close() })
 		broker = redisBroker
-		redisCl, err = web.NewRedisCluster(ctx, web.RedisClusterConfig{Addr: webAddr, InstanceID: redisBroker.InstanceID(),
+		redisCl, err = web.NewRedisCluster(ctx, web.RedisClusterConfig{Client: rdb, InstanceID: redisBroker.InstanceID(),
 			Logger: log.With().Str("component", "cluster").Logger()})
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster: %w", err)
@@ -439,14 +438,6 @@ type redisSource struct{ hub.TweetSource }
 
 func (redisSource) redisSource() {}
 
-// redisAddrOf returns the host:port of a single-server client, for the
-// parts that take an address.
-func redisAddrOf(c redis.UniversalClient) string {
-	if cl, ok := c.(*redis.Client); ok {
-		return cl.Options().Addr
-	}
-	return ""
-}
 
 // newLocalSource returns the source -source names, or nil for "none".
 func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -42,7 +39,7 @@ func (a *ajaxConn) kind() Transport { return TransportAjax }
 func (a *ajaxConn) dialect() protocol.Dialect {
 	g := a.cl.pinned()
 	if !g.Valid() {
-		g = ajaxWriter(protocol.GenerationSet(a.cl.hint.Load()))
+		g = protocol.GenerationSet(a.cl.hint.Load()).AjaxWriter()
 	}
 	return protocol.Dialect{Generation: g, Format: a.s.formatOf(a.cl)}
 }
@@ -144,112 +141,117 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 // batch, at once or as soon as some arrive, or "no data" after
 // PollTimeout.
 func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values, cid string, presented bool) {
-	detected := narrowTo(protocol.DetectAjax(q), s.cfg.Clients)
-	if !presented && s.cfg.CSRFCheck != CSRFOff {
-		detected &= legacyGenerations // servesTokenless made sure it is not empty
+	// A poll without the handshake flag is one only a bound client sends.
+	a, created, err := s.attachPoll(r, cid, !q.Has(paramHandshake))
+	if err != nil {
+		writeUnavailable(w, err)
+		return
 	}
-	created := false
+	saved := a.cl.record()
+	s.learnFromPoll(a.cl, q, presented, created)
+	now := s.now()
+	if s.pollGetsHandshake(a.cl, q, created, now) {
+		s.writeAjaxHandshake(w, r, a, presented, now, &saved)
+		return
+	}
+	s.reg.saveClient(a.cl, &saved)
+	a.hold(w, r)
+}
+
+// attachPoll binds the client of a poll and returns its Ajax connection,
+// created now or not. The uidport-open of its uid, if the poll connects
+// it, has reached the application.
+func (s *Server) attachPoll(r *http.Request, cid string, existing bool) (a *ajaxConn, created bool, err error) {
 	uid := func() string { return s.userID(r, cid) }
-	strict := !q.Has(paramHandshake)
-	if cluster := s.cfg.Cluster; cluster != nil {
-		// The client's route first: pushes published once it is polling
-		// (from its uidport-open on) reach its mailbox.
-		cl, err := s.reg.bind(cid, uid, strict)
-		if err != nil {
-			writeUnavailable(w, err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), clusterTimeout)
-		err = cluster.JoinAjax(ctx, cid, cl.uid, s.ajaxTTL())
-		cancel()
-		if err != nil {
-			s.log.Debug().Err(err).Str("client_id", cid).Msg("ajax route not written")
-		}
-	}
-	cl, t, _, open, err := s.reg.attach(cid, TransportAjax, uid, strict,
+	_, t, _, open, err := s.reg.attach(r.Context(), cid, TransportAjax, uid, existing,
 		func(cl *client, cur transport) transport {
 			if cur != nil {
 				return cur
 			}
 			created = true
-			a := &ajaxConn{s: s, cl: cl}
-			a.log = s.connLogger(cl, TransportAjax)
-			return a
+			return &ajaxConn{s: s, cl: cl, log: s.connLogger(cl, TransportAjax)}
 		})
 	if err != nil {
-		writeUnavailable(w, err)
-		return
+		return nil, false, err
 	}
-	a := t.(*ajaxConn)
-	if open != nil {
-		select {
-		case <-open.done:
-		case <-s.hardStop:
-		}
+	s.awaitOpen(open)
+	return t.(*ajaxConn), created, nil
+}
+
+// learnFromPoll records the generations the poll's query allows
+// (protocol.DetectAjax, what the deployment serves, and 1.3–1.13 alone
+// for a poll without token); the first poll of a connection, and one with
+// the handshake flag (or the "_" of 1.3–1.8), tell more than a later one
+// and pin the generation when they leave one.
+func (s *Server) learnFromPoll(cl *client, q url.Values, presented, created bool) {
+	detected := narrowTo(protocol.DetectAjax(q), s.cfg.Clients)
+	if !presented && s.cfg.CSRFCheck != CSRFOff {
+		detected &= legacyGenerations // servesTokenless made sure it is not empty
 	}
-	saved := cl.record()
-	// A poll with the handshake flag (or the "_" of 1.3–1.8) tells more
-	// than a later one.
 	if set := cl.narrow(detected); created || q.Has(paramHandshake) {
 		if g, ok := set.Only(); ok {
 			cl.pinGeneration(g)
 		}
 	}
-	cluster := s.cfg.Cluster
-	// 1.3 clients send no handshake flag: a poll from a client-id without
-	// Ajax connection gets the handshake too, unless, in a Cluster, the
-	// client had it from another server. A client whose client token is
-	// past half its life gets a new handshake, which renews it.
-	now := s.now()
-	due := tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge)
-	if due && cluster != nil {
-		// Another server may have renewed it: one renewal per client, not
-		// one per server its polls reach.
-		s.reloadClient(cl)
-		due = tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge)
+}
+
+// pollGetsHandshake reports whether a poll is answered with a handshake:
+// it asks for one; or it is the first of an Ajax connection, which 1.3
+// clients never flag, and the client does not resume (registry.resumesAjax);
+// or the client's token is past half its life, renewed by the handshake
+// (once per client: another server may have renewed it).
+func (s *Server) pollGetsHandshake(cl *client, q url.Values, created bool, now time.Time) bool {
+	if q.Has(paramHandshake) || created && !s.reg.resumesAjax(cl) {
+		return true
 	}
-	if q.Has(paramHandshake) || created && (cluster == nil || !cl.ajaxHandshake.Load()) || due {
-		cl.ajaxHandshake.Store(true)
-		defer a.endPoll(a.beginPoll())
-		hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, now)}
-		if hs.CSRFToken != "" {
-			cl.tokenIssued.Store(now.Unix())
-		}
-		if s.cfg.HandshakeData != nil {
-			hs.Data = s.cfg.HandshakeData(r, cl.uid)
-		}
-		frame, err := a.dialect().Handshake(hs)
-		if err != nil {
-			a.log.Error().Err(err).Msg("cannot write handshake")
-			writeText(w, http.StatusInternalServerError, bodyInternal)
-			return
-		}
-		// In place before the client's next poll, which may reach
-		// another server.
-		s.saveClient(cl, &saved)
-		writeBody(w, http.StatusOK, frame)
+	if !tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge) {
+		return false
+	}
+	s.reg.reloadClient(cl)
+	return tokenDue(cl.tokenIssued.Load(), now, s.cfg.TokenMaxAge)
+}
+
+// writeAjaxHandshake answers a poll with a handshake, and a new client
+// token for a client without page token; the client's record is saved
+// first (its next poll may reach another server).
+func (s *Server) writeAjaxHandshake(w http.ResponseWriter, r *http.Request, a *ajaxConn, presented bool, now time.Time, saved *ClientRecord) {
+	cl := a.cl
+	cl.ajaxHandshake.Store(true)
+	defer a.endPoll(a.beginPoll())
+	hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, now)}
+	if hs.CSRFToken != "" {
+		cl.tokenIssued.Store(now.Unix())
+	}
+	if s.cfg.HandshakeData != nil {
+		hs.Data = s.cfg.HandshakeData(r, cl.uid)
+	}
+	frame, err := a.dialect().Handshake(hs)
+	if err != nil {
+		a.log.Error().Err(err).Msg("cannot write handshake")
+		writeText(w, http.StatusInternalServerError, bodyInternal)
 		return
 	}
-	s.saveClient(cl, &saved)
+	s.reg.saveClient(cl, saved)
+	writeBody(w, http.StatusOK, frame)
+}
+
+// hold holds the poll until the client's queued pushes or the events of
+// its mailbox (when the Cluster has mailboxes) can answer it as one batch,
+// or answers "no data" after PollTimeout, or when a newer poll, the
+// client's drop or Close ends it.
+func (a *ajaxConn) hold(w http.ResponseWriter, r *http.Request) {
+	s := a.s
 	ch := a.beginPoll()
 	defer a.endPoll(ch)
-	var mailbox chan struct{} // nil without a Cluster: never ready
-	if cluster != nil {
-		var done func()
-		mailbox, done = s.cluster.wait(cid)
-		defer done()
-	}
+	mb := s.reg.mailbox(a.cl.id)
+	defer mb.close()
 	if s.hooks.pollHeld != nil {
-		s.hooks.pollHeld(cid)
+		s.hooks.pollHeld(a.cl.id)
 	}
 	timeout := time.NewTimer(s.cfg.PollTimeout)
 	defer timeout.Stop()
-	checkMail := cluster != nil // at the start, then on each wake-up of the mailbox
 	for {
-		var mail []protocol.Event
-		if checkMail {
-			mail, checkMail = a.takeMailbox(), false
-		}
+		mail := mb.take()
 		if items := a.q.take(nil, false); len(items) > 0 || len(mail) > 0 {
 			writeBody(w, http.StatusOK, a.answer(items, mail))
 			return
@@ -260,18 +262,10 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 		}
 		select {
 		case <-ch:
-		case <-mailbox:
-			checkMail = true
-			// Let the rest of a burst arrive, to answer it at once as
-			// the batch window does for local pushes.
-			window := time.NewTimer(s.cfg.AjaxBatchWindow)
-			select {
-			case <-window.C:
-			case <-r.Context().Done():
-				window.Stop()
+		case <-mb.ready:
+			mb.due = true
+			if !a.gather(r) {
 				return
-			case <-s.hardStop:
-				window.Stop()
 			}
 		case <-timeout.C:
 			a.writeNoData(w)
@@ -285,21 +279,19 @@ func (s *Server) servePoll(w http.ResponseWriter, r *http.Request, q url.Values,
 	}
 }
 
-// takeMailbox returns the events waiting in the client's Cluster
-// mailbox; none without a Cluster or when it cannot be reached (the
-// Cluster logs the outage).
-func (a *ajaxConn) takeMailbox() []protocol.Event {
-	c := a.s.cfg.Cluster
-	if c == nil {
-		return nil
+// gather lets the rest of a burst of mailbox events arrive, to answer it
+// at once as the batch window does for local pushes; it reports false
+// when the client left meanwhile.
+func (a *ajaxConn) gather(r *http.Request) bool {
+	window := time.NewTimer(a.s.cfg.AjaxBatchWindow)
+	defer window.Stop()
+	select {
+	case <-window.C:
+	case <-r.Context().Done():
+		return false
+	case <-a.s.hardStop:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
-	events, err := c.TakeAjax(ctx, a.cl.id)
-	if err != nil {
-		a.log.Debug().Err(err).Msg("ajax mailbox not read")
-	}
-	return events
+	return true
 }
 
 // answer returns the body for the events of the client's mailbox and its
@@ -342,194 +334,4 @@ func (a *ajaxConn) writeNoData(w http.ResponseWriter) {
 		return
 	}
 	writeBody(w, http.StatusOK, frame)
-}
-
-// Reply states of an Ajax POST callback.
-const (
-	replyWaiting uint32 = iota
-	replySent
-	replyExpired
-)
-
-// servePost serves an Ajax POST: one client event, answered with the
-// application's reply when the client asked for one, else with the dummy
-// reply (sente-protocol.md §6). A bad request gets 400 and no event.
-func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
-	if !s.track() {
-		writeText(w, http.StatusServiceUnavailable, bodyClosing)
-		return
-	}
-	defer s.wg.Done()
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.ReadLimit)
-	if err := r.ParseForm(); err != nil {
-		writeText(w, http.StatusBadRequest, bodyBadRequest)
-		return
-	}
-	cid := r.Form.Get(paramClientID)
-	if len(cid) > maxClientIDLen {
-		writeText(w, http.StatusBadRequest, bodyBadClientID)
-		return
-	}
-	// A client token (Sente 1.3–1.13, token.go) names the client; a page
-	// token (1.14+) goes through the CSRF check.
-	var ct clientToken
-	byToken := false
-	if tok, ok := presentedToken(r, r.Form); ok && looksLikeToken(tok) && !s.isPageToken(r, tok) {
-		var err error
-		ct, err = verifyToken(s.tokenSecret, tok, s.now(), s.cfg.TokenMaxAge, s.refToken(r))
-		if err == nil && cid != "" && cid != ct.cid {
-			err = errTokenForeign
-		}
-		if err != nil {
-			s.badPost(zerolog.DebugLevel).Str("reason", err.Error()).Str("client_id", cid).Msg("ajax post refused: client token")
-			writeText(w, http.StatusForbidden, err.Error())
-			return
-		}
-		cid, byToken = ct.cid, true
-	} else if presented, ok := s.checkCSRF(r, r.Form); !ok || !presented && s.cfg.CSRFCheck != CSRFOff && cid != "" {
-		// Every POST carries a token (a client-id without one is a
-		// cross-site form's as much as a client's).
-		writeText(w, http.StatusForbidden, bodyBadCSRF)
-		return
-	}
-	if !s.originAllowed(r) {
-		writeText(w, http.StatusForbidden, bodyBadOrigin)
-		return
-	}
-	if r.Form.Has(paramBinary) {
-		writeText(w, http.StatusBadRequest, bodyBinary)
-		return
-	}
-	if !r.Form.Has(paramPpstr) {
-		writeText(w, http.StatusBadRequest, bodyNoPpstr)
-		return
-	}
-	cf, err := protocol.ParseClientFrame([]byte(r.Form.Get(paramPpstr)))
-	if err == nil && !s.cfg.Packer.accepts(cf.Format) {
-		err = errFormatRefused
-	}
-	if err != nil {
-		s.badPost(zerolog.WarnLevel).Err(err).Msg("bad ajax post")
-		writeText(w, http.StatusBadRequest, bodyBadPackage)
-		return
-	}
-	if cf.Event.ID.Namespace() == reservedNamespace {
-		writeText(w, http.StatusBadRequest, bodyReserved)
-		return
-	}
-	// "_" in the form marks 1.3–1.8, whose EDN frames look like 1.9–1.17's.
-	cf.Generation = cf.GenerationIn(protocol.DetectAjax(r.Form))
-	if cid == "" {
-		// A 1.3–1.6 POST whose client had no client token.
-		writeText(w, http.StatusForbidden, bodyNoClient)
-		return
-	}
-	if !s.authorized(w, r, cid) {
-		return
-	}
-	msg := Message{ClientID: cid, Event: cf.Event, Transport: TransportAjax, Generation: cf.Generation, Format: cf.Format, Request: r}
-	var cl *client
-	if byToken && s.cfg.Cluster == nil {
-		cl = s.reg.lookup(cid) // nil: forgotten, and its token with it
-	} else {
-		uid, strict := func() string { return s.userID(r, cid) }, true
-		if byToken {
-			// The token's uid, signed by a server of this deployment: the
-			// binding any of them made, or makes now.
-			uid, strict = func() string { return ct.uid }, false
-		}
-		var err error
-		if cl, err = s.reg.bind(cid, uid, strict); err != nil {
-			writeUnavailable(w, err)
-			return
-		}
-	}
-	if byToken && (cl == nil || cl.uid != ct.uid) {
-		// The server forgot the client (it stopped polling, or
-		// Disconnect ended it) or bound its client-id anew: the token
-		// went with that binding, and the client's next poll gets a
-		// handshake with a new one.
-		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", cid).Msg("ajax post refused: client token of an ended binding")
-		writeText(w, http.StatusForbidden, bodyTokenExpired)
-		return
-	}
-	saved := cl.record()
-	if f, ok := cl.pinFormat(cf.Format); !ok {
-		s.badPost(zerolog.WarnLevel).Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Str("client_id", cid).Msg("bad ajax post")
-		writeText(w, http.StatusBadRequest, bodyBadPackage)
-		return
-	}
-	msg.Generation = cl.pinGeneration(cf.Generation)
-	msg.UID = cl.uid
-	s.saveClient(cl, &saved)
-	g := protocol.Dialect{Generation: msg.Generation, Format: msg.Format}
-	if !cf.Callback.Requested() {
-		if !s.deliverEvent(msg, r.Context().Done()) {
-			return
-		}
-		frame, _ := g.AjaxDummyReply() // g is valid: it came from the parser
-		writeBody(w, http.StatusOK, frame)
-		return
-	}
-	var state atomic.Uint32
-	replies := make(chan []byte, 1)
-	msg.Reply = func(v any) error {
-		switch state.Load() {
-		case replySent:
-			return ErrReplied
-		case replyExpired:
-			return ErrReplyExpired
-		}
-		frame, err := g.AjaxReply(v)
-		if err != nil {
-			return err
-		}
-		if !state.CompareAndSwap(replyWaiting, replySent) {
-			if state.Load() == replySent {
-				return ErrReplied
-			}
-			return ErrReplyExpired
-		}
-		replies <- frame // never blocks: capacity 1, sent once
-		return nil
-	}
-	if !s.deliverEvent(msg, r.Context().Done()) {
-		state.Store(replyExpired)
-		return
-	}
-	timeout := time.NewTimer(s.cfg.CallbackTimeout)
-	defer timeout.Stop()
-	var gone bool
-	select {
-	case frame := <-replies:
-		writeBody(w, http.StatusOK, frame)
-		return
-	case <-timeout.C:
-	case <-s.hardStop:
-	case <-r.Context().Done():
-		gone = true
-	}
-	if !state.CompareAndSwap(replyWaiting, replyExpired) {
-		// The reply won the race.
-		if frame := <-replies; !gone {
-			writeBody(w, http.StatusOK, frame)
-		}
-		return
-	}
-	if gone {
-		return
-	}
-	frame, _ := g.AjaxTimeoutReply() // g is valid
-	writeBody(w, http.StatusOK, frame)
-}
-
-// writeUnavailable answers 503 for a request the registry refused: the
-// server is closing, or a Cluster cannot tell who the client is (the
-// client retries, likely on another server).
-func writeUnavailable(w http.ResponseWriter, err error) {
-	body := bodyClosing
-	if errors.Is(err, errClusterUnavailable) {
-		body = bodyNoCluster
-	}
-	writeText(w, http.StatusServiceUnavailable, body)
 }

@@ -14,9 +14,6 @@ type Publication struct {
 	// Event is the pushed event: valid, and not in the reserved chsk
 	// namespace (Server.Send checks both before publishing).
 	Event protocol.Event
-	// WSOnly says the publication is for WebSocket connections only: a
-	// Cluster's Ajax mailboxes took it for the Ajax clients.
-	WSOnly bool
 }
 
 // Broker carries publications from Server.Send and Server.Broadcast to the

@@ -2,11 +2,8 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,23 +25,22 @@ const (
 	DefaultRedisQueueLen = 4096
 )
 
-// Timing of the Redis connections.
-const (
-	redisMinBackoff   = 50 * time.Millisecond // first wait after a failure
-	redisMaxBackoff   = 2 * time.Second       // longest wait between attempts
-	redisDialTimeout  = 2 * time.Second
-	redisIOTimeout    = 3 * time.Second
-	redisIdleCheck    = 15 * time.Second // PING the subscription after this long without a message
-	redisDrainTimeout = 2 * time.Second  // Close's bound on sending what is still queued
-)
-
 // redisEnvelopeTag opens every envelope; a message without it is not
 // ours (or from an incompatible version) and is dropped.
-const redisEnvelopeTag = "sente-pub/2"
+const redisEnvelopeTag = "sente-pub/3"
 
 // RedisBrokerConfig configures a RedisBroker.
 type RedisBrokerConfig struct {
-	// Addr is the Redis server, host:port. Required.
+	// Client is the Redis client the broker publishes and subscribes
+	// with: the process's one client, shared with the RedisCluster and
+	// the application, which closes it after the broker. A client that
+	// does not retry (MaxRetries -1) and has short timeouts lets the
+	// broker notice an outage at once. The publications travel on
+	// classic pub/sub, which Redis Cluster carries to every node.
+	Client redis.UniversalClient
+	// Addr is a Redis server, host:port, for a broker that builds and
+	// closes a client of its own: a convenience when Client is nil. One
+	// of the two is required.
 	Addr string
 	// Channel is the pub/sub channel shared by every instance;
 	// DefaultRedisChannel when empty.
@@ -87,7 +83,7 @@ type RedisBroker struct {
 	cfg    RedisBrokerConfig
 	log    zerolog.Logger
 	local  *MemoryBroker // the local subscribers
-	client *redis.Client
+	conn   redisConn
 	pubsub *redis.PubSub
 	queue  chan Publication
 
@@ -103,15 +99,11 @@ type RedisBroker struct {
 
 var _ Broker = (*RedisBroker)(nil)
 
-// NewRedisBroker connects to Redis, subscribes to the channel and starts
-// the broker's goroutines. Redis must be reachable until the
-// subscription is confirmed or ctx is done, whichever comes first (with
-// a bound of a few seconds when ctx has no deadline); afterwards outages
-// are tolerated.
+// NewRedisBroker subscribes to the channel and starts the broker's
+// goroutines. Redis must be reachable until the subscription is confirmed
+// or ctx is done, whichever comes first (with a bound of a few seconds
+// when ctx has no deadline); afterwards outages are tolerated.
 func NewRedisBroker(ctx context.Context, cfg RedisBrokerConfig) (*RedisBroker, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("web: RedisBrokerConfig.Addr is empty")
-	}
 	if cfg.QueueLen < 0 {
 		return nil, fmt.Errorf("web: RedisBrokerConfig.QueueLen %d is negative", cfg.QueueLen)
 	}
@@ -124,68 +116,32 @@ func NewRedisBroker(ctx context.Context, cfg RedisBrokerConfig) (*RedisBroker, e
 	if cfg.QueueLen == 0 {
 		cfg.QueueLen = DefaultRedisQueueLen
 	}
-	client := redis.NewClient(&redis.Options{
-		Addr:            cfg.Addr,
-		Protocol:        2,
-		DisableIdentity: true,
-		DialTimeout:     redisDialTimeout,
-		ReadTimeout:     redisIOTimeout,
-		WriteTimeout:    redisIOTimeout,
-		MaxRetries:      -1, // the publisher loop retries, with its own backoff
-		PoolSize:        10,
-	})
+	conn, err := newRedisConn("RedisBrokerConfig", cfg.Client, cfg.Addr, 10)
+	if err != nil {
+		return nil, err
+	}
 	b := &RedisBroker{
 		cfg: cfg,
-		log: cfg.Logger.With().Str("redis_addr", cfg.Addr).Str("redis_channel", cfg.Channel).
+		log: cfg.Logger.With().Str("redis_addr", conn.addr).Str("redis_channel", cfg.Channel).
 			Str("instance_id", cfg.InstanceID).Logger(),
-		local:  NewMemoryBroker(),
-		client: client,
-		queue:  make(chan Publication, cfg.QueueLen),
-		done:   make(chan struct{}),
+		local: NewMemoryBroker(),
+		conn:  conn,
+		queue: make(chan Publication, cfg.QueueLen),
+		done:  make(chan struct{}),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.pubsub = client.Subscribe(ctx, cfg.Channel)
-	if err := b.awaitSubscription(ctx); err != nil {
+	b.pubsub = conn.client.Subscribe(ctx, cfg.Channel)
+	if err := awaitSubscription(ctx, b.pubsub); err != nil {
 		b.cancel()
 		b.pubsub.Close()
-		client.Close()
-		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", cfg.Channel, cfg.Addr, err)
+		conn.close()
+		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", cfg.Channel, conn.addr, err)
 	}
 	b.wg.Add(2)
 	go b.publishLoop()
 	go b.subscribeLoop()
 	b.log.Info().Msg("redis broker started")
 	return b, nil
-}
-
-// awaitSubscription waits for Redis to confirm the subscription.
-func (b *RedisBroker) awaitSubscription(ctx context.Context) error {
-	return awaitSubscription(ctx, b.pubsub)
-}
-
-// awaitSubscription waits for Redis to confirm the subscription of ps,
-// at most a few seconds when ctx has no deadline.
-func awaitSubscription(ctx context.Context, ps *redis.PubSub) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, redisDialTimeout+redisIOTimeout)
-		defer cancel()
-	}
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, redisDialTimeout+redisIOTimeout)
-		if err != nil {
-			return err
-		}
-		if _, ok := msg.(*redis.Subscription); ok {
-			return nil
-		}
-	}
-}
-
-func randomInstanceID() string {
-	var p [8]byte
-	rand.Read(p[:])
-	return hex.EncodeToString(p[:])
 }
 
 // InstanceID returns the id that tags this broker's publications.
@@ -222,8 +178,9 @@ func (b *RedisBroker) Subscribe(h func(Publication)) (func(), error) {
 
 // Close stops delivery (later Publish and Subscribe calls return
 // ErrBrokerClosed), sends what is still queued if Redis answers promptly,
-// stops the broker's goroutines, waits for them and closes the Redis
-// connections. It is idempotent and returns nil.
+// stops the broker's goroutines, waits for them and closes its
+// subscription, and its client if it built it (Addr). It is idempotent
+// and returns nil.
 func (b *RedisBroker) Close() error {
 	b.closeOnce.Do(func() {
 		b.local.Close()
@@ -231,7 +188,7 @@ func (b *RedisBroker) Close() error {
 		b.cancel()
 		b.pubsub.Close() // ends a Receive in progress
 		b.wg.Wait()
-		b.client.Close()
+		b.conn.close()
 		if n := b.dropped.Load(); n > 0 {
 			b.log.Info().Uint64("dropped_total", n).Msg("redis broker closed")
 		}
@@ -262,7 +219,7 @@ func (b *RedisBroker) publishLoop() {
 		}
 		backoff := redisMinBackoff
 		for {
-			err := b.client.Publish(ctx, b.cfg.Channel, msg).Err()
+			err := b.conn.client.Publish(ctx, b.cfg.Channel, msg).Err()
 			if err == nil {
 				if down {
 					down = false
@@ -300,7 +257,7 @@ func (b *RedisBroker) drain() {
 			if err != nil {
 				continue
 			}
-			if err := b.client.Publish(ctx, b.cfg.Channel, msg).Err(); err != nil {
+			if err := b.conn.client.Publish(ctx, b.cfg.Channel, msg).Err(); err != nil {
 				b.log.Debug().Err(err).Int("left", len(b.queue)+1).Msg("redis publications unsent at close")
 				return
 			}
@@ -315,64 +272,6 @@ func (b *RedisBroker) drain() {
 func (b *RedisBroker) subscribeLoop() {
 	defer b.wg.Done()
 	receiveLoop(b.pubsub, b.done, b.log, "delivering local publications only until it returns", b.deliver)
-}
-
-// receiveLoop hands every message of ps to deliver until done is closed.
-// go-redis reconnects and resubscribes on the Receive that follows a
-// connection failure; the loop checks an idle connection with PING, backs
-// off between failed attempts, and logs each outage once (at warn, with
-// lost telling what the instance does meanwhile) and each recovery.
-func receiveLoop(ps *redis.PubSub, done <-chan struct{}, log zerolog.Logger, lost string, deliver func(payload string)) {
-	ctx := context.Background()
-	down := false
-	backoff := redisMinBackoff
-	closed := func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, redisIdleCheck)
-		if closed() {
-			return
-		}
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && !down {
-				// Idle: check the connection. A failed PING makes
-				// go-redis drop it, so the next Receive reconnects.
-				if err := ps.Ping(ctx); err == nil {
-					continue
-				}
-			}
-			if !down {
-				down = true
-				log.Warn().Err(err).Msg("redis subscription lost, " + lost)
-			}
-			if !sleepOrDone(backoff, done) {
-				return
-			}
-			backoff = min(2*backoff, redisMaxBackoff)
-			continue
-		}
-		backoff = redisMinBackoff
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if down && m.Kind == "subscribe" {
-				down = false
-				log.Info().Msg("redis subscription renewed")
-			}
-		case *redis.Message:
-			if down {
-				down = false
-				log.Info().Msg("redis subscription renewed")
-			}
-			deliver(m.Payload)
-		}
-	}
 }
 
 // deliver decodes one message and hands it to the local subscribers
@@ -394,33 +293,13 @@ func (b *RedisBroker) deliver(payload string) {
 // sleep waits d, or until Close; it reports whether the broker is open.
 func (b *RedisBroker) sleep(d time.Duration) bool { return sleepOrDone(d, b.done) }
 
-// sleepOrDone waits d, or until done is closed; it reports whether done
-// is still open.
-func sleepOrDone(d time.Duration, done <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
-}
-
-func (b *RedisBroker) closed() bool {
-	select {
-	case <-b.done:
-		return true
-	default:
-		return false
-	}
-}
+func (b *RedisBroker) closed() bool { return isDone(b.done) }
 
 // encodeRedisEnvelope writes a publication as the Transit vector
-// ["sente-pub/2" instance-id uid broadcast event ws-only], event being
-// the Sente event vector [id] or [id data].
+// ["sente-pub/3" instance-id uid broadcast event], event being the Sente
+// event vector [id] or [id data].
 func encodeRedisEnvelope(instance string, p Publication) ([]byte, error) {
-	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value(), p.WSOnly})
+	return transit.Marshal([]any{redisEnvelopeTag, instance, p.UID, p.Broadcast, p.Event.Value()})
 }
 
 // errRedisEnvelope reports a message on the channel that is not an
@@ -435,15 +314,14 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 		return "", Publication{}, fmt.Errorf("%w: %w", errRedisEnvelope, err)
 	}
 	vec, ok := v.([]any)
-	if !ok || len(vec) != 6 {
+	if !ok || len(vec) != 5 {
 		return "", Publication{}, errRedisEnvelope
 	}
 	tag, _ := vec[0].(string)
 	instance, ok1 := vec[1].(string)
 	uid, ok2 := vec[2].(string)
 	broadcast, ok3 := vec[3].(bool)
-	wsOnly, ok4 := vec[5].(bool)
-	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || !ok4 || instance == "" {
+	if tag != redisEnvelopeTag || !ok1 || !ok2 || !ok3 || instance == "" {
 		return "", Publication{}, errRedisEnvelope
 	}
 	ev, err := protocol.EventFromValue(vec[4])
@@ -453,5 +331,5 @@ func decodeRedisEnvelope(data []byte) (string, Publication, error) {
 	if !broadcast && uid == "" {
 		return "", Publication{}, fmt.Errorf("%w: no uid", errRedisEnvelope)
 	}
-	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev, WSOnly: wsOnly}, nil
+	return instance, Publication{UID: uid, Broadcast: broadcast, Event: ev}, nil
 }

@@ -12,12 +12,12 @@ import (
 // reader: it never panics, and what it accepts it writes back to the same
 // publication.
 func FuzzRedisEnvelope(f *testing.F) {
-	good, err := encodeRedisEnvelope("i1", Publication{UID: "u", Event: tweetEvent(1), WSOnly: true})
+	good, err := encodeRedisEnvelope("i1", Publication{UID: "u", Event: tweetEvent(1)})
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{string(good), `["sente-pub/2","i","",true,["~:a/b"],false]`,
-		`["sente-pub/2","x","u",false,["~:tweet/new"]]`, `[]`, `"sente-pub/2"`, `["sente-pub/2","i","u",false,["~:a/b",["^ "]],true]`} {
+	for _, s := range []string{string(good), `["sente-pub/3","i","",true,["~:a/b"]]`,
+		`["sente-pub/2","x","u",false,["~:tweet/new"],false]`, `[]`, `"sente-pub/3"`, `["sente-pub/3","i","u",false,["~:a/b",["^ "]]]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -30,7 +30,7 @@ func FuzzRedisEnvelope(f *testing.F) {
 			t.Fatalf("accepted %q but cannot write it back: %v", data, err)
 		}
 		from2, p2, err := decodeRedisEnvelope(again)
-		if err != nil || from2 != from || p2.UID != p.UID || p2.Broadcast != p.Broadcast || p2.WSOnly != p.WSOnly ||
+		if err != nil || from2 != from || p2.UID != p.UID || p2.Broadcast != p.Broadcast ||
 			!transit.Equal(p2.Event.Value(), p.Event.Value()) {
 			t.Fatalf("%q: round trip gave %q %+v, %v", data, from2, p2, err)
 		}

@@ -5,10 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,14 +15,14 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
-	"github.com/sente-go/sente/transit"
 )
 
 // Defaults of RedisClusterConfig.
 const (
 	// DefaultRedisPrefix starts every key and channel of a RedisCluster
-	// when RedisClusterConfig.Prefix is empty.
-	DefaultRedisPrefix = "sente:"
+	// when RedisClusterConfig.Prefix is empty. Its hash tag, {sente},
+	// puts every key in one Redis Cluster slot.
+	DefaultRedisPrefix = "{sente}:"
 	defaultHeartbeat   = time.Second
 	defaultPresenceTTL = 5 * time.Second
 	defaultMailboxLen  = 1024
@@ -32,17 +30,23 @@ const (
 	defaultClientTTL   = time.Hour
 )
 
-// presenceSentinel is a field every presence hash has, so that the hash
-// exists, and its PEXPIRE tells whether Redis lost it, even when no uid is
-// connected.
-const presenceSentinel = "\x00"
-
 // RedisClusterConfig configures a RedisCluster.
 type RedisClusterConfig struct {
-	// Addr is the Redis server, host:port. Required.
+	// Client is the Redis client the cluster keeps its state with: the
+	// process's one client, shared with the RedisBroker and the
+	// application, which closes it after the cluster. A client that does
+	// not retry (MaxRetries -1) and has short timeouts lets the cluster
+	// notice an outage at once and serve its own clients meanwhile.
+	Client redis.UniversalClient
+	// Addr is a Redis server, host:port, for a cluster that builds and
+	// closes a client of its own: a convenience when Client is nil. One
+	// of the two is required.
 	Addr string
 	// Prefix starts every key and channel; DefaultRedisPrefix when empty.
-	// Servers of one cluster share it.
+	// Servers of one cluster share it. It must have a Redis Cluster hash
+	// tag, such as "{sente}:" or "app:{sente}:", so that all the keys
+	// live in one slot, as the cluster's transactions and script need
+	// (RedisCluster, "Keys").
 	Prefix string
 	// InstanceID names this server in the cluster; it must differ between
 	// servers. Random when empty.
@@ -67,6 +71,15 @@ type RedisClusterConfig struct {
 }
 
 // RedisCluster is the Cluster on Redis, the companion of RedisBroker.
+//
+// Keys. Every key starts with the prefix (RedisClusterConfig.Prefix),
+// whose hash tag puts them all in one slot: on Redis Cluster the
+// cluster's state lives on one shard (and its replicas), and the
+// transactions and the Lua script, which touch several keys, run there.
+// The wake-up channel is classic pub/sub, which Redis Cluster relays to
+// every node. That is the whole of Redis Cluster support: failover is
+// Redis's, and the cluster's state is small (presence, client records,
+// mailboxes).
 //
 // Presence: each server keeps a hash of its connected uids
 // (PREFIXpresence:ID, uid → transports), written as they change, and an
@@ -97,7 +110,8 @@ type RedisClusterConfig struct {
 type RedisCluster struct {
 	cfg    RedisClusterConfig
 	log    zerolog.Logger
-	client *redis.Client
+	conn   redisConn
+	client redis.UniversalClient // conn.client
 	pubsub *redis.PubSub
 	pushes chan Publication
 	kick   chan struct{} // cap 1: writes are pending
@@ -149,13 +163,6 @@ type clusterClient struct {
 	joinTTL  time.Duration // the route's TTL
 }
 
-// remoteInstance is what the heartbeat knows of another server.
-type remoteInstance struct {
-	expiry  time.Time
-	version string
-	uids    map[string]TransportSet
-}
-
 // errClusterDown is returned while Redis is unreachable.
 var errClusterDown = errors.New("web: redis cluster unreachable")
 
@@ -163,19 +170,19 @@ var errClusterDown = errors.New("web: redis cluster unreachable")
 // servers restore their state into an emptied Redis.
 var errClusterSettling = errors.New("web: redis cluster settling after a data loss")
 
-// NewRedisCluster connects to Redis, subscribes to the wake-up channel
-// and starts the cluster's goroutines (a heartbeat, a mailbox writer and
-// a subscriber). Redis must be reachable until the subscription is
-// confirmed or ctx is done; afterwards outages are tolerated.
+// NewRedisCluster subscribes to the wake-up channel and starts the
+// cluster's goroutines (a heartbeat, a mailbox writer and a subscriber).
+// Redis must be reachable until the subscription is confirmed or ctx is
+// done; afterwards outages are tolerated.
 func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("web: RedisClusterConfig.Addr is empty")
-	}
 	if cfg.Heartbeat < 0 || cfg.PresenceTTL < 0 || cfg.MailboxLen < 0 || cfg.QueueLen < 0 {
 		return nil, errors.New("web: RedisClusterConfig has a negative duration or length")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultRedisPrefix
+	}
+	if !hasHashTag(cfg.Prefix) {
+		return nil, fmt.Errorf("web: RedisClusterConfig.Prefix %q has no hash tag, such as {sente}", cfg.Prefix)
 	}
 	if cfg.InstanceID == "" {
 		cfg.InstanceID = randomInstanceID()
@@ -195,21 +202,16 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 	if cfg.QueueLen == 0 {
 		cfg.QueueLen = DefaultRedisQueueLen
 	}
-	client := redis.NewClient(&redis.Options{
-		Addr:            cfg.Addr,
-		Protocol:        2,
-		DisableIdentity: true,
-		DialTimeout:     redisDialTimeout,
-		ReadTimeout:     redisIOTimeout,
-		WriteTimeout:    redisIOTimeout,
-		MaxRetries:      -1,
-		PoolSize:        20,
-	})
+	conn, err := newRedisConn("RedisClusterConfig", cfg.Client, cfg.Addr, 20)
+	if err != nil {
+		return nil, err
+	}
 	c := &RedisCluster{
 		cfg: cfg,
-		log: cfg.Logger.With().Str("redis_addr", cfg.Addr).Str("redis_prefix", cfg.Prefix).
+		log: cfg.Logger.With().Str("redis_addr", conn.addr).Str("redis_prefix", cfg.Prefix).
 			Str("instance_id", cfg.InstanceID).Logger(),
-		client:   client,
+		conn:     conn,
+		client:   conn.client,
 		pushes:   make(chan Publication, cfg.QueueLen),
 		kick:     make(chan struct{}, 1),
 		local:    make(map[string]TransportSet),
@@ -220,11 +222,11 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 		lastSent: map[string]TransportSet{},
 		done:     make(chan struct{}),
 	}
-	c.pubsub = client.Subscribe(ctx, c.key("wake"))
+	c.pubsub = conn.client.Subscribe(ctx, c.key("wake"))
 	if err := awaitSubscription(ctx, c.pubsub); err != nil {
 		c.pubsub.Close()
-		client.Close()
-		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", c.key("wake"), cfg.Addr, err)
+		conn.close()
+		return nil, fmt.Errorf("web: subscribing to redis channel %q at %s: %w", c.key("wake"), conn.addr, err)
 	}
 	c.up.Store(true)
 	c.wg.Add(3)
@@ -237,8 +239,6 @@ func NewRedisCluster(ctx context.Context, cfg RedisClusterConfig) (*RedisCluster
 	c.log.Info().Msg("redis cluster started")
 	return c, nil
 }
-
-// key returns the cluster's key or channel named name.
 
 // key returns the cluster's key or channel named name.
 func (c *RedisCluster) key(name string) string { return c.cfg.Prefix + name }
@@ -261,6 +261,10 @@ func (c *RedisCluster) TokenSecret(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
+// Mailboxes returns c: a RedisCluster keeps the Ajax clients' pushes in
+// mailboxes in Redis (JoinAjax, PushAjax, TakeAjax).
+func (c *RedisCluster) Mailboxes() Mailboxes { return c }
+
 // InstanceID returns the id of this server in the cluster.
 func (c *RedisCluster) InstanceID() string { return c.cfg.InstanceID }
 
@@ -280,8 +284,8 @@ func (c *RedisCluster) Instances() []string {
 // (Redis unreachable, or failing).
 func (c *RedisCluster) Dropped() uint64 { return c.dropped.Load() }
 
-// Close stops the cluster's goroutines and closes its Redis connections.
-// This server's entry is marked expired if Redis answers promptly, so that
+// Close stops the cluster's goroutines and closes its subscription, and
+// its client if it built it (Addr). This server's entry is marked expired if Redis answers promptly, so that
 // the others drop its presence at their next heartbeat. It is idempotent
 // and returns nil.
 func (c *RedisCluster) Close() error {
@@ -304,7 +308,7 @@ func (c *RedisCluster) stop(leave bool) {
 			_, _ = pipe.Exec(ctx) // best effort: the entry expires anyway
 			cancel()
 		}
-		c.client.Close()
+		c.conn.close()
 	})
 }
 
@@ -338,22 +342,8 @@ func (c *RedisCluster) withHandler(f func(ClusterHandler)) {
 	}
 }
 
-// SetPresence records uid's local transports, written at once by the
-// heartbeat goroutine.
-func (c *RedisCluster) SetPresence(uid string, set TransportSet) {
-	c.mu.Lock()
-	if set == 0 {
-		delete(c.local, uid)
-	} else {
-		c.local[uid] = set
-	}
-	c.dirty[uid] = struct{}{}
-	c.mu.Unlock()
-	signal(c.kick)
-}
-
 // BindClient returns cid's record, binding it to newUID() when Redis has
-// none; see Cluster.
+// none (or, without newUID, returning ErrUnknownClient); see Cluster.
 //
 // While Redis is unreachable, or when it lost the record, the record this
 // server last bound or saved is used, if it has one: a client that polled
@@ -391,6 +381,9 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	if !ok && existing && time.Now().UnixNano() < c.settling.Load() {
 		return ClientRecord{}, errClusterSettling
 	}
+	if !ok && newUID == nil {
+		return ClientRecord{}, c.unknown(ctx)
+	}
 	if !ok {
 		uid := newUID()
 		pipe := c.client.TxPipeline()
@@ -407,6 +400,22 @@ func (c *RedisCluster) BindClient(ctx context.Context, cid string, newUID func()
 	}
 	c.remember(cid, func(cc *clusterClient) { cc.rec = rec })
 	return rec, nil
+}
+
+// unknown returns ErrUnknownClient for a client-id that Redis does not
+// know, unless Redis lost its data and this server has not noticed yet
+// (its presence hash is gone): the binding may be restored in a moment,
+// and the caller gets errClusterSettling.
+func (c *RedisCluster) unknown(ctx context.Context) error {
+	n, err := c.client.Exists(ctx, c.key("presence:"+c.cfg.InstanceID)).Result()
+	switch {
+	case err != nil:
+		c.failed(err)
+		return err
+	case n == 0:
+		return errClusterSettling
+	}
+	return ErrUnknownClient
 }
 
 // remember updates the memory of cid with f, creating it.
@@ -457,99 +466,6 @@ func (c *RedisCluster) SaveClient(ctx context.Context, cid string, rec ClientRec
 	return nil
 }
 
-// JoinAjax writes cid's Ajax route; see Cluster.
-func (c *RedisCluster) JoinAjax(ctx context.Context, cid, uid string, ttl time.Duration) error {
-	if strings.ContainsRune(cid, '\n') {
-		return errors.New("web: client-id with a newline: not routable") // cannot travel on the wake-up channel
-	}
-	now := time.Now()
-	c.remember(cid, func(cc *clusterClient) {
-		cc.joinUID, cc.joinTill, cc.joinTTL = uid, now.Add(ttl), ttl
-	})
-	if !c.up.Load() {
-		return errClusterDown
-	}
-	pipe := c.client.Pipeline()
-	c.joinLocked(ctx, pipe, cid, uid, now, now.Add(ttl), ttl)
-	if _, err := pipe.Exec(ctx); err != nil {
-		c.failed(err)
-		return err
-	}
-	return nil
-}
-
-// joinLocked adds to pipe the commands that put cid on its routes until
-// till and drop the expired members.
-func (c *RedisCluster) joinLocked(ctx context.Context, pipe redis.Pipeliner, cid, uid string, now, till time.Time, ttl time.Duration) {
-	expired := strconv.FormatInt(now.UnixMilli(), 10)
-	for _, route := range []string{c.key("ajax:" + uid), c.key("ajax:")} {
-		pipe.ZAdd(ctx, route, redis.Z{Score: float64(till.UnixMilli()), Member: cid})
-		pipe.ZRemRangeByScore(ctx, route, "-inf", expired)
-		// Every member's expiry is at most now+ttl: servers of one cluster
-		// share their configuration.
-		pipe.PExpire(ctx, route, ttl)
-	}
-	pipe.PExpire(ctx, c.key("client:"+cid), defaultClientTTL) // a polling client's record lives on
-}
-
-// PushAjax queues p for the mailboxes; see Cluster.
-func (c *RedisCluster) PushAjax(p Publication) bool {
-	if !c.up.Load() {
-		return false
-	}
-	select {
-	case <-c.done:
-		return false
-	default:
-	}
-	select {
-	case c.pushes <- p:
-		return true
-	default:
-		c.log.Debug().Msg("ajax mailbox queue full: push delivered locally")
-		return false
-	}
-}
-
-// TakeAjax empties cid's mailbox; see Cluster.
-func (c *RedisCluster) TakeAjax(ctx context.Context, cid string) ([]protocol.Event, error) {
-	if !c.up.Load() {
-		return nil, errClusterDown
-	}
-	key := c.key("mbox:" + cid)
-	pipe := c.client.TxPipeline()
-	lr := pipe.LRange(ctx, key, 0, -1)
-	pipe.Del(ctx, key)
-	if _, err := pipe.Exec(ctx); err != nil {
-		c.failed(err)
-		return nil, err
-	}
-	var events []protocol.Event
-	for _, s := range lr.Val() {
-		v, err := transit.Unmarshal([]byte(s))
-		if err == nil {
-			var ev protocol.Event
-			if ev, err = protocol.EventFromValue(v); err == nil {
-				events = append(events, ev)
-				continue
-			}
-		}
-		c.log.Warn().Err(err).Str("client_id", cid).Msg("bad event in ajax mailbox dropped")
-	}
-	return events, nil
-}
-
-// wake hands a wake-up message (client-ids, one per line) to the handler.
-func (c *RedisCluster) wake(payload string) {
-	c.withHandler(func(h ClusterHandler) {
-		for cid := range strings.SplitSeq(payload, "\n") {
-			if cid != "" {
-				h.AjaxReady(cid)
-			}
-		}
-	})
-}
-
 // failed records a failed command: the first failure of an outage is
 // logged, and calls fail fast until the heartbeat reaches Redis again. A
 // command that ran out of its caller's time says nothing of Redis.
@@ -561,317 +477,6 @@ func (c *RedisCluster) failed(err error) {
 	if !c.warned.Swap(true) {
 		c.log.Warn().Err(err).Msg("redis unreachable: serving this instance's clients only until it returns")
 	}
-}
-
-// pushScript adds an event to the mailbox of every live member of an
-// Ajax route (KEYS[1]) and publishes their client-ids. ARGV: now (ms),
-// event, key prefix, mailbox TTL (ms), mailbox length, wake channel.
-var pushScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local cids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local max = tonumber(ARGV[5])
-for _, cid in ipairs(cids) do
-  local k = ARGV[3] .. 'mbox:' .. cid
-  if redis.call('RPUSH', k, ARGV[2]) > max then
-    redis.call('LTRIM', k, -max, -1)
-  end
-  redis.call('PEXPIRE', k, ARGV[4])
-end
-if #cids > 0 then
-  redis.call('PUBLISH', ARGV[6], table.concat(cids, '\n'))
-end
-return #cids
-`)
-
-// pushLoop writes queued pushes to the mailboxes, in order. While Redis
-// is unreachable the queue is dropped (counted): its Ajax clients miss
-// those pushes, which would come late anyway.
-func (c *RedisCluster) pushLoop() {
-	defer c.wg.Done()
-	ctx := context.Background()
-	for {
-		var p Publication
-		select {
-		case <-c.done:
-			return
-		case p = <-c.pushes:
-		}
-		if !c.up.Load() {
-			c.dropped.Add(1)
-			continue
-		}
-		ev, err := transit.Marshal(p.Event.Value())
-		if err != nil {
-			c.log.Error().Err(err).Str("event_id", string(p.Event.ID)).Msg("push not encodable for ajax mailboxes, dropped")
-			continue
-		}
-		route := c.key("ajax:")
-		if !p.Broadcast {
-			route = c.key("ajax:" + p.UID)
-		}
-		err = pushScript.Run(ctx, c.client, []string{route},
-			time.Now().UnixMilli(), ev, c.cfg.Prefix, defaultMailboxTTL.Milliseconds(),
-			c.cfg.MailboxLen, c.key("wake")).Err()
-		if err != nil {
-			c.dropped.Add(1)
-			c.failed(err)
-		}
-	}
-}
-
-// heartbeatLoop writes this server's presence as it changes, and every
-// Heartbeat renews its entry and reads the others'. It alone decides when
-// Redis is reachable again.
-func (c *RedisCluster) heartbeatLoop() {
-	defer c.wg.Done()
-	tick := time.NewTicker(c.cfg.Heartbeat)
-	defer tick.Stop()
-	ctx := context.Background()
-	for {
-		beat := false
-		select {
-		case <-c.done:
-			return
-		case <-c.kick:
-		case <-tick.C:
-			beat = true
-		}
-		if !c.up.Load() && !beat {
-			continue // down: only the heartbeat probes
-		}
-		err := c.writePresence(ctx)
-		if err == nil && beat {
-			err = c.readOthers(ctx)
-			c.forgetClients(time.Now())
-		}
-		if err != nil {
-			c.failed(err)
-			c.mu.Lock()
-			c.rewrite = true // the changes of this attempt may be lost
-			c.mu.Unlock()
-			c.expireView(time.Now())
-			continue
-		}
-		wasDown := !c.up.Swap(true)
-		if wasWarned := c.warned.Swap(false); wasDown || wasWarned {
-			c.log.Info().Msg("redis reachable again: cluster resumed")
-		}
-	}
-}
-
-// writePresence writes what changed in this server's presence (all of it
-// after a failure) and renews its entry. When it finds that Redis lost
-// the hash, it restores everything this server knows.
-func (c *RedisCluster) writePresence(ctx context.Context) error {
-	presence := c.key("presence:" + c.cfg.InstanceID)
-	pipe := c.client.Pipeline()
-	// First: whether the hash survived. Later commands recreate it.
-	alive := pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
-	c.mu.Lock()
-	started := c.started
-	if c.rewrite {
-		pipe.Del(ctx, presence)
-		args := []any{presenceSentinel, 1}
-		for uid, set := range c.local {
-			args = append(args, uid, int(set))
-		}
-		pipe.HSet(ctx, presence, args...)
-		c.version++
-	} else if len(c.dirty) > 0 {
-		for uid := range c.dirty {
-			if set, ok := c.local[uid]; ok {
-				pipe.HSet(ctx, presence, uid, int(set))
-			} else {
-				pipe.HDel(ctx, presence, uid)
-			}
-		}
-		c.version++
-	}
-	pipe.PExpire(ctx, presence, c.cfg.PresenceTTL)
-	now := time.Now()
-	pipe.HSet(ctx, c.key("instances"), c.cfg.InstanceID,
-		strconv.FormatInt(now.Add(c.cfg.PresenceTTL).UnixMilli(), 10)+" "+strconv.FormatUint(c.version, 10))
-	clear(c.dirty)
-	c.rewrite = false
-	c.mu.Unlock()
-	if _, err := pipe.Exec(ctx); err != nil {
-		return err // the caller has the hash written whole next time
-	}
-	c.mu.Lock()
-	c.started = true
-	c.mu.Unlock()
-	if started && !alive.Val() {
-		c.log.Warn().Msg("redis lost the cluster's data: restoring this instance's")
-		return c.restore(ctx)
-	}
-	return nil
-}
-
-// restore writes back into an emptied Redis this server's presence, and
-// the records and Ajax routes of the clients it knows, where no other
-// server restored them first; meanwhile, for one PresenceTTL, requests
-// that only known clients send are not bound anew (BindClient).
-func (c *RedisCluster) restore(ctx context.Context) error {
-	now := time.Now()
-	c.settling.Store(now.Add(c.cfg.PresenceTTL).UnixNano())
-	c.mu.Lock()
-	c.rewrite = true
-	type known struct {
-		cid string
-		cc  clusterClient
-	}
-	var all []known
-	for cid, cc := range c.clients {
-		all = append(all, known{cid, *cc})
-	}
-	secret := c.secret
-	c.mu.Unlock()
-	if secret != "" {
-		// The first server to restore brings back the secret every server
-		// signs client tokens with, for servers that join later.
-		if err := c.client.SetNX(ctx, c.key("token-secret"), secret, 0).Err(); err != nil {
-			return err
-		}
-	}
-	if err := c.writePresenceAgain(ctx); err != nil {
-		return err
-	}
-	for _, k := range all {
-		pipe := c.client.Pipeline()
-		if k.cc.rec.UID != "" {
-			fields := clientRecordFields(k.cc.rec)
-			key := c.key("client:" + k.cid)
-			for i := 0; i+1 < len(fields); i += 2 {
-				pipe.HSetNX(ctx, key, fields[i].(string), fields[i+1])
-			}
-			pipe.PExpire(ctx, key, defaultClientTTL)
-		}
-		if k.cc.joinUID != "" && k.cc.joinTill.After(now) {
-			c.joinLocked(ctx, pipe, k.cid, k.cc.joinUID, now, k.cc.joinTill, k.cc.joinTTL)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writePresenceAgain writes the whole presence hash, once.
-func (c *RedisCluster) writePresenceAgain(ctx context.Context) error {
-	c.mu.Lock()
-	c.started = false // a missing hash now is this write's, not a loss
-	c.mu.Unlock()
-	return c.writePresence(ctx)
-}
-
-// forgetClients drops the memory of the client-ids unused for the
-// record TTL: Redis forgot them too.
-func (c *RedisCluster) forgetClients(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for cid, cc := range c.clients {
-		if now.Sub(cc.used) > defaultClientTTL {
-			delete(c.clients, cid)
-		}
-	}
-}
-
-// readOthers reads the other servers' entries and the presence of those
-// whose version changed, drops the expired ones, and tells the handler
-// when the union changed. A server whose entry is missing is kept until
-// its last known expiry (Redis may have been emptied and not written
-// again yet).
-func (c *RedisCluster) readOthers(ctx context.Context) error {
-	entries, err := c.client.HGetAll(ctx, c.key("instances")).Result()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	type fetch struct {
-		id      string
-		expiry  time.Time
-		version string
-		cmd     *redis.MapStringStringCmd
-	}
-	var fetches []fetch
-	for id, v := range entries {
-		if id == c.cfg.InstanceID {
-			continue
-		}
-		ms, version, _ := strings.Cut(v, " ")
-		n, err := strconv.ParseInt(ms, 10, 64)
-		expiry := time.UnixMilli(n)
-		if err != nil || expiry.Before(now) {
-			// Dead, gone or unreadable: whoever sees it first removes it.
-			c.client.HDel(ctx, c.key("instances"), id)
-			delete(c.view, id)
-			continue
-		}
-		old, ok := c.view[id]
-		if ok && old.version == version {
-			old.expiry = expiry
-			c.view[id] = old
-			continue
-		}
-		fetches = append(fetches, fetch{id: id, expiry: expiry, version: version})
-	}
-	if len(fetches) > 0 {
-		pipe := c.client.Pipeline()
-		for i := range fetches {
-			fetches[i].cmd = pipe.HGetAll(ctx, c.key("presence:"+fetches[i].id))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return err // versions unchanged: fetched again next time
-		}
-		for _, f := range fetches {
-			uids := make(map[string]TransportSet, len(f.cmd.Val()))
-			for uid, v := range f.cmd.Val() {
-				n, err := strconv.ParseUint(v, 10, 8)
-				if uid == presenceSentinel || err != nil || n == 0 {
-					continue
-				}
-				uids[uid] = TransportSet(n) & TransportSetOf(TransportWS, TransportAjax)
-			}
-			c.view[f.id] = remoteInstance{expiry: f.expiry, version: f.version, uids: uids}
-		}
-	}
-	c.expireView(now)
-	return nil
-}
-
-// expireView drops the servers whose entry expired and tells the handler
-// when the union of the others changed.
-func (c *RedisCluster) expireView(now time.Time) {
-	for id, in := range c.view {
-		if in.expiry.Before(now) {
-			delete(c.view, id)
-		}
-	}
-	c.publishView()
-}
-
-// publishView hands the union of the view to the handler if it changed,
-// and updates Instances.
-func (c *RedisCluster) publishView() {
-	ids := []string{c.cfg.InstanceID}
-	for id := range c.view {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	if old := c.instances.Load(); old == nil || !slices.Equal(*old, ids) {
-		c.instances.Store(&ids)
-	}
-	union := make(map[string]TransportSet)
-	for _, in := range c.view {
-		for uid, set := range in.uids {
-			union[uid] |= set
-		}
-	}
-	if maps.Equal(union, c.lastSent) {
-		return
-	}
-	c.lastSent = union
-	c.withHandler(func(h ClusterHandler) { h.RemotePresence(maps.Clone(union)) })
 }
 
 // clientRecordFields returns the hash fields of rec.

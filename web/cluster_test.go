@@ -16,17 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
 
-// clusterInstance is one server of a test cluster: a Server on its own
-// RedisBroker and RedisCluster, with the events it delivered.
+// clusterInstance is one server of a test cluster, as operators run it:
+// a Server on its own RedisBroker and RedisCluster, which share the
+// process's one Redis client, with the events it delivered.
 type clusterInstance struct {
 	name    string
 	ts      *testServer
+	client  *redis.Client
 	broker  *RedisBroker
 	cluster *RedisCluster
 	events  *eventLog
@@ -85,25 +88,31 @@ func withClusterConfig(f func(*RedisClusterConfig)) clusterOption {
 
 func newClusterInstance(t testing.TB, rs *redistest.Server, name string, opts ...clusterOption) *clusterInstance {
 	t.Helper()
+	client := rs.Client()
+	t.Cleanup(func() { client.Close() }) // after the broker and the cluster
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t))
 	cfg := testConfig()
 	ccfg := RedisClusterConfig{
-		Addr: rs.Addr(), Prefix: "test:cl:", InstanceID: name,
-		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL,
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel(t)),
+		Client: client, Prefix: "{test}:cl:", InstanceID: name,
+		Heartbeat: testHeartbeat, PresenceTTL: testPresenceTTL, Logger: log,
 	}
 	for _, o := range opts {
 		o(&cfg, &ccfg)
 	}
-	cfg.Broker = newTestRedisBroker(t, rs, "test:cluster", name)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
+	b, err := NewRedisBroker(ctx, RedisBrokerConfig{Client: client, Channel: "test:cluster", InstanceID: name, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
 	cl, err := NewRedisCluster(ctx, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	cfg.Cluster = cl
-	in := &clusterInstance{name: name, broker: cfg.Broker.(*RedisBroker), cluster: cl, events: &eventLog{}}
+	cfg.Broker, cfg.Cluster = b, cl
+	in := &clusterInstance{name: name, client: client, broker: b, cluster: cl, events: &eventLog{}}
 	in.ts = newTestServer(t, cfg)
 	go func() {
 		for m := range in.ts.s.Events() {
@@ -145,6 +154,7 @@ func waitInstances(t *testing.T, of, want []*clusterInstance) {
 func (in *clusterInstance) crash() {
 	in.cluster.stop(false)
 	in.broker.Close()
+	in.client.Close()
 	in.ts.hs.CloseClientConnections()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // no graceful close

@@ -46,10 +46,11 @@ type Config struct {
 	// place of the page's CSRF token, naming their client-id and uid, and
 	// their POSTs echo it (1.3–1.6 POSTs carry no client-id, so it is what
 	// routes their events to their uid). Every server that may receive a
-	// client's POST must have the same secret. Nil means, with a Cluster,
-	// the cluster's shared secret (Cluster.TokenSecret), and otherwise a
-	// random one per Server (tokens die with it: clients get new ones in
-	// the handshake that follows a restart). At least 16 bytes.
+	// client's POST must have the same secret. Nil means the Cluster's
+	// (Cluster.TokenSecret): with a RedisCluster, the secret its servers
+	// share; with the default MemoryCluster, a random one per Server
+	// (tokens die with it: clients get new ones in the handshake that
+	// follows a restart). At least 16 bytes.
 	TokenSecret []byte
 	// TokenMaxAge is how long a client token is accepted; an Ajax client
 	// whose token is past half of it gets a new handshake (and token) on
@@ -188,16 +189,17 @@ type Config struct {
 	// application catches up. Zero means 256.
 	EventBuffer int
 
-	// Broker carries pushes from Send and Broadcast to the connections.
-	// Nil means a MemoryBroker owned by the Server (closed by Close); a
-	// Broker given here is not closed by the Server.
+	// Broker and Cluster are the Server's backplane (doc.go,
+	// "Backplane"). The Broker carries pushes from Send and Broadcast to
+	// the connections of every server that shares it. Nil means a
+	// MemoryBroker owned by the Server (closed by Close).
 	Broker Broker
-
-	// Cluster, when not nil, shares this server's clients with the other
-	// servers of a cluster (presence, client-ids, Ajax mailboxes), so
+	// Cluster shares this server's clients with the other servers of a
+	// cluster (presence, client-ids, the token secret, Ajax mailboxes), so
 	// that they serve one set of clients behind a load balancer without
 	// sticky sessions; Broker must then connect them too (RedisBroker and
-	// RedisCluster go together). It is not closed by the Server.
+	// RedisCluster go together). Nil means a MemoryCluster of the Server
+	// alone. A Broker or Cluster given here is not closed by the Server.
 	Cluster Cluster
 
 	// Logger receives the server's log entries. Its zero value logs

@@ -185,8 +185,8 @@
 //
 // # Pushes
 //
-// Send and Broadcast go through the Broker (MemoryBroker by default,
-// RedisBroker for several servers) to
+// Send and Broadcast go through the backplane (the Broker, and for Ajax
+// clients the Cluster's mailboxes when it has some; see "Backplane") to
 // per-uid buffers, one per transport, flushed after the batch window
 // (Config.WSBatchWindow, AjaxBatchWindow) or by Flush. A flush packs the
 // batch once for each dialect (generation and format) its connections are
@@ -206,12 +206,39 @@
 // a single batch. A callback reply over a WebSocket is written after the
 // pushes to its uid made before it (their buffer is flushed first).
 //
-// # Several servers
+// # Backplane
+//
+// A Server reaches other servers through its backplane, two small
+// interfaces with an in-memory implementation, the default, and a Redis
+// one side by side; a Server alone goes through the memory ones, so that
+// one code path serves one process and a cluster:
+//
+//	ws.go, ajax.go      registry.go, fanout.go   backplane.go
+//	transports ───────→ registry ──────────────→ backplane ─┬→ Broker   MemoryBroker (default) | RedisBroker
+//	                                                        └→ Cluster  MemoryCluster (default) | RedisCluster
+//	                                                             Mailboxes: none (nil)           | RedisCluster
+//
+//	packages:  server ─→ web ─→ protocol ─→ transit, transit/edn
+//	                     web ─→ go-redis (RedisBroker, RedisCluster, redis.go; web/redistest in tests)
+//
+// The transports talk to the registry only; the registry makes every call
+// to the Broker and the Cluster (backplane.go), and says what their
+// failures mean for a request. The Broker carries each push to every
+// server that shares it, which delivers it to its own connections. The
+// Cluster shares the rest: presence (ConnectedUIDs and the uidport events
+// are cluster-wide), the binding of each client-id and what its frames
+// told, the secret of client tokens, and, when it has them (Mailboxes),
+// the Ajax mailboxes. MemoryCluster is the cluster of one Server: nothing
+// to share, no mailboxes (an Ajax client's pushes wait in its
+// connection's queue). The conformance suites testBroker and testCluster
+// run on both implementations; outages and data loss through a
+// fault-injecting Cluster and on a real Redis.
 //
 // Several Servers (processes) serve one set of clients behind a plain
-// round-robin load balancer, without sticky sessions, when they share a
-// Broker (RedisBroker: each push reaches every server, which delivers it to
-// its own sockets) and a Cluster (RedisCluster, Config.Cluster):
+// round-robin load balancer, without sticky sessions, with a RedisBroker
+// and a RedisCluster each, on the process's one Redis client
+// (redis.UniversalClient: a server, Sentinel, or Redis Cluster, whose
+// failover is Redis's own):
 //
 //   - presence: each server's connected uids, renewed by a heartbeat and
 //     dropped when it stops, make ConnectedUIDs and the uidport events
@@ -225,12 +252,20 @@
 //     takes it wherever it lands; WebSockets are served by the server that
 //     holds them.
 //
+// Every RedisCluster key starts with a prefix with a hash tag ({sente}:
+// by default), which keeps them in one Redis Cluster slot, as its
+// transactions and its Lua script need. Servers that share only a Broker
+// (each with its own MemoryCluster) serve WebSockets anywhere and Ajax
+// clients on the server their load balancer keeps them on.
+//
 // BroadcastLocal sends to one server's own connections, for what every
-// server sends alike (periodic statistics). When the Cluster is
-// unreachable each server serves its own clients alone; a request that
-// only a known client sends (a poll without the handshake flag, a POST),
-// from a client-id the server cannot vouch for, gets 503 "Cluster
-// unavailable" and is retried, rather than a new uid.
+// server sends alike (periodic statistics). When Redis is unreachable
+// each server serves its own clients alone; a request that only a known
+// client sends (a poll without the handshake flag, a POST), from a
+// client-id the server cannot vouch for, gets 503 "Cluster unavailable"
+// and is retried, rather than a new uid; so does one that comes, after
+// Redis lost its data, while the servers write back what they know
+// (RedisCluster, settling).
 //
 // # Errors and bad input
 //

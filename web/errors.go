@@ -10,6 +10,9 @@ var (
 	// ErrBrokerClosed is returned by a Broker's Publish and Subscribe
 	// after the broker was closed.
 	ErrBrokerClosed = errors.New("web: broker closed")
+	// ErrUnknownClient is returned by Cluster.BindClient, without newUID,
+	// for a client-id the cluster knows is not bound.
+	ErrUnknownClient = errors.New("web: unknown client")
 	// ErrNoUID is returned by Send for an empty uid (Sente 1.4+ rejects a
 	// nil uid too; use Broadcast to reach everyone).
 	ErrNoUID = errors.New("web: empty uid")
@@ -21,7 +24,7 @@ var (
 	// abandoned by the client).
 	ErrReplyExpired = errors.New("web: callback expired")
 
-	errNilHandler = errors.New("web: nil publication handler")
+	errNilHandler = errors.New("web: nil handler")
 )
 
 // errFormatRefused refuses a frame whose packer format is not the one the

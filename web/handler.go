@@ -276,3 +276,14 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body) // the client may be gone; nothing to do about it
 }
+
+// writeUnavailable answers 503 for a request the registry refused: the
+// server is closing, or a Cluster cannot tell who the client is (the
+// client retries, likely on another server).
+func writeUnavailable(w http.ResponseWriter, err error) {
+	body := bodyClosing
+	if errors.Is(err, errClusterUnavailable) {
+		body = bodyNoCluster
+	}
+	writeText(w, http.StatusServiceUnavailable, body)
+}

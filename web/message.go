@@ -103,7 +103,7 @@ type Message struct {
 // connected-uids {:ws #{…} :ajax #{…} :any #{…}}. A uid stays in WS for
 // Config.DisconnectGrace after its last WebSocket closed, and in Ajax while
 // an Ajax client of it polls (and DisconnectGrace after its last poll).
-// With a Cluster it counts the uids of every server. Each slice is sorted;
+// With a RedisCluster it counts the uids of every server. Each slice is sorted;
 // the value is not shared.
 type ConnectedUIDs struct {
 	WS   []string // uids with a WebSocket
@@ -119,4 +119,10 @@ func uidportEvent(uid string, open bool) Message {
 		id = IDUIDPortOpen
 	}
 	return Message{UID: uid, Event: protocol.NewEvent(id, uid)}
+}
+
+// dialect returns the dialect of the frame the event came in, which its
+// reply is written in.
+func (m *Message) dialect() protocol.Dialect {
+	return protocol.Dialect{Generation: m.Generation, Format: m.Format}
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// numGenerations indexes per-generation arrays by protocol.Generation.
-const numGenerations = int(protocol.GenV2) + 1
-
 // formatSet is a set of protocol.Format, bit f for format f.
 type formatSet uint8
 
@@ -42,7 +39,7 @@ type push struct {
 	// cont marks a part of a split batch after its first (splitPush): a
 	// queue that took the first part takes the rest of the batch.
 	cont   bool
-	frames [numFormats][numGenerations]packedFrame
+	frames [numFormats][protocol.NumGenerations]packedFrame
 }
 
 // packedFrame is the push's frame in one dialect, built on first use, and
@@ -110,7 +107,7 @@ func newPush(events []protocol.Event, formats formatSet, gens protocol.Generatio
 		if !formats.has(f) {
 			continue
 		}
-		for _, g := range generations {
+		for g := protocol.GenFlexi; g <= protocol.GenV2; g++ {
 			if !gens.Has(g) {
 				continue
 			}

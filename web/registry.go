@@ -10,20 +10,18 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// maxBatchEvents caps a push buffer: a buffer that reaches it is flushed at
-// once instead of at the end of its batch window, so that a burst of Send
-// calls cannot grow it without bound.
-const maxBatchEvents = 1024
-
 // registry is the server's table of clients (sente-protocol.md §7): uid →
 // client-id → one connection per transport, the uid bound to each
 // client-id, the connected-uids sets, the per-uid and broadcast push
-// buffers, and the uidport notices. It is safe for concurrent use.
+// buffers (fanout.go), and the uidport notices. The transports go through
+// it for everything the cluster shares, and it goes through the
+// backplane (backplane.go). It is safe for concurrent use.
 //
 // Lock order: flushMu, then mu, then a notifier's or a queue's mutex. No
 // I/O and no blocking send happens under mu.
 type registry struct {
-	s *Server
+	s  *Server
+	bp *backplane // set by openBackplane
 
 	// flushMu serializes flushes, from taking a buffer to the end of its
 	// delivery, so that batches of one buffer reach queues in order.
@@ -36,7 +34,7 @@ type registry struct {
 	live     [numTransports]int         // live connections by transport
 	watchers map[chan struct{}]struct{} // WatchUIDs subscribers
 	closed   bool                       // Server.Close began: no more connections
-	// remote is the presence of the other servers of a Cluster: uids
+	// remote is the presence of the other servers of the Cluster: uids
 	// connected elsewhere and their transports. A uid's uidport events
 	// follow the union of its local and remote presence.
 	remote map[string]TransportSet
@@ -60,7 +58,7 @@ type client struct {
 	hint atomic.Uint32
 
 	// ajaxHandshake tells that the client had its Ajax handshake, here
-	// or, in a Cluster, on another server.
+	// or on another server of the Cluster.
 	ajaxHandshake atomic.Bool
 	// tokenIssued is when the client token of its last Ajax handshake was
 	// issued (unix seconds; 0: none), here or on another server.
@@ -104,13 +102,13 @@ func (c *client) format() (f protocol.Format, known bool) {
 }
 
 // pinGeneration records the generation a frame or an Ajax poll's
-// parameters revealed (see refine) and returns the client's
+// parameters revealed (protocol.Generation.Refine) and returns the client's
 // generation now.
 func (c *client) pinGeneration(g protocol.Generation) protocol.Generation {
 	for {
 		old := c.dialect.Load()
 		cur, f, known := unpackDialect(old)
-		next := packDialect(refine(cur, g), f, known)
+		next := packDialect(cur.Refine(g), f, known)
 		if next == old || c.dialect.CompareAndSwap(old, next) {
 			g, _, _ := unpackDialect(next)
 			return g
@@ -174,12 +172,6 @@ func (u *user) set() TransportSet {
 	return s
 }
 
-// pendingBuf collects pushes during a batch window.
-type pendingBuf struct {
-	events []protocol.Event
-	epoch  uint64 // bumped by each flush; a flush task carries the epoch it was armed in
-}
-
 // notice is a uidport event for the notifier; done, if not nil, is closed
 // once the event was handed to the application (or dropped at shutdown).
 type notice struct {
@@ -199,62 +191,111 @@ func newRegistry(s *Server) *registry {
 // errRegistryClosed is returned by attach once Server.Close has begun.
 var errRegistryClosed = ErrServerClosed
 
-// errClusterUnavailable is returned by bind when the Cluster cannot tell
-// whether a client-id it is strict about is known.
-var errClusterUnavailable = errors.New("web: cluster unavailable")
-
-// bind returns the client record of cid, creating it with uid() when the
-// client-id is new, or in a Cluster with the uid and state the cluster
-// keeps for it. When the cluster cannot answer, the client is bound here
-// alone, unless strict: then bind fails with errClusterUnavailable, for a
-// request that only a client already bound elsewhere sends (a poll
-// without the handshake flag, a POST), which must not get a new uid. uid
-// and the cluster are called without the lock. A record without
-// connections expires after DisconnectGrace.
-func (r *registry) bind(cid string, uid func() string, strict bool) (*client, error) {
-	r.mu.Lock()
-	cl := r.clients[cid]
-	closed := r.closed
-	r.mu.Unlock()
-	if closed {
-		return nil, errRegistryClosed
+// bind returns the client of cid: the one this server holds, or else one
+// made from the cluster's record of cid (Cluster.BindClient, which binds
+// a new client-id to uid()). When the cluster cannot answer, the client
+// is bound here alone, unless existing: then bind fails with
+// errClusterUnavailable, for a request that only a client already bound
+// elsewhere sends (a poll without the handshake flag, a POST), which must
+// not get a new uid. uid and the cluster are called without the lock. A
+// client without connections is forgotten after DisconnectGrace.
+func (r *registry) bind(ctx context.Context, cid string, uid func() string, existing bool) (*client, error) {
+	if cl, err := r.held(cid); cl != nil || err != nil {
+		return cl, err
 	}
-	if cl != nil {
-		return cl, nil
-	}
-	var rec ClientRecord
-	clustered := false
-	if c := r.s.cfg.Cluster; c != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-		var err error
-		rec, err = c.BindClient(ctx, cid, uid, strict)
-		cancel()
-		switch {
-		case err != nil && strict:
-			r.s.log.Debug().Err(err).Str("client_id", cid).Msg("request of an unknown client refused: cluster unavailable")
-			return nil, errClusterUnavailable
-		case err != nil:
-			r.s.log.Debug().Err(err).Str("client_id", cid).Msg("client bound locally: cluster unavailable")
-		default:
-			clustered = true
-		}
-	}
-	if !clustered {
+	rec, err := r.bp.bind(ctx, cid, uid, existing)
+	switch {
+	case err != nil && existing:
+		r.s.log.Debug().Err(err).Str("client_id", cid).Msg("request of an unknown client refused: cluster unavailable")
+		return nil, errClusterUnavailable
+	case err != nil:
+		r.s.log.Debug().Err(err).Str("client_id", cid).Msg("client bound locally: cluster unavailable")
 		rec = ClientRecord{UID: uid()}
 	}
+	return r.add(cid, rec)
+}
+
+// bindToken returns the client of cid for a POST whose client token names
+// cid and uid: the one this server holds, or the binding the cluster
+// keeps. It fails with errBindingEnded when the cluster knows the binding
+// ended (this server's, or the cluster's, forgot the client, and the
+// token with it); when the cluster cannot answer, the token, signed by a
+// server of the cluster, vouches for the binding. The caller checks that
+// the client's uid is the token's.
+func (r *registry) bindToken(ctx context.Context, cid, uid string) (*client, error) {
+	if cl, err := r.held(cid); cl != nil || err != nil {
+		return cl, err
+	}
+	rec, err := r.bp.bind(ctx, cid, nil, true)
+	switch {
+	case errors.Is(err, ErrUnknownClient):
+		return nil, errBindingEnded
+	case err != nil:
+		r.s.log.Debug().Err(err).Str("client_id", cid).Msg("client token bound locally: cluster unavailable")
+		rec = ClientRecord{UID: uid}
+	}
+	return r.add(cid, rec)
+}
+
+// held returns the client of cid this server holds, if any, or
+// errRegistryClosed once Server.Close has begun.
+func (r *registry) held(cid string) (*client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, errRegistryClosed
 	}
-	if cl = r.clients[cid]; cl == nil {
+	return r.clients[cid], nil
+}
+
+// add returns the client of cid, made from rec unless another request
+// made it first.
+func (r *registry) add(cid string, rec ClientRecord) (*client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errRegistryClosed
+	}
+	cl := r.clients[cid]
+	if cl == nil {
 		cl = r.newClientLocked(cid, rec.UID)
-		if clustered {
-			cl.restore(rec)
-		}
+		cl.restore(rec)
 	}
 	return cl, nil
 }
+
+// reloadClient takes over what the cluster's record of cl says now (it
+// was read when this server first bound cl); on failure, or when the
+// cluster keeps no record, cl is left as is.
+func (r *registry) reloadClient(cl *client) {
+	rec, err := r.bp.bind(context.Background(), cl.id, nil, true)
+	if err == nil && rec.UID == cl.uid {
+		cl.restore(rec)
+	}
+}
+
+// saveClient hands cl's record to the cluster when it changed since
+// *saved (a record() taken earlier), and makes it the new *saved.
+func (r *registry) saveClient(cl *client, saved *ClientRecord) {
+	rec := cl.record()
+	if rec == *saved {
+		return
+	}
+	*saved = rec
+	r.bp.save(cl.id, rec)
+}
+
+// resumesAjax reports whether a new Ajax connection of cl carries on
+// where its client left off, without a handshake: when it had its Ajax
+// handshake, on this server or another, and its pushes waited in the
+// cluster's mailboxes. Without mailboxes, they waited in the Ajax
+// connection this server dropped, and the client starts over.
+func (r *registry) resumesAjax(cl *client) bool {
+	return r.bp.mail != nil && cl.ajaxHandshake.Load()
+}
+
+// mailbox returns the mailbox of a poll of cid (backplane.openMailbox).
+func (r *registry) mailbox(cid string) mailbox { return r.bp.openMailbox(cid) }
 
 // newClientLocked creates the record of client cid bound to uid.
 func (r *registry) newClientLocked(cid, uid string) *client {
@@ -274,19 +315,21 @@ func (r *registry) newClientLocked(cid, uid string) *client {
 	return cl
 }
 
-// attach binds cid (see bind) and sets its connection of transport k to
+// attach binds cid (see bind), routes it in the backplane
+// (backplane.route), and sets its connection of transport k to
 // build(cl, cur), where cur is the current one (nil if none); build runs
 // under the lock and may return cur to keep it. It returns the client, the
 // connection now registered, the one it replaced (to be closed by the
 // caller), and a notice to wait for if the uid just connected (so that
 // :chsk/uidport-open reaches the application before any event of the new
 // connection).
-func (r *registry) attach(cid string, k Transport, uid func() string, strict bool, build func(cl *client, cur transport) transport) (cl *client, t, old transport, open *notice, err error) {
+func (r *registry) attach(ctx context.Context, cid string, k Transport, uid func() string, existing bool, build func(cl *client, cur transport) transport) (cl *client, t, old transport, open *notice, err error) {
 	for {
-		cl, err = r.bind(cid, uid, strict)
+		cl, err = r.bind(ctx, cid, uid, existing)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
+		r.bp.route(ctx, cid, cl.uid, k)
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
@@ -358,13 +401,6 @@ func (r *registry) detach(cl *client, k Transport, t transport, grace bool) {
 	if cl.conns == [numTransports]transport{} {
 		r.expireClientLocked(cl)
 	}
-}
-
-// lookup returns the client bound to cid on this server, or nil.
-func (r *registry) lookup(cid string) *client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.clients[cid]
 }
 
 // disconnect forgets the client-ids bound to uid and returns their live
@@ -444,12 +480,8 @@ func (r *registry) maybeDropUserLocked(u *user) {
 	}
 }
 
-// presenceLocked tells the Cluster, if any, u's connected sets.
-func (r *registry) presenceLocked(u *user) {
-	if c := r.s.cfg.Cluster; c != nil {
-		c.SetPresence(u.uid, u.set())
-	}
-}
+// presenceLocked tells the Cluster u's connected sets.
+func (r *registry) presenceLocked(u *user) { r.bp.presence(u.uid, u.set()) }
 
 // setRemote replaces the presence of the other servers of the Cluster,
 // delivering the uidport events of the uids it connects or disconnects
@@ -513,7 +545,7 @@ func (r *registry) watch() (<-chan struct{}, func()) {
 }
 
 // connectedUIDs returns the snapshot of the connected sets: this
-// server's, and in a Cluster the other servers' too.
+// server's, and the other servers' of the Cluster too.
 func (r *registry) connectedUIDs() ConnectedUIDs {
 	var c ConnectedUIDs
 	add := func(uid string, set TransportSet) {
@@ -554,208 +586,6 @@ func (r *registry) localUIDs() []string {
 		}
 	}
 	return uids
-}
-
-// batch is a taken buffer, the connections it goes to and the formats
-// their clients are answered in.
-type batch struct {
-	events  []protocol.Event
-	targets []transport
-	formats formatSet
-	gens    protocol.GenerationSet // of the targets (transport.generations)
-}
-
-// publish buffers a publication for the transports that have a live
-// connection for it (WebSockets only when p.WSOnly); it is the broker's
-// subscriber.
-func (r *registry) publish(p Publication) {
-	set := TransportSetOf(TransportWS, TransportAjax)
-	if p.WSOnly {
-		set = TransportSetOf(TransportWS)
-	}
-	r.publishTo(p, set)
-}
-
-// publishTo buffers a publication for the transports of set that have a
-// live connection for it; a buffer's first event arms its flush, a full
-// buffer is flushed at once.
-func (r *registry) publishTo(p Publication, set TransportSet) {
-	var full [numTransports]bool
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return
-	}
-	var u *user
-	if !p.Broadcast {
-		if u = r.users[p.UID]; u == nil {
-			r.mu.Unlock()
-			return // nobody to send to: dropped, as by Sente
-		}
-	}
-	for i := range numTransports {
-		if set&(1<<i) == 0 {
-			continue
-		}
-		var buf *pendingBuf
-		if p.Broadcast {
-			if r.live[i] == 0 {
-				continue
-			}
-			buf = &r.bcast[i]
-		} else {
-			if u.live[i] == 0 {
-				continue
-			}
-			buf = &u.pending[i]
-		}
-		buf.events = append(buf.events, p.Event)
-		switch len(buf.events) {
-		case 1:
-			epoch := buf.epoch
-			r.s.sched.after(flushDelay(i), func() { r.flushTask(u, i, epoch, false) })
-		case maxBatchEvents:
-			full[i] = true
-		}
-	}
-	r.mu.Unlock()
-	for i, f := range full {
-		if f {
-			r.flushTask(u, i, 0, true)
-		}
-	}
-}
-
-// flushDelay is the delay kind of the batch window of transport i.
-func flushDelay(i int) delayKind {
-	if i == TransportWS.index() {
-		return delayFlushWS
-	}
-	return delayFlushAjax
-}
-
-// flushTask flushes the buffer of transport i of u (the broadcast buffer
-// when u is nil) if it is still the one armed at epoch, or whatever is in
-// it with force (a full buffer).
-func (r *registry) flushTask(u *user, i int, epoch uint64, force bool) {
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	r.mu.Lock()
-	var b batch
-	if u == nil {
-		if force || r.bcast[i].epoch == epoch {
-			b = r.takeLocked(&r.bcast[i], nil, i)
-		}
-	} else if r.users[u.uid] == u && (force || u.pending[i].epoch == epoch) {
-		b = r.takeLocked(&u.pending[i], u, i)
-	}
-	r.mu.Unlock()
-	r.deliver(b)
-}
-
-// flushAll flushes every buffer now (Server.Flush, Server.Close).
-func (r *registry) flushAll() {
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	var batches []batch
-	r.mu.Lock()
-	for i := range numTransports {
-		if len(r.bcast[i].events) > 0 {
-			batches = append(batches, r.takeLocked(&r.bcast[i], nil, i))
-		}
-	}
-	for _, u := range r.users {
-		batches = r.takeUserLocked(batches, u)
-	}
-	r.mu.Unlock()
-	for _, b := range batches {
-		r.deliver(b)
-	}
-}
-
-// takeUserLocked appends the batches of u's non-empty buffers to batches.
-func (r *registry) takeUserLocked(batches []batch, u *user) []batch {
-	for i := range numTransports {
-		if len(u.pending[i].events) > 0 {
-			batches = append(batches, r.takeLocked(&u.pending[i], u, i))
-		}
-	}
-	return batches
-}
-
-// flushUser flushes u's buffers now: a callback reply to a client of u
-// must not overtake the pushes to u made before it.
-func (r *registry) flushUser(u *user) {
-	r.mu.Lock()
-	pending := u.pending[0].events != nil || u.pending[1].events != nil
-	r.mu.Unlock()
-	if !pending {
-		return // the common case, without the flush lock
-	}
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	var batches []batch
-	r.mu.Lock()
-	if r.users[u.uid] == u {
-		batches = r.takeUserLocked(batches, u)
-	}
-	r.mu.Unlock()
-	for _, b := range batches {
-		r.deliver(b)
-	}
-}
-
-// takeLocked empties buf and lists the connections of transport i it goes
-// to: those of u, or every one when u is nil.
-func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {
-	b := batch{events: buf.events}
-	buf.events = nil
-	buf.epoch++
-	if len(b.events) == 0 {
-		return b
-	}
-	if u == nil {
-		b.targets = make([]transport, 0, r.live[i])
-		for _, cl := range r.clients {
-			if t := cl.conns[i]; t != nil {
-				b.targets = append(b.targets, t)
-				b.formats |= formatsOf(r.s.formatOf(cl))
-				b.gens |= t.generations()
-			}
-		}
-	} else {
-		for _, cl := range u.members {
-			if t := cl.conns[i]; t != nil {
-				b.targets = append(b.targets, t)
-				b.formats |= formatsOf(r.s.formatOf(cl))
-				b.gens |= t.generations()
-			}
-		}
-	}
-	return b
-}
-
-// formatOf returns the format frames to cl are written in: its own once
-// known, else the default of Config.Packer.
-func (s *Server) formatOf(cl *client) protocol.Format {
-	if f, ok := cl.format(); ok {
-		return f
-	}
-	return s.cfg.Packer.defaultFormat()
-}
-
-// deliver packs a batch once per dialect of its targets and queues it on
-// every target, split into several pushes when it is larger than
-// Config.SendQueueBytes (splitPush).
-func (r *registry) deliver(b batch) {
-	if len(b.events) == 0 || len(b.targets) == 0 {
-		return
-	}
-	splitPush(b.events, b.formats, b.gens, len(b.targets) > 1, r.s.cfg.SendQueueBytes, &r.s.log, func(p *push) {
-		for _, t := range b.targets {
-			t.deliver(p)
-		}
-	})
 }
 
 // close marks the registry closed (no more connections, no more pushes,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -35,11 +34,7 @@ type Server struct {
 	sched    *scheduler
 	notes    notifier
 
-	broker      Broker
-	ownBroker   *MemoryBroker // the default broker, closed by Close
-	unsubscribe func()
-	cluster     clusterLink // the Cluster's handler (unused without one)
-	unwatch     func()      // stops the Cluster's calls; nil without one
+	bp *backplane // the Broker and the Cluster
 
 	mu      sync.Mutex // guards closing; orders wg.Add against wg.Wait
 	closing bool
@@ -84,8 +79,9 @@ type testHooks struct {
 }
 
 // New returns a running Server configured by cfg (copied; see Config for
-// defaults and ranges). It fails only on an invalid Config or a Broker
-// that refuses the subscription.
+// defaults and ranges). It fails only on an invalid Config, a Broker or
+// Cluster that refuses the Server, or a Cluster that cannot give the
+// token secret in time.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -124,43 +120,8 @@ func New(cfg Config) (*Server, error) {
 		delayPing:      cfg.PingInterval,
 	})
 	s.notes.wake = make(chan struct{}, 1)
-	s.broker = cfg.Broker
-	if s.broker == nil {
-		s.ownBroker = NewMemoryBroker()
-		s.broker = s.ownBroker
-	}
-	s.unsubscribe, err = s.broker.Subscribe(s.reg.publish)
-	if err != nil {
+	if s.bp, s.tokenSecret, err = openBackplane(&s.cfg, s.reg, &s.log); err != nil {
 		return nil, err
-	}
-	s.tokenSecret = cfg.TokenSecret
-	if len(s.tokenSecret) == 0 {
-		s.tokenSecret = newTokenSecret()
-		if cfg.Cluster != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-			s.tokenSecret, err = cfg.Cluster.TokenSecret(ctx)
-			cancel()
-			if err == nil && len(s.tokenSecret) < minTokenSecretLen {
-				err = fmt.Errorf("web: the cluster's token secret has %d bytes", len(s.tokenSecret))
-			}
-			if err != nil {
-				s.unsubscribe()
-				if s.ownBroker != nil {
-					_ = s.ownBroker.Close() // always nil
-				}
-				return nil, fmt.Errorf("web: token secret of the cluster: %w", err)
-			}
-		}
-	}
-	if cfg.Cluster != nil {
-		s.cluster.s = s
-		if s.unwatch, err = cfg.Cluster.Watch(&s.cluster); err != nil {
-			s.unsubscribe()
-			if s.ownBroker != nil {
-				_ = s.ownBroker.Close() // always nil
-			}
-			return nil, err
-		}
 	}
 	s.handler = s.newHandler()
 	s.bg.Add(2)
@@ -193,7 +154,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Events() <-chan Message { return s.events }
 
 // Send pushes ev to every connection of user uid (every tab, WebSocket or
-// Ajax) through the Broker. Pushes are batched per uid and transport for
+// Ajax) through the backplane (the Broker, and the Cluster's mailboxes
+// when it has some). Pushes are batched per uid and transport for
 // the batch window (Config.WSBatchWindow, AjaxBatchWindow) unless Flush is
 // called; a uid without connection drops them. ev must be a valid event
 // outside the reserved chsk namespace (else a *protocol.BadEventError),
@@ -225,7 +187,7 @@ func (s *Server) BroadcastLocal(ev protocol.Event) error {
 	if s.isClosing() {
 		return ErrServerClosed
 	}
-	s.reg.publish(Publication{Broadcast: true, Event: ev})
+	s.reg.publishTo(Publication{Broadcast: true, Event: ev}, allTransports)
 	return nil
 }
 
@@ -236,21 +198,7 @@ func (s *Server) publish(p Publication) error {
 	if s.isClosing() {
 		return ErrServerClosed
 	}
-	c := s.cfg.Cluster
-	if c == nil {
-		return s.broker.Publish(p)
-	}
-	// Ajax clients get it through the mailboxes, or from this server's
-	// own queues when the cluster cannot take it; never from the others.
-	mailed := c.PushAjax(p)
-	p.WSOnly = true
-	if err := s.broker.Publish(p); err != nil {
-		return err
-	}
-	if !mailed {
-		s.reg.publishTo(p, TransportSetOf(TransportAjax))
-	}
-	return nil
+	return s.bp.publish(p)
 }
 
 // checkPush validates an event for a push batch, as protocol.PackBatch
@@ -274,9 +222,9 @@ const reservedNamespace = "chsk"
 // of their 1.3–1.13 clients die with the bindings (a POST with one gets
 // 403 until a new handshake). Clients reconnect
 // by themselves: to keep a user out, refuse their requests in
-// Config.Authorize. In a Cluster, a client-id's binding is also kept by the
-// Cluster, and each server ends only its own connections: call Disconnect
-// on every server. It returns how many connections it ended.
+// Config.Authorize. With a RedisCluster, a client-id's binding is also
+// kept by the cluster, and each server ends only its own connections: call
+// Disconnect on every server. It returns how many connections it ended.
 func (s *Server) Disconnect(uid string) int {
 	conns := s.reg.disconnect(uid)
 	for _, t := range conns {
@@ -337,15 +285,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	s.unsubscribe()
-	if s.unwatch != nil {
-		s.unwatch()
-		// This server's uids leave the cluster with it, even if the
-		// application keeps its Cluster running.
-		for _, uid := range s.reg.localUIDs() {
-			s.cfg.Cluster.SetPresence(uid, 0)
-		}
-	}
+	s.bp.leave(s.reg.localUIDs())
 	s.reg.flushAll()
 	for _, t := range s.reg.close() {
 		t.shutdown()
@@ -374,9 +314,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	close(s.stopBG)
 	s.bg.Wait()
-	if s.ownBroker != nil {
-		_ = s.ownBroker.Close() // always nil
-	}
+	s.bp.closeOwn()
 	close(s.events)
 	return err
 }
@@ -415,6 +353,19 @@ func (s *Server) deliverEvent(msg Message, cancel <-chan struct{}) bool {
 	case <-s.hardStop:
 	}
 	return false
+}
+
+// awaitOpen waits until the uidport-open notice open, if not nil, has
+// reached the application, so that it comes before any event of the
+// connection that caused it, or until Close gives up.
+func (s *Server) awaitOpen(open *notice) {
+	if open == nil {
+		return
+	}
+	select {
+	case <-open.done:
+	case <-s.hardStop:
+	}
 }
 
 // userID returns the uid for a new client-id.

@@ -84,7 +84,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 		return
 	}
 	var c *wsConn
-	cl, _, old, open, err := s.reg.attach(cid, TransportWS, func() string { return s.userID(r, cid) }, false,
+	cl, _, old, open, err := s.reg.attach(r.Context(), cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
 			c = &wsConn{s: s, ws: ws, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
 			c.tasks = newHandle(c.runTask)
@@ -100,12 +100,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	if old != nil {
 		old.abort(closeReplaced)
 	}
-	if open != nil {
-		select {
-		case <-open.done:
-		case <-s.hardStop:
-		}
-	}
+	s.awaitOpen(open)
 	hs := protocol.Handshake{UID: cl.uid, CSRFToken: s.handshakeToken(r, presented, cl, s.now())}
 	if s.cfg.HandshakeData != nil {
 		hs.Data = s.cfg.HandshakeData(r, cl.uid)
@@ -258,14 +253,15 @@ func (c *wsConn) handleFrame(data []byte) {
 	}
 }
 
-// pin records the generation a client frame revealed (see refine),
+// pin records the generation a client frame revealed
+// (protocol.Generation.Refine),
 // releases pushes held while it was unknown, and returns the connection's
 // generation.
 func (c *wsConn) pin(g protocol.Generation) protocol.Generation {
 	for {
 		old := c.gens.Load()
 		cur, _ := protocol.GenerationSet(old).Only()
-		next := refine(cur, g)
+		next := cur.Refine(g)
 		if !next.Valid() {
 			return g
 		}
@@ -286,7 +282,7 @@ func (c *wsConn) pin(g protocol.Generation) protocol.Generation {
 func (c *wsConn) probeOver() {
 	for {
 		old := c.gens.Load()
-		next := uint32(afterProbe(protocol.GenerationSet(old)))
+		next := uint32(protocol.GenerationSet(old).AfterProbe())
 		if next == old {
 			return
 		}
@@ -336,8 +332,8 @@ func (c *wsConn) sendDirect(frame []byte) bool {
 // of the cover of the candidates, now or after the probe; see transport.
 func (c *wsConn) generations() protocol.GenerationSet {
 	set, f := c.candidates(), c.s.formatOf(c.cl)
-	now, _ := coverIn(set, f)
-	later, _ := coverIn(afterProbe(set), f)
+	now, _ := set.CoverIn(f)
+	later, _ := set.AfterProbe().CoverIn(f)
 	return now | later
 }
 
@@ -506,11 +502,11 @@ func (c *wsConn) writeFailed(err error) {
 func (c *wsConn) writeHello(hs protocol.Handshake) error {
 	set := c.candidates()
 	f := c.s.formatOf(c.cl)
-	w, _ := coverIn(set, f)
+	w, _ := set.CoverIn(f)
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 		return err
 	}
-	for _, g := range generations {
+	for g := protocol.GenFlexi; g <= protocol.GenV2; g++ {
 		if !w.Has(g) {
 			continue
 		}
@@ -522,7 +518,7 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 			return err
 		}
 	}
-	if needsProbe(set) {
+	if set.NeedsProbe() {
 		frame, err := protocol.Dialect{Generation: protocol.GenV2, Format: f}.ServerPing()
 		if err != nil {
 			return err
@@ -545,12 +541,12 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 	set := c.candidates()
 	f := c.s.formatOf(c.cl)
-	w, dup := coverIn(set, f)
+	w, dup := set.CoverIn(f)
 	if dup {
 		if !final {
 			return spare, nil
 		}
-		w, _ = coverIn(afterProbe(set), f)
+		w, _ = set.AfterProbe().CoverIn(f)
 	}
 	items := c.q.take(spare, true)
 	if err := c.writeItemsIn(items, w); err != nil {
@@ -566,9 +562,9 @@ func (c *wsConn) writeQueued(final bool, spare []outItem) ([]outItem, error) {
 // client reads, held pushes too, as writeQueued does when final.
 func (c *wsConn) writeLast(items []outItem) error {
 	set, f := c.candidates(), c.s.formatOf(c.cl)
-	w, dup := coverIn(set, f)
+	w, dup := set.CoverIn(f)
 	if dup {
-		w, _ = coverIn(afterProbe(set), f)
+		w, _ = set.AfterProbe().CoverIn(f)
 	}
 	return c.writeItemsIn(items, w)
 }
@@ -595,7 +591,7 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 		return c.ws.WriteMessage(websocket.TextMessage, it.frame)
 	}
 	f := c.s.formatOf(c.cl)
-	for _, g := range generations {
+	for g := protocol.GenFlexi; g <= protocol.GenV2; g++ {
 		if !w.Has(g) {
 			continue
 		}

@@ -1,6 +1,8 @@
 // Package redistest runs a throwaway redis-server for tests, as
 // net/http/httptest runs an HTTP server: on a free loopback port, without
-// persistence, stopped when the test ends.
+// persistence, stopped when the test ends; StartCluster runs it as a
+// one-node Redis Cluster, which refuses, as any Redis Cluster does, a
+// command whose keys are in several hash slots (CROSSSLOT).
 package redistest
 
 import (
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +25,13 @@ const startWait = 10 * time.Second
 // Server is a redis-server process of one test. Its methods must be called
 // from the test's goroutine.
 type Server struct {
-	t    testing.TB
-	port string
-	opts Options
-	tls  *tlsFiles // with Options.TLS
-	cmd  *exec.Cmd
-	out  bytes.Buffer
+	t       testing.TB
+	port    string
+	opts    Options
+	tls     *tlsFiles // with Options.TLS
+	cluster string    // the directory of the node's cluster configuration; "" when not a cluster
+	cmd     *exec.Cmd
+	out     bytes.Buffer
 }
 
 // Options are the settings of StartWith.
@@ -50,6 +54,18 @@ func Start(t testing.TB) *Server {
 // StartWith is Start with opts.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
+	return start(t, opts, "")
+}
+
+// StartCluster is Start for a Redis Cluster of one node, which serves
+// every hash slot; Restart keeps its slots.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	return start(t, Options{}, t.TempDir())
+}
+
+func start(t testing.TB, opts Options, cluster string) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("redis-server is not installed (CI is set; .ci/run installs it)")
@@ -62,7 +78,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	s := &Server{t: t, port: port, opts: opts}
+	s := &Server{t: t, port: port, opts: opts, cluster: cluster}
 	if opts.TLS {
 		s.tls = newTLSFiles(t)
 	}
@@ -80,8 +96,15 @@ func (s *Server) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.opts.Password, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
 }
 
+// ClusterClient returns a new Redis Cluster client of a server started
+// with StartCluster that does not retry; the caller closes it.
+func (s *Server) ClusterClient() *redis.ClusterClient {
+	return redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr()}, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+}
+
 // Restart starts redis-server on the server's port (again, after Kill)
-// and waits until it answers PING.
+// and waits until it answers PING, and for a cluster until it serves
+// every slot.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.out.Reset()
@@ -92,6 +115,9 @@ func (s *Server) Restart() {
 	if s.tls != nil {
 		args = append(args, "--tls-port", s.tls.port, "--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
 			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no")
+	}
+	if s.cluster != "" {
+		args = append(args, "--cluster-enabled", "yes", "--dir", s.cluster, "--cluster-config-file", "nodes.conf")
 	}
 	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout = &s.out
@@ -109,6 +135,33 @@ func (s *Server) Restart() {
 			s.t.Fatalf("redis-server on port %s did not answer:\n%s", s.port, s.out.String())
 		}
 		time.Sleep(10 * time.Millisecond) // polling a process that is starting, bounded above
+	}
+	if s.cluster != "" {
+		s.serveAllSlots(c, deadline)
+	}
+}
+
+// serveAllSlots gives the node every hash slot, unless it has them from
+// before a restart, and waits until the cluster is up.
+func (s *Server) serveAllSlots(c *redis.Client, deadline time.Time) {
+	s.t.Helper()
+	ctx := context.Background()
+	if info, _ := c.ClusterInfo(ctx).Result(); !strings.Contains(info, "cluster_slots_assigned:16384") {
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+			s.Kill()
+			s.t.Fatalf("redis-server on port %s: CLUSTER ADDSLOTSRANGE: %v", s.port, err)
+		}
+	}
+	for {
+		info, _ := c.ClusterInfo(ctx).Result()
+		if strings.Contains(info, "cluster_state:ok") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.Kill()
+			s.t.Fatalf("redis-server on port %s: the cluster is not up:\n%s", s.port, info)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a node that is starting, bounded above
 	}
 }
 
