@@ -438,7 +438,6 @@ type redisSource struct{ hub.TweetSource }
 
 func (redisSource) redisSource() {}
 
-
 // newLocalSource returns the source -source names, or nil for "none".
 func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {
 	switch cfg.source {
