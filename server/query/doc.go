@@ -13,6 +13,19 @@
 // parse or is not supported; the hub logs it and answers with an empty
 // chunk.
 //
+// # Limits
+//
+// So that parsing and matching a hostile query costs little, Parse
+// refuses a query longer than MaxQueryBytes (8 KiB) or 2,048 tokens,
+// nested deeper than MaxDepth (32), with more than MaxClauses (4,096)
+// leaves once terms are spread over their fields, a regular expression
+// longer than 1 KiB or compiled to more than 1,000 instructions, or a
+// wildcard term with more than 32 '*' and '?' (matching a token costs up to
+// its length times the size of the pattern; MatchCost says how much). A
+// clause given twice in one group counts once ("*e* OR *e*" is "*e*").
+// What a query costs against an index, how many terms a wildcard matches,
+// depends on the index: the store bounds that (store.Config).
+//
 // # Syntax and semantics
 //
 // Terms are analysed by Tokens (lower case, split into words as the
@@ -68,8 +81,11 @@ type Token struct {
 // (the percolator) analyses each field once. A Doc is not safe for
 // concurrent use. The zero Doc has no tweet; use NewDoc or Reset.
 type Doc struct {
-	t    *tweet.Tweet
-	vals []fieldVals // indexed by Field
+	t        *tweet.Tweet
+	vals     []fieldVals // indexed by Field
+	loaded   []Field     // the fields loaded since Reset
+	values   int         // the values found in them
+	analysed int         // the bytes of text among them
 }
 
 type fieldVals struct {
@@ -88,18 +104,25 @@ func NewDoc(t *tweet.Tweet) *Doc {
 // Reset makes d a Doc for t, keeping its buffers for reuse.
 func (d *Doc) Reset(t *tweet.Tweet) {
 	d.t = t
+	d.values, d.analysed = 0, 0
 	if d.vals == nil {
 		d.vals = make([]fieldVals, NumFields)
 		return
 	}
-	for i := range d.vals {
-		v := &d.vals[i]
+	for _, f := range d.loaded {
+		v := &d.vals[f]
 		v.done = false
 		clear(v.toks)
 		v.toks = v.toks[:0]
 		v.nums = v.nums[:0]
 	}
+	d.loaded = d.loaded[:0]
 }
+
+// Analysed returns how many fields d has loaded since it was made or
+// Reset, how many values they had and how many bytes of text it analysed
+// among them: what matching has cost so far, beyond comparing tokens.
+func (d *Doc) Analysed() (fields, values, bytes int) { return len(d.loaded), d.values, d.analysed }
 
 // Tweet returns the tweet d was made for.
 func (d *Doc) Tweet() *tweet.Tweet { return d.t }
@@ -124,6 +147,7 @@ func (d *Doc) load(f Field) *fieldVals {
 		return v
 	}
 	v.done = true
+	d.loaded = append(d.loaded, f)
 	if d.t == nil {
 		return v
 	}
@@ -132,6 +156,8 @@ func (d *Doc) load(f Field) *fieldVals {
 	case Text:
 		pos := int32(0)
 		def.strs(d.t, func(s string) {
+			d.values++
+			d.analysed += len(s)
 			n := len(v.toks)
 			tokenize(s, func(tok string) bool {
 				v.toks = append(v.toks, Token{Text: tok, Pos: pos})
@@ -144,10 +170,14 @@ func (d *Doc) load(f Field) *fieldVals {
 		})
 	case Boolean:
 		def.strs(d.t, func(s string) {
+			d.values++
 			v.toks = append(v.toks, Token{Text: s, Pos: int32(len(v.toks)) * positionGap})
 		})
 	case Number:
-		def.nums(d.t, func(n int64) { v.nums = append(v.nums, n) })
+		def.nums(d.t, func(n int64) {
+			d.values++
+			v.nums = append(v.nums, n)
+		})
 	}
 	return v
 }
