@@ -81,17 +81,17 @@ type Token struct {
 // (the percolator) analyses each field once. A Doc is not safe for
 // concurrent use. The zero Doc has no tweet; use NewDoc or Reset.
 type Doc struct {
-	t        *tweet.Tweet
-	vals     []fieldVals // indexed by Field
-	loaded   []Field     // the fields loaded since Reset
-	values   int         // the values found in them
-	analysed int         // the bytes of text among them
+	t      *tweet.Tweet
+	vals   []fieldVals // indexed by Field
+	loaded []Field     // the fields loaded since Reset
 }
 
 type fieldVals struct {
-	done bool
-	toks []Token
-	nums []int64
+	done   bool
+	toks   []Token
+	nums   []int64
+	values int // strings or numbers found
+	bytes  int // of text analysed
 }
 
 // NewDoc returns a Doc for t.
@@ -104,7 +104,6 @@ func NewDoc(t *tweet.Tweet) *Doc {
 // Reset makes d a Doc for t, keeping its buffers for reuse.
 func (d *Doc) Reset(t *tweet.Tweet) {
 	d.t = t
-	d.values, d.analysed = 0, 0
 	if d.vals == nil {
 		d.vals = make([]fieldVals, NumFields)
 		return
@@ -115,6 +114,7 @@ func (d *Doc) Reset(t *tweet.Tweet) {
 		clear(v.toks)
 		v.toks = v.toks[:0]
 		v.nums = v.nums[:0]
+		v.values, v.bytes = 0, 0
 	}
 	d.loaded = d.loaded[:0]
 }
@@ -122,7 +122,13 @@ func (d *Doc) Reset(t *tweet.Tweet) {
 // Analysed returns how many fields d has loaded since it was made or
 // Reset, how many values they had and how many bytes of text it analysed
 // among them: what matching has cost so far, beyond comparing tokens.
-func (d *Doc) Analysed() (fields, values, bytes int) { return len(d.loaded), d.values, d.analysed }
+func (d *Doc) Analysed() (fields, values, bytes int) {
+	for _, f := range d.loaded {
+		values += d.vals[f].values
+		bytes += d.vals[f].bytes
+	}
+	return len(d.loaded), values, bytes
+}
 
 // Tweet returns the tweet d was made for.
 func (d *Doc) Tweet() *tweet.Tweet { return d.t }
@@ -156,8 +162,8 @@ func (d *Doc) load(f Field) *fieldVals {
 	case Text:
 		pos := int32(0)
 		def.strs(d.t, func(s string) {
-			d.values++
-			d.analysed += len(s)
+			v.values++
+			v.bytes += len(s)
 			n := len(v.toks)
 			tokenize(s, func(tok string) bool {
 				v.toks = append(v.toks, Token{Text: tok, Pos: pos})
@@ -170,12 +176,12 @@ func (d *Doc) load(f Field) *fieldVals {
 		})
 	case Boolean:
 		def.strs(d.t, func(s string) {
-			d.values++
+			v.values++
 			v.toks = append(v.toks, Token{Text: s, Pos: int32(len(v.toks)) * positionGap})
 		})
 	case Number:
 		def.nums(d.t, func(n int64) {
-			d.values++
+			v.values++
 			v.nums = append(v.nums, n)
 		})
 	}
