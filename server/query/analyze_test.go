@@ -1,6 +1,7 @@
 package query
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -125,10 +126,76 @@ func TestWithinEdits(t *testing.T) {
 		{"clojure", "blojure", 1, 1, false}, // prefix differs
 		{"café", "cafe", 1, 0, true},
 		{"", "ab", 2, 0, true},
+		{"ab", "ab", 0, 5, true},    // equal, whatever the prefix
+		{"abc", "abd", 1, 5, false}, // shorter than the prefix
+		{"ééé", "éé", 1, 0, true},   // 6 and 4 bytes, 3 and 2 characters
+		{"éééé", "éé", 1, 0, false},
+		{"abcdef", "ab", 2, 0, false},
+		{strings.Repeat("a", 40) + "b", strings.Repeat("a", 40) + "c", 1, 0, true}, // longer than the stack buffers
+		{strings.Repeat("a", 40) + "bc", strings.Repeat("a", 40) + "cb", 1, 0, true},
+		{strings.Repeat("a", 40), strings.Repeat("a", 43), 2, 0, false},
+		{strings.Repeat("a", 40) + "xy", strings.Repeat("a", 41), 2, 38, true},
 	}
 	for _, tt := range tests {
-		if got := withinEdits(tt.a, tt.b, tt.k, tt.prefix); got != tt.want {
+		if got := withinEdits(tt.a, []rune(tt.a), tt.b, tt.k, tt.prefix); got != tt.want {
 			t.Errorf("withinEdits(%q, %q, %d, %d) = %v, want %v", tt.a, tt.b, tt.k, tt.prefix, got, tt.want)
 		}
 	}
+}
+
+// TestWithinEditsRandom compares withinEdits with the textbook
+// optimal-string-alignment distance on random strings, short and longer
+// than its stack buffers, ASCII and not.
+func TestWithinEditsRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	alphabet := []rune("abcé東")
+	word := func() string {
+		n := rng.IntN(6)
+		if rng.IntN(4) == 0 {
+			n += maxStackRunes - 3
+		}
+		r := make([]rune, n)
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(r)
+	}
+	for range 20000 {
+		a, b := word(), word()
+		if rng.IntN(3) == 0 && len(a) > 0 {
+			b = a[:len(a)-1] + "x" // a near miss
+		}
+		k, prefix := rng.IntN(3), rng.IntN(3)
+		ra, rb := []rune(a), []rune(b)
+		want := a == b || len(ra) >= prefix && len(rb) >= prefix &&
+			string(ra[:prefix]) == string(rb[:prefix]) && osaDistance(ra[prefix:], rb[prefix:]) <= k
+		if got := withinEdits(a, ra, b, k, prefix); got != want {
+			t.Fatalf("withinEdits(%q, %q, %d, %d) = %v, want %v", a, b, k, prefix, got, want)
+		}
+	}
+}
+
+// osaDistance is the optimal-string-alignment distance, the full table.
+func osaDistance(a, b []rune) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -13,6 +13,19 @@
 // parse or is not supported; the hub logs it and answers with an empty
 // chunk.
 //
+// # Limits
+//
+// So that parsing and matching a hostile query costs little, Parse
+// refuses a query longer than MaxQueryBytes (8 KiB) or 2,048 tokens,
+// nested deeper than MaxDepth (32), with more than MaxClauses (4,096)
+// leaves once terms are spread over their fields, a regular expression
+// longer than 1 KiB or compiled to more than 1,000 instructions, or a
+// wildcard term with more than 32 '*' and '?' (matching a token costs up to
+// its length times the size of the pattern; MatchCost says how much). A
+// clause given twice in one group counts once ("*e* OR *e*" is "*e*").
+// What a query costs against an index, how many terms a wildcard matches,
+// depends on the index: the store bounds that (store.Config).
+//
 // # Syntax and semantics
 //
 // Terms are analysed by Tokens (lower case, split into words as the
@@ -68,14 +81,17 @@ type Token struct {
 // (the percolator) analyses each field once. A Doc is not safe for
 // concurrent use. The zero Doc has no tweet; use NewDoc or Reset.
 type Doc struct {
-	t    *tweet.Tweet
-	vals []fieldVals // indexed by Field
+	t      *tweet.Tweet
+	vals   []fieldVals // indexed by Field
+	loaded []Field     // the fields loaded since Reset
 }
 
 type fieldVals struct {
-	done bool
-	toks []Token
-	nums []int64
+	done   bool
+	toks   []Token
+	nums   []int64
+	values int // strings or numbers found
+	bytes  int // of text analysed
 }
 
 // NewDoc returns a Doc for t.
@@ -92,13 +108,26 @@ func (d *Doc) Reset(t *tweet.Tweet) {
 		d.vals = make([]fieldVals, NumFields)
 		return
 	}
-	for i := range d.vals {
-		v := &d.vals[i]
+	for _, f := range d.loaded {
+		v := &d.vals[f]
 		v.done = false
 		clear(v.toks)
 		v.toks = v.toks[:0]
 		v.nums = v.nums[:0]
+		v.values, v.bytes = 0, 0
 	}
+	d.loaded = d.loaded[:0]
+}
+
+// Analysed returns how many fields d has loaded since it was made or
+// Reset, how many values they had and how many bytes of text it analysed
+// among them: what matching has cost so far, beyond comparing tokens.
+func (d *Doc) Analysed() (fields, values, bytes int) {
+	for _, f := range d.loaded {
+		values += d.vals[f].values
+		bytes += d.vals[f].bytes
+	}
+	return len(d.loaded), values, bytes
 }
 
 // Tweet returns the tweet d was made for.
@@ -124,6 +153,7 @@ func (d *Doc) load(f Field) *fieldVals {
 		return v
 	}
 	v.done = true
+	d.loaded = append(d.loaded, f)
 	if d.t == nil {
 		return v
 	}
@@ -132,6 +162,8 @@ func (d *Doc) load(f Field) *fieldVals {
 	case Text:
 		pos := int32(0)
 		def.strs(d.t, func(s string) {
+			v.values++
+			v.bytes += len(s)
 			n := len(v.toks)
 			tokenize(s, func(tok string) bool {
 				v.toks = append(v.toks, Token{Text: tok, Pos: pos})
@@ -144,10 +176,14 @@ func (d *Doc) load(f Field) *fieldVals {
 		})
 	case Boolean:
 		def.strs(d.t, func(s string) {
+			v.values++
 			v.toks = append(v.toks, Token{Text: s, Pos: int32(len(v.toks)) * positionGap})
 		})
 	case Number:
-		def.nums(d.t, func(n int64) { v.nums = append(v.nums, n) })
+		def.nums(d.t, func(n int64) {
+			v.values++
+			v.nums = append(v.nums, n)
+		})
 	}
 	return v
 }

@@ -73,6 +73,7 @@ type Fuzzy struct {
 	Value        string
 	Edits        int // 0, 1 or 2
 	PrefixLength int
+	runes        []rune // Value decoded, when the parser made the node
 }
 
 // Regexp matches documents with a token that Pattern matches entirely.
@@ -80,6 +81,7 @@ type Regexp struct {
 	Field   Field
 	Pattern string
 	re      *regexp.Regexp
+	size    int // regexpSize of the pattern
 }
 
 // TermRange matches documents with a token between Lower and Upper (byte
@@ -234,6 +236,11 @@ func (n *Wildcard) MatchToken(s string) bool {
 // Prefix returns the literal text every matching token starts with.
 func (n *Wildcard) Prefix() string { return n.prefix }
 
+// MatchCost returns how much work MatchToken does per byte of the token,
+// relative to comparing two bytes, at most: the parts of the pattern, as
+// '*' may retry the rest of the pattern at every character.
+func (n *Wildcard) MatchCost() int { return 1 + len(n.parts) }
+
 // Match implements Node.
 func (n *Fuzzy) Match(d *Doc) bool {
 	for _, t := range d.Tokens(n.Field) {
@@ -246,7 +253,11 @@ func (n *Fuzzy) Match(d *Doc) bool {
 
 // MatchToken reports whether the token s is within the edit distance.
 func (n *Fuzzy) MatchToken(s string) bool {
-	return withinEdits(n.Value, s, n.Edits, n.PrefixLength)
+	ra := n.runes
+	if ra == nil {
+		ra = []rune(n.Value)
+	}
+	return withinEdits(n.Value, ra, s, n.Edits, n.PrefixLength)
 }
 
 // Prefix returns the literal text every matching token starts with: the
@@ -259,6 +270,12 @@ func (n *Fuzzy) Prefix() string {
 	}
 	return n.Value[:i]
 }
+
+// MatchCost returns how much work MatchToken does per byte of the token,
+// relative to comparing two bytes, at most: the length of the value, as
+// the edit distance compares every character with every other (a token
+// whose length differs by more than Edits costs nothing).
+func (n *Fuzzy) MatchCost() int { return 1 + utf8.RuneCountInString(n.Value) }
 
 // Match implements Node.
 func (n *Regexp) Match(d *Doc) bool {
@@ -279,6 +296,13 @@ func (n *Regexp) Prefix() string {
 	p, _ := n.re.LiteralPrefix()
 	return p
 }
+
+// MatchCost returns how much work MatchToken does per byte of the token,
+// relative to comparing two bytes, at most: the instructions of the
+// compiled pattern, which the regexp package may all step through for
+// every byte. The parser bounds it (a pattern more complex than 1000
+// instructions is an error).
+func (n *Regexp) MatchCost() int { return 1 + n.size }
 
 // Match implements Node.
 func (n *TermRange) Match(d *Doc) bool {
@@ -304,6 +328,10 @@ func (n *TermRange) MatchToken(s string) bool {
 	}
 	return true
 }
+
+// MatchCost returns how much work MatchToken does per byte of the token,
+// relative to comparing two bytes, at most: 1, two string comparisons.
+func (n *TermRange) MatchCost() int { return 1 }
 
 // Prefix returns the text every token in the range starts with: the
 // common prefix of both bounds ("" for an open range).

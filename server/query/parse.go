@@ -3,6 +3,7 @@ package query
 import (
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,6 +24,14 @@ const (
 	MaxClauses = 4096
 	// maxRegexpBytes bounds a regular expression.
 	maxRegexpBytes = 1024
+	// maxRegexpSize bounds the size of a regular expression's program
+	// (regexpSize): matching a token costs up to its length times that,
+	// and a short pattern with counted repetitions ("[a-z]{1,999}"
+	// repeated) would otherwise take long to compile and match.
+	maxRegexpSize = 1000
+	// maxWildcards bounds the '*' and '?' of one wildcard term: matching a
+	// token costs up to its length times the parts of the pattern.
+	maxWildcards = 32
 )
 
 // Operator is the default operator: how clauses without AND, OR, + or -
@@ -449,7 +458,17 @@ func (p *parser) termQuery(field string, t token, fuzzy bool, slop string) (Node
 		if len(pattern) > maxRegexpBytes {
 			return nil, p.errorf(t, "regular expression longer than "+strconv.Itoa(maxRegexpBytes)+" bytes")
 		}
-		re, err := regexp.Compile("^(?:" + pattern + ")$")
+		anchored := "^(?:" + pattern + ")$"
+		// Parsing is cheap; compiling is what a complex pattern makes slow.
+		tree, err := syntax.Parse(anchored, syntax.Perl)
+		if err != nil {
+			return nil, p.errorf(t, "invalid regular expression: "+strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		size := regexpSize(tree, maxRegexpSize)
+		if size > maxRegexpSize {
+			return nil, p.errorf(t, "regular expression more complex than "+strconv.Itoa(maxRegexpSize)+" instructions")
+		}
+		re, err := regexp.Compile(anchored)
 		if err != nil {
 			return nil, p.errorf(t, "invalid regular expression: "+strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
@@ -457,7 +476,7 @@ func (p *parser) termQuery(field string, t token, fuzzy bool, slop string) (Node
 			if f.Kind() != Text {
 				return &MatchNone{}, nil
 			}
-			return &Regexp{Field: f, Pattern: pattern, re: re}, p.count(t, 1)
+			return &Regexp{Field: f, Pattern: pattern, re: re, size: size}, p.count(t, 1)
 		})
 	case tPrefix, tWild:
 		pattern := lower(t.text)
@@ -465,6 +484,9 @@ func (p *parser) termQuery(field string, t token, fuzzy bool, slop string) (Node
 			return nil, p.errorf(t, "leading wildcard not allowed")
 		}
 		parts, prefix := compileWildcard(pattern)
+		if wildcards(parts) > maxWildcards {
+			return nil, p.errorf(t, "more than "+strconv.Itoa(maxWildcards)+" wildcards in a term")
+		}
 		return p.perField(t, p.fieldsOf(field), func(f Field) (Node, *Error) {
 			if f.Kind() != Text {
 				return &MatchNone{}, nil
@@ -479,7 +501,7 @@ func (p *parser) termQuery(field string, t token, fuzzy bool, slop string) (Node
 				return p.fieldTerm(t, f, text)
 			}
 			v := lower(text)
-			return &Fuzzy{Field: f, Value: v, Edits: fuzzyEdits(slop, v), PrefixLength: p.opts.FuzzyPrefixLength}, p.count(t, 1)
+			return &Fuzzy{Field: f, Value: v, Edits: fuzzyEdits(slop, v), PrefixLength: p.opts.FuzzyPrefixLength, runes: []rune(v)}, p.count(t, 1)
 		})
 	}
 	if t.kind == tTerm && len(text) > 0 && (text[0] == '>' || text[0] == '<') {
@@ -767,6 +789,9 @@ func simplify(n Node) Node {
 			}
 		}
 	}
+	// A clause given twice is the same constraint: "*e* OR *e*" expands the
+	// wildcard once.
+	musts, shoulds, nots = uniqueNodes(musts), uniqueNodes(shoulds), uniqueNodes(nots)
 	switch {
 	case len(musts) == 1 && len(shoulds) == 0 && len(nots) == 0:
 		return musts[0]
@@ -776,4 +801,54 @@ func simplify(n Node) Node {
 		return &MatchAll{}
 	}
 	return &Bool{Must: musts, Should: shoulds, MustNot: nots}
+}
+
+// uniqueNodes drops the nodes equal (by String) to an earlier one, in
+// place.
+func uniqueNodes(nodes []Node) []Node {
+	if len(nodes) < 2 {
+		return nodes
+	}
+	seen := make(map[string]bool, len(nodes))
+	out := nodes[:0]
+	for _, n := range nodes {
+		if s := n.String(); !seen[s] {
+			seen[s] = true
+			out = append(out, n)
+		}
+	}
+	clear(nodes[len(out):])
+	return out
+}
+
+// regexpSize estimates the instructions of re's compiled program, as
+// regexp/syntax compiles it: counted repetitions are copies of their
+// operand. The count stops soon after limit, so that the arithmetic cannot
+// overflow.
+func regexpSize(re *syntax.Regexp, limit int) int {
+	n := 0
+	switch re.Op {
+	case syntax.OpLiteral:
+		n = len(re.Rune)
+	case syntax.OpCapture:
+		n = 2 + regexpSize(re.Sub[0], limit)
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest:
+		n = 1 + regexpSize(re.Sub[0], limit)
+	case syntax.OpRepeat:
+		copies := re.Max
+		if copies < 0 {
+			copies = re.Min + 1 // the last copy is starred
+		}
+		n = copies * (1 + regexpSize(re.Sub[0], limit))
+	case syntax.OpConcat, syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			n += 1 + regexpSize(sub, limit)
+			if n > limit {
+				break
+			}
+		}
+	default:
+		n = 1
+	}
+	return min(n, limit+1)
 }

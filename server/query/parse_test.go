@@ -106,6 +106,12 @@ func TestParseCanonical(t *testing.T) {
 		{"jane", Options{DefaultField: "user.*_name"}, "user.screen_name:jane"},
 		// Boosts are ignored.
 		{"a^2 (b c)^3", or, "text:a text:b text:c"},
+		// A clause given twice counts once.
+		{"a OR a", and, "text:a"},
+		{"*e* OR *e* OR (*e*) OR b", and, "text:*e* text:b"},
+		{"(a b) OR (b a) OR (a b)", and, "(+text:a +text:b) (+text:b +text:a)"},
+		{"a b a -c -c", and, "+text:a +text:b -text:c"},
+		{"roam~1 OR roam~1^2", and, "text:roam~1"},
 	}
 	for _, tt := range tests {
 		q, err := Parse(tt.in, tt.opts)
@@ -201,6 +207,11 @@ func TestParseLimits(t *testing.T) {
 		// With "_all" every term becomes one clause per text field.
 		{strings.Repeat("x ", 200), Options{}, "clauses"},
 		{"/" + strings.Repeat("a", maxRegexpBytes+1) + "/", text, "regular expression longer"},
+		{"/" + strings.Repeat("[a-z]{1,999}", 10) + "/", text, "regular expression more complex"},
+		{"/(a{1,30}){1,30}/", text, "regular expression more complex"},
+		{"/" + strings.Repeat("(ab|cd|ef)", 90) + "/", text, "regular expression more complex"},
+		{strings.Repeat("a?", maxWildcards+1), text, "wildcards in a term"},
+		{strings.Repeat("*a", maxWildcards+1), text, "wildcards in a term"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in, tt.opts)
@@ -209,8 +220,15 @@ func TestParseLimits(t *testing.T) {
 			t.Errorf("Parse of a %d-byte query: error %v, want one about %q", len(tt.in), err, tt.reason)
 		}
 	}
-	ok := strings.Repeat("(", MaxDepth) + "a" + strings.Repeat(")", MaxDepth)
-	if _, err := Parse(ok, text); err != nil {
-		t.Errorf("nesting %d deep: %v", MaxDepth, err)
+	for _, ok := range []string{
+		strings.Repeat("(", MaxDepth) + "a" + strings.Repeat(")", MaxDepth),
+		"/[a-z]{3,20}(ing|ed)?/",
+		"/(clo|ja)[a-z]*/",
+		strings.Repeat("?", maxWildcards),
+		`a\*\*\*` + strings.Repeat("*a", maxWildcards), // escaped stars are literal
+	} {
+		if _, err := Parse(ok, text); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -49,6 +50,17 @@ func compileWildcard(pattern string) (parts []wildPart, prefix string) {
 	return parts, prefix
 }
 
+// wildcards counts the '*' and '?' parts of a compiled pattern.
+func wildcards(parts []wildPart) int {
+	n := 0
+	for _, p := range parts {
+		if p.kind != 'l' {
+			n++
+		}
+	}
+	return n
+}
+
 // wildMatch reports whether s matches the compiled pattern. It backtracks
 // only to the last '*', so it runs in O(len(s) × len(parts)) time.
 func wildMatch(parts []wildPart, s string) bool {
@@ -93,15 +105,39 @@ func wildMatch(parts []wildPart, s string) bool {
 // Lucene (LevenshteinAutomata.MAXIMUM_SUPPORTED_DISTANCE).
 const maxFuzzyEdits = 2
 
+// maxStackRunes is the longest token withinEdits compares without
+// allocating.
+const maxStackRunes = 32
+
 // withinEdits reports whether the optimal-string-alignment distance
 // between a and b (insertions, deletions, substitutions and transpositions
 // of adjacent characters) is at most k, and their first prefix characters
-// are equal.
-func withinEdits(a, b string, k, prefix int) bool {
+// are equal. ra is a decoded: a fuzzy term decodes its value once, and
+// each token it is compared with is decoded into a buffer on the stack,
+// after a length check that rejects most tokens of a dictionary scan
+// without decoding them.
+func withinEdits(a string, ra []rune, b string, k, prefix int) bool {
 	if a == b {
 		return true
 	}
-	ra, rb := []rune(a), []rune(b)
+	// A token shorter than len(ra)-k runes has fewer bytes than that too.
+	if len(b) < len(ra)-k || len(b) < prefix {
+		return false
+	}
+	nb := utf8.RuneCountInString(b)
+	if d := len(ra) - nb; d > k || -d > k {
+		return false
+	}
+	var buf [maxStackRunes]rune
+	var rb []rune
+	if nb <= len(buf) {
+		rb = buf[:0]
+	} else {
+		rb = make([]rune, 0, nb)
+	}
+	for _, r := range b {
+		rb = append(rb, r)
+	}
 	if prefix > 0 {
 		if len(ra) < prefix || len(rb) < prefix {
 			return false
@@ -113,18 +149,17 @@ func withinEdits(a, b string, k, prefix int) bool {
 		}
 		ra, rb = ra[prefix:], rb[prefix:]
 	}
-	if d := len(ra) - len(rb); d > k || -d > k {
-		return false
-	}
 	if k == 0 {
-		return string(ra) == string(rb)
+		return slices.Equal(ra, rb)
 	}
 	// Three rows of the DP matrix, for the transposition rule.
 	n := len(rb)
-	prev2 := make([]int, n+1)
-	prev := make([]int, n+1)
-	cur := make([]int, n+1)
-	for j := range prev {
+	var rows [3][maxStackRunes + 1]int
+	prev2, prev, cur := rows[0][:], rows[1][:], rows[2][:]
+	if n+1 > len(prev) {
+		prev2, prev, cur = make([]int, n+1), make([]int, n+1), make([]int, n+1)
+	}
+	for j := 0; j <= n; j++ {
 		prev[j] = j
 	}
 	for i := 1; i <= len(ra); i++ {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -70,6 +71,64 @@ type Config struct {
 	// read, and the file's write errors (once per failure, and when the
 	// file is written again). The zero value logs nothing.
 	Logger zerolog.Logger
+
+	// The cost budget of one search: a query that would exceed it gets
+	// ErrOverBudget from Search, so that no query holds the store (whose
+	// read lock keeps Add waiting) or its memory for long. The defaults
+	// answer or refuse any query the parser accepts within about 60 ms of
+	// one core at 100,000 tweets, and are far above what a BirdWatch
+	// search costs (see DefaultMaxWork).
+
+	// MaxExpansions is the most index terms one wildcard, fuzzy term,
+	// regular expression or term range may match: one more refuses the
+	// query (Elasticsearch keeps the 50 closest terms of a fuzzy term;
+	// here every term within the distance counts). 0 means
+	// DefaultMaxExpansions (10,000).
+	MaxExpansions int
+	// MaxClauses is the most posting lists one query may combine: its
+	// terms (each word of a phrase) and the terms its wildcards, fuzzy
+	// terms, regular expressions and ranges match. A search's memory is
+	// proportional to them (about 100 bytes each). 0 means
+	// DefaultMaxClauses (20,000).
+	MaxClauses int
+	// MaxWork bounds the work of one search, in units of about one step
+	// along a posting list (10 ns): scanning the index's dictionary for
+	// the terms of a wildcard, fuzzy term, regular expression or range
+	// (8 units per term, more for long terms and complex patterns, 16 per
+	// term found), moving along posting lists (one unit per step), and
+	// checking a candidate tweet with query.Node.Match where the index
+	// cannot decide (12 units, one more per leaf of the query, 8 per value
+	// of a field and 2 per byte of text analysed). The count does not
+	// depend on the machine or its load: a query is answered or refused
+	// the same way every time on the same tweets. 0 means DefaultMaxWork
+	// (6,000,000).
+	MaxWork int64
+	// SearchTimeout is a backstop to MaxWork, should its units misjudge
+	// some query: a search still running after it (once the read lock is
+	// held) stops with ErrOverBudget. 0 means DefaultSearchTimeout
+	// (250 ms); a negative value means none.
+	SearchTimeout time.Duration
+}
+
+// limits resolves the budget fields of cfg.
+func (cfg Config) limits() (limits, error) {
+	l := limits{maxExpansions: cfg.MaxExpansions, maxClauses: cfg.MaxClauses, maxWork: cfg.MaxWork, timeout: cfg.SearchTimeout}
+	if l.maxExpansions < 0 || l.maxClauses < 0 || l.maxWork < 0 {
+		return l, fmt.Errorf("store: negative limit (MaxExpansions %d, MaxClauses %d, MaxWork %d)", cfg.MaxExpansions, cfg.MaxClauses, cfg.MaxWork)
+	}
+	if l.maxExpansions == 0 {
+		l.maxExpansions = DefaultMaxExpansions
+	}
+	if l.maxClauses == 0 {
+		l.maxClauses = DefaultMaxClauses
+	}
+	if l.maxWork == 0 {
+		l.maxWork = DefaultMaxWork
+	}
+	if l.timeout == 0 {
+		l.timeout = DefaultSearchTimeout
+	}
+	return l, nil
 }
 
 // Memory is the in-memory tweet store: the tweets by id, an inverted index
@@ -85,6 +144,7 @@ type Memory struct {
 	capacity int
 	indexed  []query.Field
 	isIndex  []bool // by query.Field
+	limits   limits
 
 	mu       sync.RWMutex // guards everything below; lock order: file.mu, then mu
 	closed   bool
@@ -115,8 +175,13 @@ func New(cfg Config) (*Memory, error) {
 	if cfg.IndexedFields == nil {
 		cfg.IndexedFields = DefaultIndexedFields()
 	}
+	lim, err := cfg.limits()
+	if err != nil {
+		return nil, err
+	}
 	s := &Memory{
 		capacity: cfg.Capacity,
+		limits:   lim,
 		isIndex:  make([]bool, query.NumFields),
 		byID:     make(map[int64]*tweet.Tweet),
 		postings: make([]*terms, query.NumFields),
@@ -276,7 +341,9 @@ func (p *posting) remove(id int64) {
 // Search returns the tweets matching q, newest (largest id) first,
 // skipping the first from matches and returning at most n (at most
 // MaxPage), stripped for the client (tweet.Tweet.Strip). A negative from
-// counts as 0; n ≤ 0 gives an empty result. The result is never nil.
+// counts as 0; n ≤ 0 gives an empty result. The result is never nil
+// unless err is; the only error is one wrapping ErrOverBudget, for a
+// query that costs more than the Config's limits.
 func (s *Memory) Search(q *query.Query, from, n int) ([]tweet.Stripped, error) {
 	hits, err := s.SearchTweets(q, from, n)
 	if err != nil {
@@ -296,10 +363,21 @@ func (s *Memory) SearchTweets(q *query.Query, from, n int) ([]*tweet.Tweet, erro
 	if n <= 0 {
 		return []*tweet.Tweet{}, nil
 	}
+	hits, b := s.search(q, from, n, s.limits)
+	if b.err != nil {
+		return nil, b.err
+	}
+	return hits, nil
+}
+
+// search is SearchTweets with the given limits, returning the budget
+// spent (b.err is its error). n is in [1, MaxPage], from ≥ 0.
+func (s *Memory) search(q *query.Query, from, n int, l limits) (hits []*tweet.Tweet, b *budget) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	it := s.iteratorLocked(q)
-	hits := make([]*tweet.Tweet, 0, min(n, len(s.docs)))
+	b = newBudget(l)
+	it := s.iteratorLocked(q, b)
+	hits = make([]*tweet.Tweet, 0, min(n, len(s.docs)))
 	for id := it.advance(math.MaxInt64); id != none; id = it.advance(id - 1) {
 		if from > 0 {
 			from--
@@ -310,7 +388,7 @@ func (s *Memory) SearchTweets(q *query.Query, from, n int) ([]*tweet.Tweet, erro
 			break
 		}
 	}
-	return hits, nil
+	return hits, b
 }
 
 // Get returns the stored tweet with the given id_str, stripped.

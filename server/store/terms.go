@@ -31,20 +31,28 @@ func (ts *terms) put(term string, p *posting) {
 
 func (ts *terms) delete(term string) { delete(ts.buckets[term[0]], term) }
 
-// scan calls fn for every term that starts with prefix.
-func (ts *terms) scan(prefix string, fn func(term string, p *posting)) {
-	visit := func(m map[string]*posting) {
+// scan calls fn for every term that starts with prefix, until fn returns
+// false. Visiting the terms of a bucket is charged to b before the visit,
+// termUnits each, which stops the scan once b is exhausted.
+func (ts *terms) scan(prefix string, b *budget, fn func(term string, p *posting) bool) {
+	visit := func(m map[string]*posting) bool {
+		if !b.spend(int64(len(m) * termUnits)) {
+			return false
+		}
 		for t, p := range m {
-			if strings.HasPrefix(t, prefix) {
-				fn(t, p)
+			if strings.HasPrefix(t, prefix) && !fn(t, p) {
+				return false
 			}
 		}
+		return true
 	}
 	if prefix != "" {
 		visit(ts.buckets[prefix[0]])
 		return
 	}
 	for _, m := range ts.buckets {
-		visit(m)
+		if !visit(m) {
+			return
+		}
 	}
 }
