@@ -209,6 +209,9 @@ func skipExtend(s string, i int) int {
 }
 
 // emit lower-cases a word and yields it, cut into MaxTokenLength pieces.
+// A piece with no letter or digit (the connectors or marks left at the
+// end of a long word) is no word, as it would not be on its own, and is
+// dropped.
 func emit(w string, yield func(string) bool) bool {
 	w = lower(w)
 	for utf8.RuneCountInString(w) > MaxTokenLength {
@@ -221,8 +224,22 @@ func emit(w string, yield func(string) bool) bool {
 			return false
 		}
 		w = w[n:]
+		if !hasWordRune(w) {
+			return true
+		}
 	}
 	return yield(w)
+}
+
+// hasWordRune reports whether s holds a letter, a digit or Katakana.
+func hasWordRune(s string) bool {
+	for _, r := range s {
+		switch classOf(r) {
+		case wbLetter, wbNumeric, wbKatakana:
+			return true
+		}
+	}
+	return false
 }
 
 // lower lower-cases s rune by rune (as Lucene's LowerCaseFilter), without

@@ -49,6 +49,14 @@ func TestTokensLongWord(t *testing.T) {
 	if len(got) != 2 || len(got[0]) != MaxTokenLength || got[0]+got[1] != word {
 		t.Errorf("a 400-character word gave %d tokens of lengths %v", len(got), lens(got))
 	}
+	// The rest of a long word with no letter or digit is no word.
+	zeros := strings.Repeat("0", MaxTokenLength)
+	if got := AppendTokens(nil, zeros+"_"); !slices.Equal(got, []string{zeros}) {
+		t.Errorf("255 digits and '_' gave %d tokens of lengths %v, want the digits", len(got), lens(got))
+	}
+	if got := AppendTokens(nil, zeros+"_a"); !slices.Equal(got, []string{zeros, "_a"}) {
+		t.Errorf("255 digits and '_a' gave %q, want the digits and _a", got)
+	}
 }
 
 func lens(ss []string) []int {
