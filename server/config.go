@@ -116,7 +116,7 @@ var settings = []setting{
 		set: float(func(c *config) *float64 { return &c.speed }, "a number of at least 0",
 			func(f float64) bool { return f >= 0 })},
 	{name: "store-file", arg: "file", env: "SENTE_STORE_FILE",
-		usage: "keep the tweet history in this JSONL file across restarts",
+		usage: "keep the tweet history in this JSONL file across restarts (each tweet written within 1 s, so a kill loses at most the last second)",
 		set:   text(func(c *config) *string { return &c.storeFile }, nil)},
 	{name: "store-size", arg: "count", env: "SENTE_STORE_SIZE", def: "100000",
 		usage: "most tweets kept; the oldest are evicted",
