@@ -2,7 +2,7 @@ package protocol
 
 import "fmt"
 
-// PackedBatch is a push batch (a vector of events, sente-protocol.md §7)
+// PackedBatch is a push batch (a vector of events, docs/protocol.md §7)
 // encoded once in one format for a set of generations, so that a broadcast
 // writes the same bytes to every connection of a dialect instead of
 // encoding per connection. It is immutable and safe for concurrent use; the

@@ -3,7 +3,7 @@ package protocol
 import "github.com/sente-go/sente/transit"
 
 // Callback is the callback slot of a client frame: whether, and how, the
-// client waits for a reply (sente-protocol.md §3). The zero value asks for
+// client waits for a reply (docs/protocol.md §3). The zero value asks for
 // no reply.
 type Callback struct {
 	// ID is the cb-uuid of a WebSocket callback (6 characters from a real
@@ -17,7 +17,7 @@ type Callback struct {
 // Requested reports whether the client waits for a reply.
 func (c Callback) Requested() bool { return c.ID != "" || c.Ajax }
 
-// Ajax callback markers on the wire (sente-protocol.md §3.1, §3.4).
+// Ajax callback markers on the wire (docs/protocol.md §3.1, §3.4).
 const (
 	// ajaxMarkerV1 is the marker of 1.3–1.20 clients: the number 0.
 	ajaxMarkerV1 = int64(0)

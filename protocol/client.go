@@ -27,7 +27,7 @@ type ClientFrame struct {
 func (cf ClientFrame) Dialect() Dialect { return Dialect{Generation: cf.Generation, Format: cf.Format} }
 
 // ParseClientFrame parses a client frame, detecting its generation and
-// format from its first bytes (sente-protocol.md §11.2):
+// format from its first bytes (docs/protocol.md §11.2):
 //
 //	+j… -j…      GenFlexi, Transit JSON after the marker
 //	+e… -e…      GenFlexi, EDN after the marker (FormatTransit: the flexi packer)

@@ -152,7 +152,7 @@ func TestParseClientFrameValid(t *testing.T) {
 }
 
 // TestBadEventKeepsCallback checks that a bad event still reports the
-// callback and generation, as Sente keeps the reply function (§9).
+// callback and generation, as Sente keeps the reply function (docs/protocol.md §9).
 func TestBadEventKeepsCallback(t *testing.T) {
 	cf, err := ParseClientFrame([]byte(`+j[["~:query",1],"a1b2c3"]`))
 	var be *BadEventError

@@ -1,7 +1,7 @@
 package protocol
 
 // The rules for a connection whose client generation is not known yet
-// (sente-protocol.md §11.2): a server keeps the GenerationSet of
+// (docs/protocol.md §11.2): a server keeps the GenerationSet of
 // candidates, writes each frame in every generation of its cover until
 // the client's first frame tells its generation (Refine), and may probe
 // for 1.21+ clients (NeedsProbe, AfterProbe).
@@ -11,7 +11,7 @@ package protocol
 const NumGenerations = int(GenV2) + 1
 
 // Reads reports whether a client of generation client reads every server
-// frame written in generation server (sente-protocol.md §3.4, §13):
+// frame written in generation server (docs/protocol.md §3.4, §13):
 // 1.18–1.20 clients read v1 and v2, every other client only its own
 // generation. Nothing reads GenUnknown, and GenUnknown reads nothing.
 func Reads(client, server Generation) bool {

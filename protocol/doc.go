@@ -1,8 +1,8 @@
 // Package protocol is the Sente wire layer: it turns the frames of Sente
 // clients (taoensso/sente, every release from 1.3 to 1.22) into events and
 // events into frames. It is pure: no I/O, no goroutines, no clock, no
-// logging. The byte-level reference is shared/docs/sente-protocol.md; the
-// section numbers in comments (§3.1, …) are its sections.
+// logging. The byte-level reference is docs/protocol.md, which the
+// comments cite by section (docs/protocol.md §3.1).
 //
 // # Layers
 //
@@ -46,7 +46,7 @@
 // for tests and Go clients.
 //
 // A server that does not know a client's generation yet keeps the
-// GenerationSet of candidates (sente-protocol.md §11.2): Cover and CoverIn
+// GenerationSet of candidates (docs/protocol.md §11.2): Cover and CoverIn
 // tell the generations to write each frame in so that every candidate
 // reads one, NeedsProbe and AfterProbe the v2 probe that finds 1.21+
 // clients, Refine how a client frame pins the generation, and AjaxWriter
@@ -56,10 +56,10 @@
 //
 // Bad input never panics. A frame that cannot be unpacked is a
 // *BadPackageError (Sente's :chsk/bad-package); one that unpacks to a value
-// that is not an event is a *BadEventError (Sente's :chsk/bad-event, §9).
+// that is not an event is a *BadEventError (Sente's :chsk/bad-event, docs/protocol.md §9).
 // Their causes are the ErrXxx values of this package or errors of package
 // transit or package edn, testable with errors.Is and errors.As. Recommended handling
-// (§9): drop a bad WebSocket frame without closing the socket, answer a bad
+// (docs/protocol.md §9): drop a bad WebSocket frame without closing the socket, answer a bad
 // Ajax POST with HTTP 400.
 //
 // # Concurrency

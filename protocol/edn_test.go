@@ -15,8 +15,9 @@ import (
 var errEDNSyntax = errors.New("edn syntax error")
 
 // ednDocCases are the golden frames of the EDN examples of
-// sente-protocol.md that the common cases do not produce: §3.6 uses the
-// placeholders "uid" and "tok", §13 a real client's echo event.
+// docs/protocol.md §3.6 and §13 that the common cases do not produce: the
+// first uses the placeholders "uid" and "tok", the second a real client's
+// echo event.
 func ednDocCases() []goldenCase {
 	docHandshake := func(d Dialect) ([]byte, error) { return d.Handshake(Handshake{UID: "uid", CSRFToken: "tok"}) }
 	echo := Event{ID: "my/echo", Data: transit.NewMap(
@@ -30,7 +31,7 @@ func ednDocCases() []goldenCase {
 	}
 }
 
-// ednDocExamples are the EDN frames quoted in sente-protocol.md, verbatim,
+// ednDocExamples are the EDN frames quoted in docs/protocol.md, verbatim,
 // with the golden file that must hold each.
 var ednDocExamples = []struct {
 	section, file, frame string
@@ -39,7 +40,7 @@ var ednDocExamples = []struct {
 	{"§3.6", "v2/edn/handshake-doc", `[[:chsk/handshake ["uid" nil nil]] nil]`},
 	{"§13", "v1/edn/client-echo-cb", `+[[:my/echo {:v [1 2 3], :n 2, :s "héllo ✓", :kw :a/b}] "155316"]`},
 	{"§13", "v2mixed/edn/client-pong", `[[:chsk/ws-pong]]`},
-	// The EDN twins of the Transit examples of §1 and §3.6.
+	// The EDN twins of the Transit examples of docs/protocol.md §1 and §3.6.
 	// A 1.3–1.8 client with Sente's default EDN packer: plain EDN, no
 	// flexi marker.
 	{"§1", "flexi/edn/handshake", `-[:chsk/handshake ["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f" "tok123"]]`},
@@ -116,7 +117,7 @@ func TestDetectFormat(t *testing.T) {
 }
 
 // TestParseClientFrameEDN checks EDN client frames of every generation,
-// as real clients write them (§13) and in unusual but valid forms.
+// as real clients write them (docs/protocol.md §13) and in unusual but valid forms.
 func TestParseClientFrameEDN(t *testing.T) {
 	echo := transit.NewMap(kw("v"), []any{int64(1), int64(2), int64(3)}, kw("n"), int64(2), kw("s"), "héllo ✓", kw("kw"), kw("a/b"))
 	tests := []struct {

@@ -1,6 +1,6 @@
 package protocol
 
-// Envelope v1 (Sente ≤1.17 writes it, ≤1.20 reads it; sente-protocol.md
+// Envelope v1 (Sente ≤1.17 writes it, ≤1.20 reads it; docs/protocol.md
 // §3.1): a prefix byte, then the packed value. '-' means the value is the
 // whole message; '+' means the value is [x] or [x cb].
 const (

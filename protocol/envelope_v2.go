@@ -1,7 +1,7 @@
 package protocol
 
 // Envelope v2 (Sente 1.17+ reads it, 1.18+ writes it, 1.21+ knows nothing
-// else; sente-protocol.md §3.4): no prefix, the packed value is the wrapper
+// else; docs/protocol.md §3.4): no prefix, the packed value is the wrapper
 // vector itself, [x] or [x cb] (1.18–1.20) or always [x cb-or-nil] (1.21+).
 
 // v2Start is the first byte of every v2 frame: the wrapper vector's '['.

@@ -6,7 +6,7 @@ import (
 )
 
 // Causes of a BadPackageError: the frame could not be unpacked at all. Sente
-// answers such input with [:chsk/bad-package raw] (sente-protocol.md §9).
+// answers such input with [:chsk/bad-package raw] (docs/protocol.md §9).
 var (
 	// ErrEmptyFrame is the cause for a frame of zero bytes.
 	ErrEmptyFrame = errors.New("protocol: empty frame")
@@ -27,7 +27,7 @@ var (
 )
 
 // Causes of a BadEventError: the frame unpacked, but its value is not a
-// Sente event. Sente delivers such a value as [:chsk/bad-event x] (§9).
+// Sente event. Sente delivers such a value as [:chsk/bad-event x] (docs/protocol.md §9).
 var (
 	// ErrNotVector is the cause for an event that is not a vector.
 	ErrNotVector = errors.New("protocol: event is not a vector")
@@ -38,7 +38,7 @@ var (
 	// namespaced keyword such as :cmd/query.
 	ErrEventID = errors.New("protocol: event id is not a namespaced keyword")
 	// ErrReservedID is the cause for a push of an event in the chsk
-	// namespace, which clients from 1.9 on reject in a push batch (§8).
+	// namespace, which clients from 1.9 on reject in a push batch (docs/protocol.md §8).
 	ErrReservedID = errors.New("protocol: event id in the reserved chsk namespace cannot be pushed")
 )
 
@@ -51,7 +51,7 @@ var (
 	// Format.
 	ErrUnknownFormat = errors.New("protocol: unknown format")
 	// ErrNoServerPing is returned by ServerPing for GenFlexi: 1.3–1.8
-	// clients throw on a Sente server ping (sente-protocol.md §5.2); use a
+	// clients throw on a Sente server ping (docs/protocol.md §5.2); use a
 	// WebSocket ping control frame instead.
 	ErrNoServerPing = errors.New("protocol: this generation has no server ping")
 	// ErrBadHandshake is returned by HandshakeFromValue for a value that is
@@ -63,7 +63,7 @@ var (
 // unknown prefix or marker, malformed Transit or EDN, or an envelope of the
 // wrong shape. It corresponds to Sente's :chsk/bad-package; the
 // recommended handling is to drop a WebSocket frame and to answer an Ajax
-// POST with HTTP 400 (sente-protocol.md §9).
+// POST with HTTP 400 (docs/protocol.md §9).
 type BadPackageError struct {
 	// Generation is the generation the frame's first bytes revealed, or
 	// GenUnknown if not even the prefix could be read.

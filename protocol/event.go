@@ -97,5 +97,5 @@ const (
 )
 
 // reservedNamespace is the namespace of Sente's own events; clients from
-// 1.9 on reject pushed events in it (sente-protocol.md §8).
+// 1.9 on reject pushed events in it (docs/protocol.md §8).
 const reservedNamespace = "chsk"

@@ -3,7 +3,7 @@ package protocol
 // Flexi packer markers: the byte that starts a flexi body.
 const (
 	// flexiJSON marks a Transit JSON body; the only one a :json flexi
-	// packer writes (sente-protocol.md §3.2).
+	// packer writes (docs/protocol.md §3.2).
 	flexiJSON = 'j'
 	// flexiEDN marks an EDN body, which every flexi packer reads.
 	flexiEDN = 'e'

@@ -6,7 +6,7 @@ import (
 )
 
 // Format is the packer format of a connection's frame bodies: Transit
-// JSON or EDN (sente-protocol.md §3). Sente chooses one packer per server;
+// JSON or EDN (docs/protocol.md §3). Sente chooses one packer per server;
 // a client's frames tell which it uses (ParseClientFrame reports it), so
 // this package can answer each connection in its own. The zero value is
 // FormatTransit. A Format is a plain value, safe for concurrent use.

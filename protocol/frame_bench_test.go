@@ -3,7 +3,7 @@ package protocol
 import "testing"
 
 // birdWatchQuery is a BirdWatch history query as the 1.3.0-RC1 client sends
-// it (birdwatch.md §2.2), with the Transit cache in use ("^1" is ~:query).
+// it (docs/birdwatch.md §2.2), with the Transit cache in use ("^1" is ~:query).
 const birdWatchQuery = `+j[["~:cmd/query",["^ ","~:query",["^ ","~:query_string",["^ ","~:default_field","text",` +
 	`"~:default_operator","AND","^1","(clojure) AND lang:en"]],"~:n",500,` +
 	`"~:uid","7f3c2a9e-4d1b-4c8e-9a6f-2b6f1e0c9d77","~:from",1000]]]`

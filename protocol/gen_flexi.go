@@ -1,6 +1,6 @@
 package protocol
 
-// flexiGen is GenFlexi, Sente 1.3–1.8 (sente-protocol.md §1, §3.1, §3.2,
+// flexiGen is GenFlexi, Sente 1.3–1.8 (docs/protocol.md §1, §3.1, §3.2,
 // §5.1, §6.1): envelope v1 with the flexi Transit packer (marker 'j',
 // FormatTransit) or with Sente's default EDN packer (no marker,
 // FormatEDN). An EDN-packer client reads plain EDN only: "-e[…]", the
@@ -47,7 +47,7 @@ func (g flexiGen) ajaxReply(dst []byte, v any) ([]byte, error) {
 }
 
 // pollTimeout is an empty batch: a 1.3/1.4 client's poll loop stops for
-// good on :chsk/timeout or any other non-batch (sente-protocol.md §6.1, §13).
+// good on :chsk/timeout or any other non-batch (docs/protocol.md §6.1, §13).
 func (g flexiGen) pollTimeout(dst []byte) ([]byte, error) {
 	return appendV1Unwrapped(dst, g.packer(), []any{})
 }

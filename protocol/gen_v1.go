@@ -1,7 +1,7 @@
 package protocol
 
 // v1Gen is GenV1, Sente 1.9–1.17 with the plain Transit packer or the EDN
-// packer (sente-protocol.md §3.1, §3.3, §5.2, §6.2): envelope v1 without
+// packer (docs/protocol.md §3.1, §3.3, §5.2, §6.2): envelope v1 without
 // marker. The reference 1.17 writes every message '+'-wrapped, but every
 // v1 reader accepts either prefix, so this file writes what 1.9–1.16
 // write. In EDN a top-level scalar needs no quote, so "-:chsk/timeout" is

@@ -1,6 +1,6 @@
 package protocol
 
-// v2Gen is GenV2, Sente 1.21+ (sente-protocol.md §3.4, §3.6): envelope v2
+// v2Gen is GenV2, Sente 1.21+ (docs/protocol.md §3.4, §3.6): envelope v2
 // always as the pair [x cb-or-nil]; the only format these clients read. The
 // Ajax marker is :ajax; the handshake always has three elements.
 //

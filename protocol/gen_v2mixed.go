@@ -1,6 +1,6 @@
 package protocol
 
-// v2MixedGen is GenV2Mixed, Sente 1.18–1.20 (sente-protocol.md §3.4, §3.6,
+// v2MixedGen is GenV2Mixed, Sente 1.18–1.20 (docs/protocol.md §3.4, §3.6,
 // §13): envelope v2 written as [x] without callback and [x cb] with one;
 // these clients read v1 and v2 frames, send the Ajax marker 0, ping with a
 // callback and expect "pong".

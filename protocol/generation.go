@@ -8,7 +8,7 @@ import (
 
 // Generation names one variant of the Sente wire format: the envelope, the
 // packer and the small rules (handshake shape, idle-poll answer, pings)
-// that changed together (sente-protocol.md §3, §10). Each generation has
+// that changed together (docs/protocol.md §3, §10). Each generation has
 // its own file (gen_*.go) and its own golden frames.
 //
 // The zero value is GenUnknown, which every writer rejects with
@@ -184,7 +184,7 @@ func ParseGenerations(list string) (GenerationSet, error) {
 	return s, nil
 }
 
-// Query parameter names the clients send (sente-protocol.md §2.2). Keys
+// Query parameter names the clients send (docs/protocol.md §2.2). Keys
 // arrive URL-encoded ("handshake%3F"); url.Values holds them decoded.
 const (
 	paramOldClock  = "_"          // client clock, ≤1.8
@@ -194,7 +194,7 @@ const (
 )
 
 // DetectAjax returns the generations an Ajax long-poll request (the query
-// of GET /chsk) may come from, by sente-protocol.md §11.2:
+// of GET /chsk) may come from, by docs/protocol.md §11.2:
 //
 //   - "_" present: 1.3–1.8, {GenFlexi};
 //   - "udt" present with "handshake?=1": 1.21+, {GenV2};
@@ -231,7 +231,7 @@ func DetectAjax(q url.Values) GenerationSet {
 // ({GenV1, GenV2Mixed, GenV2}); its absence tells nothing (1.3–1.13, or a
 // later client whose page gave no token), so the result is AllGenerations.
 // The handshake must be sent before the client speaks; see
-// sente-protocol.md §11.2 for the ways to decide (deployment, a heuristic,
+// docs/protocol.md §11.2 for the ways to decide (deployment, a heuristic,
 // or sending both dialects until the first client frame).
 func DetectWebSocket(q url.Values) GenerationSet {
 	if q.Has(paramCSRF) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestDetectAjax checks the generations told by a poll's query (§11.2).
+// TestDetectAjax checks the generations told by a poll's query (docs/protocol.md §11.2).
 func TestDetectAjax(t *testing.T) {
 	tests := []struct {
 		query string

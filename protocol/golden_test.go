@@ -32,7 +32,7 @@ var goldenDirs = map[Generation]string{
 	GenV2:      "v2",
 }
 
-// Values of the examples of sente-protocol.md.
+// Values of the examples of docs/protocol.md.
 const (
 	exUID  = "7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f"
 	exCSRF = "tok123"
@@ -110,7 +110,7 @@ func clientCase(name string, ev Event, cb Callback) goldenCase {
 
 // goldenCases lists every golden frame: the frame kinds of every
 // generation in both formats, with the data of the examples in
-// sente-protocol.md, and the EDN examples of §3.6 and §13.
+// docs/protocol.md, and the EDN examples of docs/protocol.md §3.6 and §13.
 func goldenCases() []goldenCase {
 	common := []goldenCase{
 		{name: "handshake", kind: kindHandshake, build: func(d Dialect) ([]byte, error) {
@@ -339,12 +339,12 @@ func TestGoldenFilesCovered(t *testing.T) {
 	}
 }
 
-// docExamples are the example frames of sente-protocol.md, verbatim, with
+// docExamples are the example frames of docs/protocol.md, verbatim, with
 // the golden file that must hold each.
 var docExamples = []struct {
 	section, file, frame string
 }{
-	// §1: the 1.3.0-RC1 flexi :json combination.
+	// docs/protocol.md §1: the 1.3.0-RC1 flexi :json combination.
 	{"§1", "flexi/handshake", `-j["~:chsk/handshake",["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f","tok123"]]`},
 	{"§1", "flexi/push", `-j[["~:tweet/new",["^ ","~:id",42,"~:text","hello"]]]`},
 	{"§1", "flexi/client-send", `+j[["~:cmd/query",["^ ","~:q","clojure","~:limit",10]]]`},
@@ -354,7 +354,7 @@ var docExamples = []struct {
 	{"§1", "flexi/client-ajax-cb-q", `+j[["~:cmd/query",["^ ","~:q","clojure"]],0]`},
 	{"§1", "flexi/ajax-reply", `-j["^ ","~:ok",true,"~:results",[1,2,3]]`},
 	{"§1", "flexi/ajax-dummy", `-j["~#'","~:chsk/dummy-cb-200"]`},
-	// §3.6: 1.9–1.16 are §1 "minus the j".
+	// docs/protocol.md §3.6: 1.9–1.16, the frames of the flexi table without the j.
 	{"§3.6", "v1/handshake", `-["~:chsk/handshake",["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f","tok123"]]`},
 	{"§3.6", "v1/push", `-[["~:tweet/new",["^ ","~:id",42,"~:text","hello"]]]`},
 	{"§3.6", "v1/client-send", `+[["~:cmd/query",["^ ","~:q","clojure","~:limit",10]]]`},
@@ -364,13 +364,13 @@ var docExamples = []struct {
 	{"§3.6", "v1/client-ajax-cb-q", `+[["~:cmd/query",["^ ","~:q","clojure"]],0]`},
 	{"§3.6", "v1/ajax-reply", `-["^ ","~:ok",true,"~:results",[1,2,3]]`},
 	{"§3.6", "v1/ajax-dummy", `-["~#'","~:chsk/dummy-cb-200"]`},
-	// §3.6: 1.18–1.20.
+	// docs/protocol.md §3.6: 1.18–1.20.
 	{"§3.6", "v2mixed/handshake", `[["~:chsk/handshake",["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f",null]]]`},
 	{"§3.6", "v2mixed/push", `[[["~:tweet/new",["^ ","~:id",42,"~:text","hello"]]]]`},
 	{"§3.6", "v2mixed/client-send", `[["~:cmd/query",["^ ","~:q","clojure","~:limit",10]]]`},
 	{"§3.6", "v2mixed/client-ajax-cb", `[["~:cmd/query",["^ ","~:q","clojure","~:limit",10]],0]`},
 	{"§3.6", "v2mixed/server-ping", `["~:chsk/ws-ping"]`},
-	// §3.6: 1.21+.
+	// docs/protocol.md §3.6: 1.21+.
 	{"§3.6", "v2/handshake", `[["~:chsk/handshake",["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f",null,null]],null]`},
 	{"§3.6", "v2/push", `[[["~:tweet/new",["^ ","~:id",42,"~:text","hello"]]],null]`},
 	{"§3.6", "v2/client-send", `[["~:cmd/query",["^ ","~:q","clojure","~:limit",10]],null]`},
@@ -384,20 +384,20 @@ var docExamples = []struct {
 	{"§3.6", "v2/pong", `["pong","k9m2p1"]`},
 	{"§3.6", "v2/server-ping", `["~:chsk/ws-ping",null]`},
 	{"§3.6", "v2/client-pong", `[["~:chsk/ws-pong"],null]`},
-	// §5.1: the 1.3.0-RC1 WebSocket exchange.
+	// docs/protocol.md §5.1: the 1.3.0-RC1 WebSocket exchange.
 	{"§5.1", "flexi/handshake", `-j["~:chsk/handshake",["7b4f1c2e-8d4a-4c8b-9e1f-0a2b3c4d5e6f","tok123"]]`},
 	{"§5.1", "flexi/client-send-cb-q", `+j[["~:cmd/query",["^ ","~:q","clojure"]],"a1b2c3"]`},
 	{"§5.1", "flexi/ws-reply-ok", `+j[["^ ","~:ok",true],"a1b2c3"]`},
 	{"§5.1", "flexi/push-2", `-j[["~:tweet/new",["^ ","~:id",42,"~:text","hello"]],["^0",["^ ","^1",43,"^2","again"]]]`},
 	{"§5.1", "flexi/client-ping", `+j[["~:chsk/ws-ping"]]`},
-	// §5.2, §6.2, §13: the other frames quoted in the text.
+	// docs/protocol.md §5.2, §6.2, §13: the other frames quoted in the text.
 	{"§5.2", "v1/server-ping", `-["~#'","~:chsk/ws-ping"]`},
 	{"§6.1", "flexi/poll-timeout", `-j[]`},
 	{"§6.2", "v1/poll-timeout", `-["~#'","~:chsk/timeout"]`},
 	{"§13", "v2mixed/pong", `["pong","k9m2p1"]`},
 }
 
-// TestDocExamples checks that every example frame of sente-protocol.md §1,
+// TestDocExamples checks that every example frame of docs/protocol.md §1,
 // §3.6 and §5.1 is a golden file, byte for byte (TestGolden then parses and
 // rewrites each).
 func TestDocExamples(t *testing.T) {

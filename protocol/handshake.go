@@ -4,7 +4,7 @@ import "github.com/sente-go/sente/transit"
 
 // Handshake is the content of the first frame the server sends on every
 // WebSocket and on a handshake poll: the event
-// [:chsk/handshake [uid csrf-token handshake-data]] (sente-protocol.md §4).
+// [:chsk/handshake [uid csrf-token handshake-data]] (docs/protocol.md §4).
 // How many of the three elements go on the wire depends on the generation.
 // The zero value is the handshake of the nil uid, without token or data.
 type Handshake struct {
@@ -15,7 +15,7 @@ type Handshake struct {
 	// CSRFToken is handed to GenFlexi and GenV1 clients, which 1.3–1.13
 	// echo in their POSTs (1.14+ ignore it). Empty is written as nil. The
 	// v2 generations always get nil, as from the reference server since
-	// 1.14: the token must not travel in the handshake (§2.4).
+	// 1.14: the token must not travel in the handshake (docs/protocol.md §2.4).
 	CSRFToken string
 	// Data is the optional handshake-data (1.4+). Nil means absent: two
 	// elements, except for GenV2, which always sends three.

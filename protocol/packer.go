@@ -3,7 +3,7 @@ package protocol
 import "github.com/sente-go/sente/transit"
 
 // Packer turns one value into the text of a frame body and back: the layer
-// below the envelope (sente-protocol.md §3). Sente calls it the packer; the
+// below the envelope (docs/protocol.md §3). Sente calls it the packer; the
 // envelope adds the callback id and, in v1, a '+' or '-' prefix.
 //
 // Implementations in this package are TransitPacker (Sente 1.9+),

@@ -6,7 +6,7 @@ package protocol
 // its error, wrapped. The methods of Generation write Transit frames;
 // those of Dialect write its format's (package doc, format.go).
 
-// Handshake returns the handshake frame for h (sente-protocol.md §4):
+// Handshake returns the handshake frame for h (docs/protocol.md §4):
 //
 //	GenFlexi    -j["~:chsk/handshake",["<uid>","<csrf>"]]
 //	GenV1       -["~:chsk/handshake",["<uid>","<csrf>"]]
@@ -79,7 +79,7 @@ func (d Dialect) AjaxReply(v any) ([]byte, error) {
 // AjaxDummyReply returns the body of the reply to an Ajax POST that asked
 // for no callback: the keyword :chsk/dummy-cb-200, which the client
 // discards ("-j[\"~#'\",\"~:chsk/dummy-cb-200\"]" for GenFlexi). An Ajax
-// reply body must never be empty (sente-protocol.md §2.3).
+// reply body must never be empty (docs/protocol.md §2.3).
 func (g Generation) AjaxDummyReply() ([]byte, error) { return g.AjaxReply(IDDummyReply) }
 
 // AjaxDummyReply returns the reply to an Ajax POST without callback; see
@@ -89,7 +89,7 @@ func (d Dialect) AjaxDummyReply() ([]byte, error) { return d.AjaxReply(IDDummyRe
 // AjaxTimeoutReply returns the body of the reply to an Ajax POST callback
 // the application did not answer in time: the keyword :chsk/timeout, which
 // the client's callback receives (1.9+ servers send it; 1.3–1.8 clients
-// accept it too, sente-protocol.md §8).
+// accept it too, docs/protocol.md §8).
 func (g Generation) AjaxTimeoutReply() ([]byte, error) { return g.AjaxReply(IDTimeout) }
 
 // AjaxTimeoutReply returns the reply to an unanswered Ajax POST callback;
@@ -97,7 +97,7 @@ func (g Generation) AjaxTimeoutReply() ([]byte, error) { return g.AjaxReply(IDTi
 func (d Dialect) AjaxTimeoutReply() ([]byte, error) { return d.AjaxReply(IDTimeout) }
 
 // PollTimeout returns the answer to a long poll that ends without data
-// (sente-protocol.md §6): an empty batch "-j[]" for GenFlexi, whose poll
+// (docs/protocol.md §6): an empty batch "-j[]" for GenFlexi, whose poll
 // loop dies on anything but a handshake or a batch, and :chsk/timeout for
 // the others ("-[\"~#'\",\"~:chsk/timeout\"]", "[\"~:chsk/timeout\"]",
 // "[\"~:chsk/timeout\",null]").

@@ -8,7 +8,7 @@ import (
 	"github.com/sente-go/sente/transit"
 )
 
-// Synthetic BirdWatch tweets (birdwatch.md §12): full raw tweets with
+// Synthetic BirdWatch tweets (docs/birdwatch.md §12): full raw tweets with
 // keyword keys, as :tweet/new pushes them; every third one a retweet.
 
 // firstTweetID is a snowflake-style 18-digit id; later ids increase.

@@ -22,7 +22,7 @@ import (
 )
 
 // lpTimeout is the XHR timeout of a Sente 1.3.0 long poll (:lp-timeout-ms,
-// sente-protocol.md §6.1); the server answers a held poll before it.
+// docs/protocol.md §6.1); the server answers a held poll before it.
 const lpTimeout = 25 * time.Second
 
 // dummyReply is the answer to an Ajax POST without callback, as a 1.3
@@ -41,7 +41,7 @@ type pollResult struct {
 }
 
 // flexiAjaxClient is a Sente 1.3.0 (flexi Transit) client over Ajax long
-// polling (sente-protocol.md §2.2, §6.1): it polls GET /chsk?_=…&client-id=…
+// polling (docs/protocol.md §2.2, §6.1): it polls GET /chsk?_=…&client-id=…
 // without handshake flag, and POSTs each event as the form _, csrf-token
 // (the token of its handshake) and ppstr, without client-id. Its poll loop
 // runs on a goroutine of its own, which the client owns: start begins it,

@@ -2,7 +2,7 @@ package transit
 
 import "hash/maphash"
 
-// writeCache is the write cache of transit.md §5.3: emitted string → cache
+// writeCache is the write cache of docs/transit.md §5.3: emitted string → cache
 // index, cleared at every top-level value and on the 1937th distinct
 // string. It records where each string was written in the output (offset
 // and length of its escaped text) rather than the string itself, so that

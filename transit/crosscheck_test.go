@@ -17,7 +17,7 @@ package transit_test
 //     in xcNatives, and where no documented difference applies, Marshal
 //     must reproduce transit-js's bytes.
 //
-// shared/docs/transit.md §15 lists how transit-js's output differs from
+// docs/transit.md §15 lists how transit-js's output differs from
 // transit-java's (which Marshal follows byte for byte). A difference that
 // changes only bytes is named (jsDiff…) by the cases it applies to, which
 // are then compared by value only; one that changes the value read back
@@ -69,11 +69,11 @@ const (
 	jsDiffEscapes  = "§15: transit-js writes control characters as lower-case \\u001f and characters " +
 		"outside the BMP raw; Jackson writes upper-case hex and escaped surrogate pairs"
 	jsDiffYears = "§15: transit-js does not pad years below 1000 in ~t (\"~t500-01-01…\")"
-	// Not in §15: JavaScript objects (JSON.parse, JSON.stringify) order
+	// Not in docs/transit.md §15: JavaScript objects (JSON.parse, JSON.stringify) order
 	// integer-like keys first, ascending, whatever the insertion order.
 	jsDiffObjectKeys = "JavaScript objects put integer-like keys first in numeric order, so transit-js " +
 		"reorders verbose maps with keys such as \"10\", \"2\"; this difference is not listed in §15"
-	// Not in §15; found in transit-js 0.8.874 (types.charValue is the
+	// Not in docs/transit.md §15; found in transit-js 0.8.874 (types.charValue is the
 	// identity function, and there is no Char type to write back).
 	jsDiffChars = "transit-js reads ~c as a plain one-character string and writes it back as a " +
 		"string (\"~ca\" → \"a\"); this difference is not listed in §15"
@@ -166,7 +166,7 @@ func crosscheckCases() []xcase {
 	negZero := math.Copysign(0, -1)
 	inst := time.Date(2014, 4, 7, 22, 17, 17, 123_456_789, time.FixedZone("CEST", 2*3600))
 	return []xcase{
-		// Scalars at top level (quoted, §7).
+		// Scalars at top level (quoted, docs/transit.md §7).
 		xc("nil", nil),
 		xc("true", true),
 		xc("false", false),
@@ -186,7 +186,7 @@ func crosscheckCases() []xcase {
 		xc("bytes_top", []byte{1, 2, 3}),
 		xc("tagged_scalar_top", transit.TaggedValue{Tag: "x", Rep: "foo"}),
 
-		// Integers (§3.2).
+		// Integers (docs/transit.md §3.2).
 		xc("ints_go_kinds", []any{1, int8(-2), int16(3), int32(-4), uint(5), uint8(6), uint16(7), uint32(8), uint64(9)}).
 			expect([]any{int64(1), int64(-2), int64(3), int64(-4), int64(5), int64(6), int64(7), int64(8), int64(9)}),
 		xc("ints_2p53_boundaries", []any{
@@ -200,7 +200,7 @@ func crosscheckCases() []xcase {
 			xcBigInt("9223372036854775808"), xcBigInt("5"), xcBigInt("0"),
 		}),
 
-		// Floats (§3.3). transit-js writes its own number format (§15).
+		// Floats (docs/transit.md §3.3). transit-js writes its own number format (docs/transit.md §15).
 		xc("floats_java_format", []any{
 			2.0, 4.0e11, 6.626e-34, 2.998e8, -3.14159, 1e21, 1e7, 9999999.0,
 			0.001, 9.999999e-4, 1e-7, 0.1, math.MaxFloat64, math.SmallestNonzeroFloat64,
@@ -210,7 +210,7 @@ func crosscheckCases() []xcase {
 		xc("floats_special", []any{math.NaN(), math.Inf(1), math.Inf(-1)}),
 		xc("float32", []any{float32(0.1), float32(2.5), float32(-1.25)}),
 
-		// Other scalars (§3.1, §3.4, §3.5, §4.4).
+		// Other scalars (docs/transit.md §3.1, §3.4, §3.5, §4.4).
 		xc("bigdecimals", []any{
 			xcBigDec("1.50"), xcBigDec("-0.1"), xcBigDec("1.23E-7"), xcBigDec("1E+3"),
 			xcBigDec("123.456"), xcBigDec("0"), xcBigDec("-1.1E-1"), xcBigDec("12345678901234567890.123456789"),
@@ -229,7 +229,7 @@ func crosscheckCases() []xcase {
 		xcYear500(),
 		xc("bytes", []any{[]byte{1, 2, 3}, []byte{}, []byte{255, 0, 1}, bytes.Repeat([]byte{0xfb, 0xff, 0x00, 0x7f}, 25)}),
 
-		// Strings (§2, §8).
+		// Strings (docs/transit.md §2, §8).
 		xc("strings_escaped", []any{"", "a", "~", "~abc", "^", "^ ", "`tick", "#abc", "~#foo", "~:notkw", "^0", "^[[", "~~"}),
 		xc("strings_unicode", []any{"a\x01\x1fb\t\n\r\b\f\"\\/<>&\u2028\u2029é😀\x7f", "😀😀", "日本語"}).differs(jsDiffEscapes),
 		xc("strings_bmp", []any{"é", "日本語", "line\u2028sep", "tab\there", "slash/</script>"}),
@@ -238,7 +238,7 @@ func crosscheckCases() []xcase {
 		// Keywords and symbols.
 		xc("keywords_symbols", []any{xK("a"), xK("aa"), xK("abcd"), xK("ns/name"), xK("chsk/handshake"), xS("sym"), xS("ns/sym"), xS("/")}),
 
-		// Composites (§4).
+		// Composites (docs/transit.md §4).
 		xc("vectors", []any{[]any{}, []any{[]any{}}, []any{int64(1), []any{int64(2), []any{int64(3)}}}}),
 		xc("list", transit.List{int64(1), "two", xK("three")}),
 		xc("list_empty", transit.List{}),
@@ -249,7 +249,7 @@ func crosscheckCases() []xcase {
 		xc("sets_nested", transit.Set{transit.Set{int64(1)}, transit.Set{int64(2)}}).differs(jsDiffSetOrder),
 		xc("empties", []any{[]any{}, xm(), transit.Set{}, xm("a", xm())}),
 
-		// Maps (§4.2).
+		// Maps (docs/transit.md §4.2).
 		xc("map_empty", xm()),
 		xc("map_keyword_keys", xm(xK("name"), "x", xK("age"), int64(42), xK("ns/key"), nil)),
 		xc("map_string_keys", xm("first", int64(1), "second", int64(2), "a", int64(3), "~tilde", int64(4), "^caret", int64(5))),
@@ -281,7 +281,7 @@ func crosscheckCases() []xcase {
 		xc("go_map_keyword", map[transit.Keyword]any{"b": true, "a": false, "ns/c": "x"}).
 			expect(xm(xK("a"), false, xK("b"), true, xK("ns/c"), "x")),
 
-		// Tagged values and links (§4.4, §6).
+		// Tagged values and links (docs/transit.md §4.4, §6).
 		xc("tagged_composite_top", transit.TaggedValue{Tag: "point", Rep: []any{int64(1), int64(2)}}),
 		xc("tagged_mixed", []any{
 			transit.TaggedValue{Tag: "x", Rep: "foo"},
@@ -293,7 +293,7 @@ func crosscheckCases() []xcase {
 		xc("link", transit.Link{Href: "http://example.com/x", Rel: "self"}),
 		xc("link_full", []any{transit.Link{Href: "http://example.com/y", Rel: "r", Name: "n", Prompt: "p", Render: "image"}}),
 
-		// Caching (§5).
+		// Caching (docs/transit.md §5).
 		xc("cache_worked_example_1", []any{xm(xK("abcd"), xK("efgh")), xm(xK("efgh"), xK("abcd")), xK("abcd"), xS("efgh"), "~:abcd"}),
 		xc("cache_worked_example_2", []any{"abcd", xm("abcd", "abcd"), "abcd", xm("abcd", int64(1)), xm("abc", int64(1)), xm("abc", int64(1))}),
 		xc("cache_46_keywords_twice", xcTwice(xcKeywords(46))),
@@ -314,7 +314,7 @@ func crosscheckCases() []xcase {
 		xc("cache_map_1936_nested", []any{xcKeywordMap(1936), xcKeywordMap(1936)}).differsJSON(jsDiffCache1936),
 		xc("cache_map_1937_nested", []any{xcKeywordMap(1937), xcKeywordMap(1937)}),
 
-		// BirdWatch-shaped Sente frames (shared/docs/birdwatch.md §2.2, §3).
+		// BirdWatch-shaped Sente frames (docs/birdwatch.md §2.2, §3).
 		xc("bw_handshake", []any{xK("chsk/handshake"), []any{xcUID, "Zm9vYmFy"}}),
 		xc("bw_handshake_nil_csrf", []any{xK("chsk/handshake"), []any{xcUID, nil}}),
 		xc("bw_tweet_new", []any{[]any{xK("tweet/new"), xcRawTweet(0)}}),
@@ -473,7 +473,7 @@ func xcEntities(i int) *transit.Map {
 }
 
 // xcStrippedTweet is the reduced tweet of :tweet/prev-chunk and
-// :tweet/missing-tweet (birdwatch.md §5.2).
+// :tweet/missing-tweet (docs/birdwatch.md §5.2).
 func xcStrippedTweet(i int) *transit.Map {
 	id := int64(546814306545344512) - int64(i)*7919
 	m := xm(
@@ -1122,7 +1122,7 @@ func (d *xcDiffer) value(path *xcPath, want, got any) {
 			d.mismatch(path, want, got)
 		}
 	case time.Time:
-		// Instants are milliseconds (§3.5), read back in UTC.
+		// Instants are milliseconds (docs/transit.md §3.5), read back in UTC.
 		g, ok := got.(time.Time)
 		if !ok || g.UnixMilli() != w.UnixMilli() || g.Nanosecond()%int(time.Millisecond) != 0 || g.Location() != time.UTC {
 			d.mismatch(path, want, got)

@@ -678,7 +678,7 @@ func utf16Len(s []byte, limit int) int {
 	return n
 }
 
-// cacheable is the rule shared by the read and write caches (transit.md §5.1).
+// cacheable is the rule shared by the read and write caches (docs/transit.md §5.1).
 func cacheable(s []byte, asKey bool) bool {
 	if len(s) < 4 {
 		return false
@@ -746,7 +746,7 @@ func (d *decodeState) cacheLookup(s []byte, pos int) (any, error) {
 	return d.cache[idx], nil
 }
 
-// decodeString decodes the content of a non-code string (transit.md §2.2).
+// decodeString decodes the content of a non-code string (docs/transit.md §2.2).
 func (d *decodeState) decodeString(s []byte, pos int) (any, error) {
 	if len(s) < 2 || s[0] != '~' {
 		return string(s), nil
@@ -1080,7 +1080,7 @@ func (d *decodeState) object() (any, error) {
 	}
 }
 
-// tagged applies the handler of tag to rep (transit.md §6).
+// tagged applies the handler of tag to rep (docs/transit.md §6).
 func (d *decodeState) tagged(tag string, rep any, pos int) (any, error) {
 	if _, ok := rep.(tagMarker); ok {
 		return nil, d.errAt(pos, "tag marker as the rep of a tagged value")

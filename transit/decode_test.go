@@ -207,7 +207,7 @@ func TestReadHandlers(t *testing.T) {
 	}
 }
 
-// TestTransitJSQuirks reads forms only transit-js writes (transit.md §15).
+// TestTransitJSQuirks reads forms only transit-js writes (docs/transit.md §15).
 func TestTransitJSQuirks(t *testing.T) {
 	got, err := Unmarshal([]byte(`[["^ ","~i2.5","a","~i2","b"],"~t500-01-01T00:00:00.000Z","~t1-01-01T00:00:00.000Z"]`))
 	if err != nil {

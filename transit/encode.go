@@ -140,7 +140,7 @@ func putEncodeState(e *encodeState) {
 	encodeStatePool.Put(e)
 }
 
-// top writes v as a top-level value: scalars are quoted (transit.md §7).
+// top writes v as a top-level value: scalars are quoted (docs/transit.md §7).
 func (e *encodeState) top(v any) error {
 	e.cache.reset()
 	e.depth = 0
@@ -168,7 +168,7 @@ func (e *encodeState) top(v any) error {
 }
 
 // emit writes the Transit string prefix+rep, through the write cache in
-// JSON mode (transit.md §5.3). A cacheable string is written first and
+// JSON mode (docs/transit.md §5.3). A cacheable string is written first and
 // taken back if the cache already has it, so that it is scanned once.
 func (e *encodeState) emit(prefix, rep string, asKey bool) {
 	n := len(prefix) + len(rep)
@@ -458,7 +458,7 @@ func (e *encodeState) writeArray(elems []any) error {
 }
 
 // writeMap writes an ordered map: a map if every key is stringable, a cmap
-// otherwise (transit.md §4.2).
+// otherwise (docs/transit.md §4.2).
 func (e *encodeState) writeMap(m *Map) error {
 	keys, vals := m.Keys(), m.Values()
 	for _, k := range keys {
@@ -573,7 +573,7 @@ func (e *encodeState) isScalarValue(rv reflect.Value) (bool, error) {
 }
 
 // appendJSONString appends prefix+s as one JSON string, escaped as
-// Jackson escapes it (transit.md §8): ", \ and control characters escaped
+// Jackson escapes it (docs/transit.md §8): ", \ and control characters escaped
 // (upper-case hex), characters outside the BMP as escaped surrogate
 // pairs, everything else raw. Invalid UTF-8 becomes U+FFFD.
 func appendJSONString(b []byte, prefix, s string) []byte {

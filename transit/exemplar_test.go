@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// exemplarDir holds the official Transit conformance exemplars. They live
-// beside the repository (../shared); without them the test skips and the
-// project's own golden files (golden_test.go) still cover the codec.
+// exemplarDir holds the official Transit conformance exemplars
+// (docs/transit.md §13). They are not part of the repository but live in
+// a directory beside it; without them the test skips and the project's
+// own golden files (golden_test.go) still cover the codec.
 const exemplarDir = "../../shared/testdata/transit-exemplars"
 
 // exemplarStems lists the stems that have both a .json and a .verbose.json.

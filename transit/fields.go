@@ -30,7 +30,7 @@ func newFieldKey(name string) fieldKey {
 	}
 }
 
-// cacheableParts is the rule of transit.md §5.1 for the string prefix+rep.
+// cacheableParts is the rule of docs/transit.md §5.1 for the string prefix+rep.
 func cacheableParts(prefix, rep string, asKey bool) bool {
 	if len(prefix)+len(rep) < 4 || !(asKey || isCachedPrefix(prefix)) {
 		return false

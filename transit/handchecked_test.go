@@ -46,7 +46,7 @@ func keywords(prefix string, n int) []any {
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
 
-// handChecked are values with their transit-java output (transit.md §14 and
+// handChecked are values with their transit-java output (docs/transit.md §14 and
 // §5.5). verbose "" means the verbose form is not pinned for that case.
 var handChecked = []struct {
 	name          string

@@ -136,7 +136,7 @@ func (a *ajaxConn) pollState(ch chan struct{}) (end bool) {
 	return a.dead || a.closing || a.poll != ch
 }
 
-// servePoll serves an Ajax long poll (sente-protocol.md §6): a handshake
+// servePoll serves an Ajax long poll (docs/protocol.md §6): a handshake
 // for a new client or one that asks for it, else the queued pushes as one
 // batch, at once or as soon as some arrive, or "no data" after
 // PollTimeout.

@@ -11,7 +11,7 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// The Ajax POST (sente-protocol.md §6): one client event, from a client
+// The Ajax POST (docs/protocol.md §6): one client event, from a client
 // named by its client-id or its client token, answered with the
 // application's reply, the dummy reply, or :chsk/timeout.
 
@@ -32,7 +32,7 @@ type ajaxPost struct {
 
 // servePost serves an Ajax POST: one client event, answered with the
 // application's reply when the client asked for one, else with the dummy
-// reply (sente-protocol.md §6). A bad request gets 400 and no event.
+// reply (docs/protocol.md §6). A bad request gets 400 and no event.
 func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if !s.track() {
 		writeText(w, http.StatusServiceUnavailable, bodyClosing)

@@ -61,7 +61,7 @@ func TestAjaxIdleClient(t *testing.T) {
 }
 
 // TestAjaxFreshUIDPerRequest checks the case the original server got
-// wrong (sente-protocol.md §6.1): a UserID that returns a new random id on
+// wrong (docs/protocol.md §6.1): a UserID that returns a new random id on
 // every call still gives each Ajax client one uid, and pushes to it arrive.
 func TestAjaxFreshUIDPerRequest(t *testing.T) {
 	t.Parallel()

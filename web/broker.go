@@ -17,7 +17,7 @@ type Publication struct {
 }
 
 // Broker carries publications from Server.Send and Server.Broadcast to the
-// servers that hold connections (style.md pattern 8). A Server subscribes
+// servers that hold connections (docs/design.md §5.4). A Server subscribes
 // once, in New, and publishes every push through it, so a backplane (Redis
 // pub/sub) can connect several processes without touching the transport.
 // MemoryBroker is the in-process implementation and the default.

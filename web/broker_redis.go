@@ -58,7 +58,7 @@ type RedisBrokerConfig struct {
 }
 
 // RedisBroker is the Broker that connects several server instances
-// through Redis pub/sub (style.md pattern 8).
+// through Redis pub/sub (docs/design.md §5.4).
 //
 // Publish delivers to the local subscribers directly, on the publisher's
 // goroutine, as MemoryBroker does, so that an instance keeps serving its

@@ -8,7 +8,7 @@ import (
 )
 
 // testBroker is the conformance suite every Broker implementation passes
-// (style.md pattern 8). newBroker returns a fresh, open broker; closeBroker
+// (docs/design.md §5.4). newBroker returns a fresh, open broker; closeBroker
 // closes it (brokers are closed by their owner, not through the
 // interface).
 func testBroker(t *testing.T, newBroker func(t *testing.T) Broker, closeBroker func(Broker) error) {

@@ -109,7 +109,7 @@ type Config struct {
 	// Generations narrows, per request, the client generations a
 	// WebSocket upgrade request may come from, for deployments that know
 	// more than the URL and Clients tell (a path, a user :params key, a
-	// cookie; sente-protocol.md §11.2 option 1). The result is
+	// cookie; docs/protocol.md §11.2 option 1). The result is
 	// intersected with what the URL and Clients tell; an empty result is
 	// ignored. Nil narrows nothing. It must be safe for concurrent use.
 	Generations func(r *http.Request) protocol.GenerationSet

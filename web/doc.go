@@ -3,8 +3,9 @@
 // Sente generation at once, with the connection registry, push batching and
 // the broker that carries pushes. It is the Go form of Sente's
 // make-channel-socket-server!. The wire format is package protocol's; the
-// byte-level reference is shared/docs/sente-protocol.md, whose sections
-// (§5, §11.2, …) the comments cite.
+// byte-level reference is docs/protocol.md, which the comments cite by
+// section (docs/protocol.md §11.2), and docs/design.md describes the
+// layers and the backplane.
 //
 // # Use
 //
@@ -34,7 +35,7 @@
 // connection (and Config.DisconnectGrace after), so a UserID that returns a
 // fresh random id per request, as the original BirdWatch server's did,
 // still gives each Ajax client one uid that pushes reach (the original
-// Sente answered every such poll with a new handshake, §6.1). A consequence
+// Sente answered every such poll with a new handshake, docs/protocol.md §6.1). A consequence
 // is that a client-id is a bearer credential for its uid during that time;
 // real client-ids are random UUIDs. A uid gets :chsk/uidport-open on
 // Events when it gains its first connection and :chsk/uidport-close when it
@@ -77,7 +78,7 @@
 //     1.14+ client sends the page's token; one whose page has none cannot
 //     be served by such a server). Config.Clients (the generations the
 //     deployment serves) and Config.Generations (per request) narrow the
-//     candidates further (§11.2 option 1). A reconnect of a client-id
+//     candidates further (docs/protocol.md §11.2 option 1). A reconnect of a client-id
 //     whose generation is known skips all this.
 //
 // When the candidates of a WebSocket are one generation, or share one
@@ -90,9 +91,9 @@
 //
 // Otherwise the connection keeps the set of candidates and writes every
 // frame in each encoding of a cover of the set (one encoding per candidate
-// that reads no other) until the client's first frame pins one (§11.2
+// that reads no other) until the client's first frame pins one (docs/protocol.md §11.2
 // option 3). Each client parses its own encoding and drops the others
-// with a console error, keeping the socket (§11.2, §13). Two refinements
+// with a console error, keeping the socket (docs/protocol.md §11.2, §13). Two refinements
 // keep this from ever delivering a push twice or late: 1.18–1.20 clients
 // read both v1 and v2, so while they are among the candidates of a cover
 // holding both, pushes are held (queued, not written) instead of written
@@ -154,7 +155,7 @@
 // # Closing
 //
 // Sente 1.9–1.17 clients never reconnect after a clean WebSocket close (any
-// close frame), while 1.3–1.8 and 1.18+ reconnect after any close (§5.2,
+// close frame), while 1.3–1.8 and 1.18+ reconnect after any close (docs/protocol.md §5.2,
 // §13). So the server never sends a close frame to a socket that may be a
 // 1.9–1.17 client: Close ends its TCP stream without one (the browser sees
 // 1006, not clean, and reconnects), after writing what was queued. Other
@@ -166,7 +167,7 @@
 // client that would send the same oversized message again. Ajax polls are
 // answered at Close with what is queued or with the "no data" answer of the
 // client's generation (an empty batch for 1.3–1.8, whose poll loop dies on
-// :chsk/timeout, §6.1).
+// :chsk/timeout, docs/protocol.md §6.1).
 //
 // Replies during Close. A callback the application was handed before its
 // client's connection closed is answered if the application replies in
@@ -303,7 +304,7 @@
 //
 // Server is safe for concurrent use. Each WebSocket has two goroutines: a
 // reader, which alone reads the socket, and a writer, which alone writes it
-// (style.md pattern 1); Ajax requests run on their own request goroutines.
+// (docs/design.md §5.1); Ajax requests run on their own request goroutines.
 // One scheduler goroutine runs every timer (batch windows, grace periods,
 // probe windows, the pings of all sockets) and one notifier goroutine hands
 // uidport events to the application in order; no connection has a timer or

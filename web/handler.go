@@ -14,7 +14,7 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// Request parameters and headers (sente-protocol.md §2.2).
+// Request parameters and headers (docs/protocol.md §2.2).
 const (
 	paramClientID  = "client-id"
 	paramCSRF      = "csrf-token"
@@ -29,7 +29,7 @@ const (
 // the registry's keys stay small.
 const maxClientIDLen = 128
 
-// Response bodies of refused requests; never empty (sente-protocol.md
+// Response bodies of refused requests; never empty (docs/protocol.md
 // §2.3). The two 403 texts are Sente's own.
 const (
 	bodyBadCSRF          = "Bad CSRF token"

@@ -67,7 +67,7 @@ func testConfig() Config {
 	}
 }
 
-// profile is how one Sente client release talks (sente-protocol.md §2.2,
+// profile is how one Sente client release talks (docs/protocol.md §2.2,
 // §13): the tests emulate one release per generation.
 type profile struct {
 	name    string              // transcript and client-id prefix

@@ -193,7 +193,7 @@ func (it outItem) size() int {
 	return len(it.frame)
 }
 
-// sendQueue is the bounded FIFO of one connection (style.md pattern 2):
+// sendQueue is the bounded FIFO of one connection (docs/design.md §5.2):
 // producers append without blocking and learn when the queue is full; the
 // one consumer (a WebSocket's writer, an Ajax poll) takes everything at
 // once. Its byte count covers the items queued and those a WebSocket's

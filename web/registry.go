@@ -10,7 +10,7 @@ import (
 	"github.com/sente-go/sente/protocol"
 )
 
-// registry is the server's table of clients (sente-protocol.md §7): uid →
+// registry is the server's table of clients (docs/protocol.md §7): uid →
 // client-id → one connection per transport, the uid bound to each
 // client-id, the connected-uids sets, the per-uid and broadcast push
 // buffers (fanout.go), and the uidport notices. The transports go through

@@ -14,8 +14,8 @@ import (
 
 // Client tokens. Sente 1.3–1.13 clients take the CSRF token from the
 // second element of their handshake and echo it in every Ajax POST
-// (sente-protocol.md §2.4, §4); 1.3–1.6 POSTs carry nothing else that
-// tells who sent them (no client-id, §2.2). So the handshake of such a
+// (docs/protocol.md §2.4, §4); 1.3–1.6 POSTs carry nothing else that
+// tells who sent them (no client-id, docs/protocol.md §2.2). So the handshake of such a
 // client carries a token of its own, which names its client-id and uid and
 // is signed by the server:
 //

@@ -3,7 +3,7 @@ package web
 import "github.com/sente-go/sente/protocol"
 
 // transport is one connection of a client, as the registry sees it
-// (style.md pattern 3): ws.go and ajax.go implement it, and registry code
+// (docs/design.md §5.3): ws.go and ajax.go implement it, and registry code
 // never asks which one it holds. Every method is safe for concurrent use
 // and never blocks.
 type transport interface {
@@ -24,7 +24,7 @@ type transport interface {
 	abort(reason closeReason)
 }
 
-// closeReason says why a connection ended (style.md pattern 3: named
+// closeReason says why a connection ended (docs/design.md §5.3: named
 // values, not ad hoc strings). Every client generation reconnects after
 // each of them except closeTooBig for 1.9–1.17 (see ws.go, closeFor).
 type closeReason uint8

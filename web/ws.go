@@ -26,7 +26,7 @@ const (
 	wsClosed         // over: both goroutines exit
 )
 
-// wsConn is one WebSocket (style.md pattern 1). Two goroutines serve it:
+// wsConn is one WebSocket (docs/design.md §5.1). Two goroutines serve it:
 // readPump, the only reader, parses frames and hands events to the
 // application; writePump, the only writer, writes the handshake, drains
 // the send queue and sends the RFC 6455 pings. Close and WriteControl are
@@ -198,7 +198,7 @@ func (c *wsConn) finish() {
 
 // handleFrame parses one client frame and acts on it. Bad frames are
 // dropped and logged on the connection's budget (badFrame); the socket is
-// kept (sente-protocol.md §9) unless the client sends too many of them.
+// kept (docs/protocol.md §9) unless the client sends too many of them.
 func (c *wsConn) handleFrame(data []byte) {
 	cf, err := protocol.ParseClientFrame(data)
 	var be *protocol.BadEventError
@@ -625,7 +625,7 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 
 // closeGracefully ends a socket whose queue has been written, in the way
 // that makes its client reconnect: 1.9–1.17 clients never reconnect after
-// a close frame (sente-protocol.md §5.2, §13), so when the client may be
+// a close frame (docs/protocol.md §5.2, §13), so when the client may be
 // one of them the server ends the TCP stream without a close frame (the
 // browser reports 1006, not clean); the others get a 1001 "going away"
 // close frame, after which they reconnect. The reader then waits up to

@@ -16,7 +16,7 @@ import (
 )
 
 // tweetStore is what the hub needs from a tweet store. Every
-// implementation runs the conformance suite below (style.md pattern 8):
+// implementation runs the conformance suite below (docs/design.md §5.4):
 // Memory here; an Elasticsearch-backed store would run it too.
 type tweetStore interface {
 	Add(t *tweet.Tweet) error

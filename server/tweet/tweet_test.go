@@ -105,7 +105,7 @@ func roundTrip(t *testing.T, v any) (wire []byte, back any) {
 	return wire, back
 }
 
-// TestStripShape checks the exact key sets of §5.2 on every corpus tweet.
+// TestStripShape checks the exact key sets of docs/birdwatch.md §5.2 on every corpus tweet.
 func TestStripShape(t *testing.T) {
 	for k, tw := range loadCorpus(t) {
 		_, v := roundTrip(t, tw.Strip())

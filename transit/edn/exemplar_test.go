@@ -13,11 +13,11 @@ import (
 
 // exemplarDir holds the official Transit conformance exemplars, each value
 // as NAME.edn (printed by Clojure) next to NAME.json (written by
-// transit-clj). They live beside the repository (../shared); without them
-// the test skips.
+// transit-clj). They are not part of the repository but live in a
+// directory beside it; without them the test skips.
 const exemplarDir = "../../../shared/testdata/transit-exemplars"
 
-// notEDN lists the exemplars whose .edn is not the value (transit.md §13):
+// notEDN lists the exemplars whose .edn is not the value (docs/transit.md §13):
 // Clojure printed a URI or a transit TaggedValue as #object[…], which
 // reads (as a tagged literal with the tag object) but not as the value.
 var notEDN = []string{"one_uri", "uris", "maps_unrecognized_keys"}

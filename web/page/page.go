@@ -2,7 +2,7 @@
 // JavaScript embedded in the binary, no build step and no request to any
 // other host. app.js is a Sente 1.21+ client of the server at /chsk
 // (WebSocket with Ajax fallback, v2 envelope, Transit JSON through its own
-// transit.js) that runs BirdWatch searches (shared/docs/birdwatch.md §3,
+// transit.js) that runs BirdWatch searches (docs/birdwatch.md §3,
 // §4, §8, §9).
 //
 // Handler serves index.html at "/" with the CSRF token in a
