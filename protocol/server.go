@@ -19,7 +19,7 @@ func (g Generation) Handshake(h Handshake) ([]byte, error) {
 }
 
 // Handshake returns the handshake frame for h; see Generation.Handshake.
-// In EDN: -e[:chsk/handshake ["<uid>" "<csrf>"]], -[…],
+// In EDN: -[:chsk/handshake ["<uid>" "<csrf>"]] (GenFlexi and GenV1 alike),
 // [[:chsk/handshake ["<uid>" nil]]], [[:chsk/handshake ["<uid>" nil nil]] nil].
 func (d Dialect) Handshake(h Handshake) ([]byte, error) {
 	impl := d.impl()
