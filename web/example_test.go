@@ -21,7 +21,7 @@ func Example() {
 	s, err := web.New(web.Config{
 		UserID:    func(*http.Request, string) string { return "alice" },
 		CSRFToken: func(*http.Request) string { return "page-token" }, // from the session
-		Clients:   protocol.SetOf(protocol.GenV2),                      // the page's bundle: Sente 1.21+
+		Clients:   protocol.SetOf(protocol.GenV2),                     // the page's bundle: Sente 1.21+
 	})
 	if err != nil {
 		panic(err)
