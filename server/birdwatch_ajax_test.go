@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/web/redistest"
@@ -405,7 +406,7 @@ func TestBirdWatchAjaxTokenRefused(t *testing.T) {
 	for i := int64(1); i <= 8; i++ {
 		src <- testTweet(i, fmt.Sprintf("Clojure tip %d", i), "en")
 	}
-	waitUntil(t, 5*time.Second, "the store has the tweets", func() bool { return in.app.store.Count() == 8 })
+	testsupport.Await(t, 5*time.Second, "the store has the tweets", func() bool { return in.app.store.Count() == 8 })
 	page := pageToken(t, in.url)
 
 	// Client b is the one whose uid and client-id the forgeries borrow:
@@ -501,7 +502,7 @@ func TestBirdWatchAjaxCluster(t *testing.T) {
 	publish(2, "java history")
 	publish(3, "clojure history two")
 	for _, in := range insts {
-		waitUntil(t, 5*time.Second, "every instance stores the history", func() bool { return in.app.store.Count() == 3 })
+		testsupport.Await(t, 5*time.Second, "every instance stores the history", func() bool { return in.app.store.Count() == 3 })
 	}
 	page := pageToken(t, front.URL)
 	total := func(c *[3]atomic.Int32) (n int32) {
@@ -518,7 +519,7 @@ func TestBirdWatchAjaxCluster(t *testing.T) {
 	checkClientToken(t, c, page)
 	// The poll after the handshake reaches the next instance: no new
 	// handshake there, the client is known to the cluster.
-	waitUntil(t, 5*time.Second, "the second poll reaches an instance", func() bool { return total(&polls)-before >= 2 })
+	testsupport.Await(t, 5*time.Second, "the second poll reaches an instance", func() bool { return total(&polls)-before >= 2 })
 
 	c.send("cmd/query", transit.NewMap(transit.Keyword("query"), birdwatchQuery("clojure"), transit.Keyword("n"), 500,
 		transit.Keyword("uid"), c.uid, transit.Keyword("from"), 0))
@@ -528,7 +529,7 @@ func TestBirdWatchAjaxCluster(t *testing.T) {
 	}
 
 	c.send("cmd/percolate", transit.NewMap(transit.Keyword("query"), birdwatchQuery("clojure"), transit.Keyword("uid"), c.uid))
-	waitUntil(t, 5*time.Second, "one instance holds the live query", func() bool {
+	testsupport.Await(t, 5*time.Second, "one instance holds the live query", func() bool {
 		held := 0
 		for _, in := range insts {
 			if _, ok := in.app.perc.Lookup(c.uid); ok {

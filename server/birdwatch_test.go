@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/transit"
@@ -193,7 +194,7 @@ func birdwatchHistory(t *testing.T, in *instance, src chanSource) (feed func(tex
 	for i := int64(1); i <= n; i++ {
 		history[testTweet(i, "", "").IDStr] = true
 	}
-	waitUntil(t, 5*time.Second, "the store has the history", func() bool { return in.app.store.Count() == int(n) })
+	testsupport.Await(t, 5*time.Second, "the store has the history", func() bool { return in.app.store.Count() == int(n) })
 	return feed, history
 }
 

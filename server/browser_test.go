@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -111,28 +112,6 @@ func pageInt(ctx context.Context, sel string) (int, error) {
 	return n, nil
 }
 
-// waitFor polls cond every 100 ms until it holds or within passes.
-func waitFor(ctx context.Context, within time.Duration, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(within)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: not within %v", what, within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // TestBrowserPage drives the built-in BirdWatch page (package web/page)
 // in headless Chromium against the server with the synthetic source: one
 // tab over a WebSocket, one forced to Ajax long polling, both searching.
@@ -163,7 +142,7 @@ func TestBrowserPageCluster(t *testing.T) {
 		insts = append(insts, startInstance(t, c, nil))
 	}
 	for _, in := range insts { // history answers the same everywhere
-		waitUntil(t, 20*time.Second, "every instance stores the backfill", func() bool { return in.app.store.Count() >= 3000 })
+		testsupport.Await(t, 20*time.Second, "every instance stores the backfill", func() bool { return in.app.store.Count() >= 3000 })
 	}
 	browsePage(t, chromium, startFront(t, insts).URL, "-cluster", 3000)
 }
@@ -249,7 +228,7 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 		// (the list of the previous search is replaced at the next
 		// render, every 250 ms).
 		var texts []string
-		err := waitFor(tb.ctx, 5*time.Second, "matching tweets shown", func() (bool, error) {
+		err := testsupport.Poll(tb.ctx, 5*time.Second, 100*time.Millisecond, "matching tweets shown", func() (bool, error) {
 			var err error
 			texts, err = chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#tweet-list li.tweet .text")].map(e => e.textContent)`))
 			if err != nil || len(texts) < 10 {
@@ -287,7 +266,7 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = waitFor(tb.ctx, 15*time.Second, "counts", func() (bool, error) {
+		err = testsupport.Poll(tb.ctx, 15*time.Second, 100*time.Millisecond, "counts", func() (bool, error) {
 			users, err := pageInt(tb.ctx, "#users-count")
 			if err != nil {
 				return false, err
@@ -305,7 +284,7 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 			t.Fatalf("%s tab: %v (users %q, total %q, search %q from %d)", tb.name, err, users, total, n, first)
 		}
 		// The chart is redrawn as tweets arrive: wait for a drawn one.
-		err = waitFor(tb.ctx, 10*time.Second, "word-frequency bars", func() (bool, error) {
+		err = testsupport.Poll(tb.ctx, 10*time.Second, 100*time.Millisecond, "word-frequency bars", func() (bool, error) {
 			bars, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#word-chart svg rect").length`))
 			return bars > 0, err
 		})
@@ -433,7 +412,7 @@ func TestBrowserPageLinks(t *testing.T) {
 	history, live := linkTweet(1, "javascript:alert(3)"), linkTweet(2, "/images/avatar-1.png")
 	src <- history
 	in := startInstance(t, config{source: "none", storeSize: 1000}, src)
-	waitUntil(t, 10*time.Second, "the history tweet stored", func() bool { return in.app.store.Count() == 1 })
+	testsupport.Await(t, 10*time.Second, "the history tweet stored", func() bool { return in.app.store.Count() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 	"github.com/sente-go/sente/web/redistest"
@@ -360,7 +361,7 @@ func TestClusterLiveQueriesSurviveFaults(t *testing.T) {
 	}
 	words := map[*faultClient]string{}
 	for i, c := range clients {
-		waitUntil(t, 10*time.Second, c.name+" has its handshake", func() bool { _, _, n := c.session(); return n > 0 })
+		testsupport.Await(t, 10*time.Second, c.name+" has its handshake", func() bool { _, _, n := c.session(); return n > 0 })
 		words[c] = fmt.Sprintf("word%c", 'a'+i)
 		uid, _, _ := c.session()
 		data := transit.NewMap(transit.Keyword("query"), birdwatchQuery(words[c]), transit.Keyword("uid"), uid)
@@ -380,7 +381,7 @@ func TestClusterLiveQueriesSurviveFaults(t *testing.T) {
 		}
 		return out
 	}
-	waitUntil(t, 10*time.Second, "every live query is shared", func() bool { return len(entries()) == len(clients) })
+	testsupport.Await(t, 10*time.Second, "every live query is shared", func() bool { return len(entries()) == len(clients) })
 	onDoomed := 0
 	for _, inst := range entries() {
 		if inst != in0.app.cluster.InstanceID() && inst != in1.app.cluster.InstanceID() {
@@ -407,7 +408,7 @@ func TestClusterLiveQueriesSurviveFaults(t *testing.T) {
 			}
 			for _, c := range clients {
 				text := words[c] + " " + step
-				waitUntil(t, 20*time.Second, c.name+" gets "+text, func() bool { return c.log.count(text) > 0 })
+				testsupport.Await(t, 20*time.Second, c.name+" gets "+text, func() bool { return c.log.count(text) > 0 })
 			}
 		}
 		for _, c := range clients {
@@ -424,29 +425,29 @@ func TestClusterLiveQueriesSurviveFaults(t *testing.T) {
 	rs.Kill()
 	wsDoomed, _, _ := clients[2].session() // the third dial reached the doomed instance
 	for _, in := range alive {
-		waitUntil(t, 10*time.Second, "the outage is noticed", func() bool { return !in.app.peers.Settled() })
+		testsupport.Await(t, 10*time.Second, "the outage is noticed", func() bool { return !in.app.peers.Settled() })
 		// Long enough that each instance counts the others' clients gone
 		// (and delivered their :chsk/uidport-close).
-		waitUntil(t, 20*time.Second, "the other instances' presence expires", func() bool {
+		testsupport.Await(t, 20*time.Second, "the other instances' presence expires", func() bool {
 			return !slices.Contains(in.app.sente.ConnectedUIDs().Any, wsDoomed)
 		})
 	}
 	rs.Restart() // the instances read on in the new stream
 	for _, in := range alive {
-		waitUntil(t, 30*time.Second, "the instances settle again", func() bool {
+		testsupport.Await(t, 30*time.Second, "the instances settle again", func() bool {
 			return in.app.peers.Settled() && len(in.app.cluster.Instances()) == 3
 		})
 	}
-	waitUntil(t, 10*time.Second, "every live query is shared again", func() bool { return len(entries()) == len(clients) })
+	testsupport.Await(t, 10*time.Second, "every live query is shared again", func() bool { return len(entries()) == len(clients) })
 	phase("after-redis")
 
 	// An instance crashes: its WebSocket client reconnects elsewhere, and
 	// its live queries are taken over.
 	doomed.kill()
 	for _, in := range alive {
-		waitUntil(t, 20*time.Second, "the crash is noticed", func() bool { return len(in.app.cluster.Instances()) == 2 })
+		testsupport.Await(t, 20*time.Second, "the crash is noticed", func() bool { return len(in.app.cluster.Instances()) == 2 })
 	}
-	waitUntil(t, 20*time.Second, "each live query is percolated by one instance alive", func() bool {
+	testsupport.Await(t, 20*time.Second, "each live query is percolated by one instance alive", func() bool {
 		for _, c := range clients {
 			uid, _, _ := c.session()
 			held := 0

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/server/internal/roundrobin"
@@ -241,22 +242,22 @@ func TestBirdWatchCluster(t *testing.T) {
 	// A POST is answered before the hub takes its event: the second
 	// search is made once the first is in place, as a user's would be.
 	percolate("clojure")
-	waitUntil(t, 5*time.Second, "one instance holds the clojure query", func() bool { return held("clojure") })
+	testsupport.Await(t, 5*time.Second, "one instance holds the clojure query", func() bool { return held("clojure") })
 	percolate("golang")
-	waitUntil(t, 5*time.Second, "one instance holds the golang query", func() bool { return held("golang") })
+	testsupport.Await(t, 5*time.Second, "one instance holds the golang query", func() bool { return held("golang") })
 
 	// Tweets from an external producer reach every instance; the match
 	// reaches the Ajax client once, wherever it polls.
 	for i, text := range []string{"clojure is fun", "golang is fun"} {
 		addTweet(t, rc, "test:tweets", testTweet(int64(100+i), text, "en"))
 	}
-	waitUntil(t, 10*time.Second, "the golang tweet reaches the Ajax client", func() bool {
+	testsupport.Await(t, 10*time.Second, "the golang tweet reaches the Ajax client", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) > 0
 	})
 	for _, in := range insts {
-		waitUntil(t, 5*time.Second, "every instance stores the tweets", func() bool { return in.app.store.Count() == 2 })
+		testsupport.Await(t, 5*time.Second, "every instance stores the tweets", func() bool { return in.app.store.Count() == 2 })
 	}
 	mu.Lock()
 	if len(got) != 1 || got[0] != "golang is fun" {
@@ -342,18 +343,6 @@ func awaitCount(t *testing.T, c *flexiClient, n int64) {
 	}
 }
 
-// waitUntil waits for cond, failing after d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond) // polling state of other goroutines, bounded by d
-	}
-}
-
 // Instances joined through -redis-url share their users and tweets on a
 // password-protected Redis, over TLS with a private authority as well;
 // a wrong password stops an instance from starting.
@@ -373,11 +362,11 @@ func TestRedisURLPasswordAndTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, 10*time.Second, "the other instance counts the user", func() bool { return len(b.app.sente.ConnectedUIDs().Any) == 1 })
+		testsupport.Await(t, 10*time.Second, "the other instance counts the user", func() bool { return len(b.app.sente.ConnectedUIDs().Any) == 1 })
 		conn.Close()
 		addTweet(t, rc, stream, testTweet(1, "clojure over "+url[:6], "en"))
 		for _, in := range []*instance{a, b} {
-			waitUntil(t, 10*time.Second, "every instance stores the tweet", func() bool { return in.app.store.Count() == 1 })
+			testsupport.Await(t, 10*time.Second, "every instance stores the tweet", func() bool { return in.app.store.Count() == 1 })
 		}
 		a.stop()
 		b.stop()

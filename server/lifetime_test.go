@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 )
@@ -283,7 +284,7 @@ func TestShutdownTricklingClient(t *testing.T) {
 			if tc.force {
 				ls.force()
 			}
-			ls.logs.await(t, `"message":"shutting down"`)
+			ls.logs.AwaitContains(t, 10*time.Second, `"message":"shutting down"`)
 			if code := get(t, readyz, "http://"+ls.addr+"/readyz"); code == http.StatusOK {
 				t.Errorf("/readyz = 200 after the shutdown began")
 			}
@@ -310,30 +311,17 @@ func get(t *testing.T, c *http.Client, u string) int {
 
 // watchedLog is a log buffer that tells when it is written to.
 type watchedLog struct {
-	syncBuffer
+	testsupport.Buffer
 	wrote chan struct{} // cap 1: a write happened
 }
 
 func (w *watchedLog) Write(p []byte) (int, error) {
-	n, err := w.syncBuffer.Write(p)
+	n, err := w.Buffer.Write(p)
 	select {
 	case w.wrote <- struct{}{}:
 	default:
 	}
 	return n, err
-}
-
-// await waits until the log holds s.
-func (w *watchedLog) await(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(w.String(), s) {
-		select {
-		case <-w.wrote:
-		case <-deadline:
-			t.Fatalf("the log never showed %s:\n%s", s, w.String())
-		}
-	}
 }
 
 // TestWatchSignals checks the two signals: the first ends stop (graceful

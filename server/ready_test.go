@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/web/redistest"
 )
 
@@ -68,7 +69,7 @@ func TestReadyzDuringShutdown(t *testing.T) {
 		expectGet(t, base+"/healthz", http.StatusOK, "ok\n")
 		start := time.Now()
 		ls.stop()
-		ls.logs.await(t, `"message":"shutting down"`)
+		ls.logs.AwaitContains(t, 10*time.Second, `"message":"shutting down"`)
 		expectGet(t, base+"/readyz", http.StatusServiceUnavailable, "shutting down\n")
 		expectGet(t, base+"/healthz", http.StatusOK, "ok\n")
 		ls.force()
@@ -84,7 +85,7 @@ func TestReadyzDuringShutdown(t *testing.T) {
 		base := "http://" + ls.addr
 		start := time.Now()
 		ls.stop()
-		ls.logs.await(t, `"message":"shutting down"`)
+		ls.logs.AwaitContains(t, 10*time.Second, `"message":"shutting down"`)
 		expectGet(t, base+"/readyz", http.StatusServiceUnavailable, "shutting down\n")
 		took, err := ls.wait(t, start, 10*time.Second)
 		if err != nil || took < delay {
@@ -136,7 +137,7 @@ func TestSecondSignalExits(t *testing.T) {
 // logAddr waits for the log line of message and returns its addr.
 func logAddr(t *testing.T, logs *watchedLog, message string) string {
 	t.Helper()
-	logs.await(t, `"message":"`+message+`"`)
+	logs.AwaitContains(t, 10*time.Second, `"message":"`+message+`"`)
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var l struct{ Message, Addr string }
 		if json.Unmarshal([]byte(line), &l) == nil && l.Message == message {
@@ -215,7 +216,7 @@ func TestListenDebug(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot listen on 0.0.0.0: %v", err)
 	}
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	stop := startDebug(ln, zerolog.New(&logs))
 	stop()
 	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), `"loopback":false`) {

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -112,7 +113,7 @@ func TestRedisBrokerTwoInstances(t *testing.T) {
 	mustPublish(t, a, bare)
 	nilData := Publication{Broadcast: true, Event: protocol.NewEvent("test/nil", nil)}
 	mustPublish(t, a, nilData)
-	waitUntil(t, func() bool { return rb.count(nilData.Event) == 1 })
+	testsupport.Await(t, waitFor, "b receives the publication without data", func() bool { return rb.count(nilData.Event) == 1 })
 	for _, want := range []Publication{first, bare, nilData} {
 		p, _ := rb.find(want.Event)
 		if p.UID != want.UID || p.Broadcast != want.Broadcast ||
@@ -125,10 +126,10 @@ func TestRedisBrokerTwoInstances(t *testing.T) {
 	// once the marker arrived; likewise b's once a's marker arrived.
 	marker := Publication{Broadcast: true, Event: tweetEvent(2)}
 	mustPublish(t, b, marker)
-	waitUntil(t, func() bool { return ra.count(marker.Event) == 1 })
+	testsupport.Await(t, waitFor, "a receives b's marker", func() bool { return ra.count(marker.Event) == 1 })
 	markerA := Publication{Broadcast: true, Event: tweetEvent(3)}
 	mustPublish(t, a, markerA)
-	waitUntil(t, func() bool { return rb.count(markerA.Event) == 1 })
+	testsupport.Await(t, waitFor, "b receives a's marker", func() bool { return rb.count(markerA.Event) == 1 })
 	for name, r := range map[string]*recorder{"a": ra, "b": rb} {
 		for _, p := range []Publication{first, bare, nilData, marker, markerA} {
 			if n := r.count(p.Event); n != 1 {
@@ -165,7 +166,7 @@ func TestRedisBrokerBadMessages(t *testing.T) {
 	if err := c.Publish(ctx, "test:bad", good).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return rb.count(tweetEvent(7)) == 1 })
+	testsupport.Await(t, waitFor, "b receives the good publication", func() bool { return rb.count(tweetEvent(7)) == 1 })
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if len(rb.got) != 1 {
@@ -182,7 +183,7 @@ func TestRedisBrokerOutage(t *testing.T) {
 	ra, rb := subscribeRecorder(t, a), subscribeRecorder(t, b)
 	before := Publication{UID: "u", Event: tweetEvent(1)}
 	mustPublish(t, a, before)
-	waitUntil(t, func() bool { return rb.count(before.Event) == 1 })
+	testsupport.Await(t, waitFor, "b receives the publication before the outage", func() bool { return rb.count(before.Event) == 1 })
 
 	rs.Kill()
 	for i := range 20 {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sente-go/sente/internal/testsupport"
 )
 
 // testBroker is the conformance suite every Broker implementation passes
@@ -34,7 +36,7 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) Broker, closeBroker f
 				t.Fatal(err)
 			}
 		}
-		waitUntil(t, func() bool {
+		testsupport.Await(t, waitFor, "each subscriber receives both publications", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got[0]) == 2 && len(got[1]) == 2 && len(got[2]) == 2
@@ -88,7 +90,7 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) Broker, closeBroker f
 		if err := b.Publish(Publication{UID: "u", Event: tweetEvent(1)}); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return n == 1 })
+		testsupport.Await(t, waitFor, "the subscriber receives the publication", func() bool { mu.Lock(); defer mu.Unlock(); return n == 1 })
 		unsub()
 		unsub() // idempotent
 		if err := b.Publish(Publication{UID: "u", Event: tweetEvent(2)}); err != nil {
@@ -134,19 +136,6 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) Broker, closeBroker f
 			t.Errorf("Subscribe after close: %v", err)
 		}
 	})
-}
-
-// waitUntil waits for cond, checking it whenever the scheduler runs other
-// goroutines, up to waitFor.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestMemoryBroker(t *testing.T) {

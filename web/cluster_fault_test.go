@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -129,7 +130,7 @@ func testClusterUnavailable(t *testing.T, c Cluster) {
 	e := ts.ajax(t, "E", flexi, "gone-tab1")
 	e.csrf = issueToken(ts.s.tokenSecret, "gone-tab1", "u-gone", testNow, testToken)
 	hello, _ := flexi.dialect().ClientFrame(helloEvent(4), protocol.Callback{})
-	waitWithin(t, waitFor, "a token of an ended binding refused", func() bool {
+	testsupport.Await(t, waitFor, "a token of an ended binding refused", func() bool {
 		r, _ := e.postRaw(hello, e.csrf, nil)
 		return r.status == http.StatusForbidden && r.body == bodyTokenExpired
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -82,11 +83,11 @@ func TestRedisClusterRestoresAfterDataLoss(t *testing.T) {
 	}
 	a.SetPresence("u2", ws) // a write that recreates the hash
 
-	waitUntil(t, func() bool {
+	testsupport.Await(t, waitFor, "the presence hash written again", func() bool {
 		got, _ := rc.HGetAll(ctx, "{t}:presence:a").Result()
 		return got["u1"] != "" && got["u2"] != ""
 	})
-	waitUntil(t, func() bool {
+	testsupport.Await(t, waitFor, "c1 in u1's Ajax clients again", func() bool {
 		members, _ := rc.ZRange(ctx, "{t}:ajax:u1", 0, -1).Result()
 		return slices.Equal(members, []string{"c1"})
 	})
@@ -160,7 +161,7 @@ func TestRedisClusterOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs.Kill()
-	waitWithin(t, waitFor, "the outage noticed", func() bool { return !c.up.Load() })
+	testsupport.Await(t, waitFor, "the outage noticed", func() bool { return !c.up.Load() })
 	if rec, err := c.BindClient(ctx, "known", func() string { return "u-new" }, true); err != nil || rec != known {
 		t.Errorf("a known client during the outage: %+v, %v", rec, err)
 	}
@@ -180,7 +181,7 @@ func TestRedisClusterOutage(t *testing.T) {
 		t.Errorf("Instances during the outage: %v", got)
 	}
 	rs.Restart()
-	waitWithin(t, waitFor, "Redis reachable again", func() bool { return c.up.Load() })
+	testsupport.Await(t, waitFor, "Redis reachable again", func() bool { return c.up.Load() })
 	if rec, err := c.BindClient(ctx, "new", func() string { return "u2" }, false); err != nil || rec.UID != "u2" {
 		t.Errorf("a new client after the outage: %+v, %v", rec, err)
 	}
@@ -198,11 +199,11 @@ func TestRedisClusterSettling(t *testing.T) {
 	ctx := context.Background()
 	in := newClusterInstance(t, rs, "s1", withClusterConfig(func(c *RedisClusterConfig) { c.PresenceTTL = 3 * time.Second }))
 	presence := in.cluster.key("presence:s1")
-	waitWithin(t, waitFor, "presence written", func() bool { return rc.Exists(ctx, presence).Val() == 1 })
+	testsupport.Await(t, waitFor, "presence written", func() bool { return rc.Exists(ctx, presence).Val() == 1 })
 	if err := rc.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitWithin(t, waitFor, "the data loss noticed", func() bool { return in.cluster.settling.Load() > time.Now().UnixNano() })
+	testsupport.Await(t, waitFor, "the data loss noticed", func() bool { return in.cluster.settling.Load() > time.Now().UnixNano() })
 
 	a := in.ts.ajax(t, "A", profileNamed(t, "v2"), "settle-tab1")
 	a.open = true
@@ -221,9 +222,9 @@ func TestRedisClusterSettling(t *testing.T) {
 	if r := b.postAsync(helloEvent(2), false)(); r.status != http.StatusOK {
 		t.Fatalf("POST with a client token while settling: %d %q", r.status, r.body)
 	}
-	waitWithin(t, waitFor, "the POST delivered", func() bool { return in.events.count("test/hello", "u-settle-tok") == 1 })
+	testsupport.Await(t, waitFor, "the POST delivered", func() bool { return in.events.count("test/hello", "u-settle-tok") == 1 })
 
-	waitWithin(t, waitFor, "settled", func() bool { return in.cluster.settling.Load() < time.Now().UnixNano() })
+	testsupport.Await(t, waitFor, "settled", func() bool { return in.cluster.settling.Load() < time.Now().UnixNano() })
 	r := a.poll()
 	if h, err := protocol.HandshakeFromValue(a.parse(r).Value); err != nil || h.UID != "u-settle" {
 		t.Fatalf("poll once settled: %d %q, want a handshake of u-settle", r.status, r.body)

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -104,7 +105,7 @@ func (r *clusterRecorder) woken(cid string) int {
 func takeAll(t *testing.T, mb Mailboxes, cid string, n int) []protocol.Event {
 	t.Helper()
 	var got []protocol.Event
-	waitWithin(t, waitFor, fmt.Sprintf("%d events in the mailbox of %s", n, cid), func() bool {
+	testsupport.Await(t, waitFor, fmt.Sprintf("%d events in the mailbox of %s", n, cid), func() bool {
 		evs, err := mb.TakeAjax(context.Background(), cid)
 		if err != nil {
 			t.Fatal(err)
@@ -156,7 +157,7 @@ func testCluster(t *testing.T, impl clusterImpl) {
 		}
 		// A binding that must exist is not made. (A RedisCluster just
 		// started cannot tell a lost binding from an unknown one yet.)
-		waitWithin(t, waitFor, "ErrUnknownClient", func() bool {
+		testsupport.Await(t, waitFor, "ErrUnknownClient", func() bool {
 			_, err := c.BindClient(ctx, "c2", nil, true)
 			return errors.Is(err, ErrUnknownClient)
 		})
@@ -242,7 +243,7 @@ func testCluster(t *testing.T, impl clusterImpl) {
 		if !mb.PushAjax(Publication{UID: "u-c1", Event: ev1}) || !mb.PushAjax(Publication{Broadcast: true, Event: ev2}) {
 			t.Fatal("PushAjax refused a push")
 		}
-		waitWithin(t, waitFor, "c1 woken", func() bool { return rec.woken("c1") > 0 })
+		testsupport.Await(t, waitFor, "c1 woken", func() bool { return rec.woken("c1") > 0 })
 		if got := takeAll(t, mb, "c1", 2); !sameEvents(got, []protocol.Event{ev1, ev2}) {
 			t.Errorf("c1 took %v", got)
 		}
@@ -300,9 +301,9 @@ func testCluster(t *testing.T, impl clusterImpl) {
 		defer stop()
 		both := TransportSetOf(TransportWS, TransportAjax)
 		a.SetPresence("u1", both)
-		waitWithin(t, waitFor, "b sees u1", func() bool { return rec.sees(map[string]TransportSet{"u1": both}) })
+		testsupport.Await(t, waitFor, "b sees u1", func() bool { return rec.sees(map[string]TransportSet{"u1": both}) })
 		a.SetPresence("u1", 0)
-		waitWithin(t, waitFor, "b sees u1 leave", func() bool { return rec.sees(map[string]TransportSet{}) })
+		testsupport.Await(t, waitFor, "b sees u1 leave", func() bool { return rec.sees(map[string]TransportSet{}) })
 	})
 	t.Run("mailboxes across servers", func(t *testing.T) {
 		a := impl.open(t)
@@ -323,7 +324,7 @@ func testCluster(t *testing.T, impl clusterImpl) {
 		if !b.Mailboxes().PushAjax(Publication{UID: "u1", Event: ev}) {
 			t.Fatal("PushAjax refused the push")
 		}
-		waitWithin(t, waitFor, "a's poll woken", func() bool { return rec.woken("c1") > 0 })
+		testsupport.Await(t, waitFor, "a's poll woken", func() bool { return rec.woken("c1") > 0 })
 		if got := takeAll(t, a.Mailboxes(), "c1", 1); !sameEvents(got, []protocol.Event{ev}) {
 			t.Errorf("took %v", got)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -143,7 +144,7 @@ func waitInstances(t *testing.T, of, want []*clusterInstance) {
 	}
 	slices.Sort(ids)
 	for _, in := range of {
-		waitWithin(t, waitFor, fmt.Sprintf("%s counts %d servers alive", in.name, len(ids)), func() bool {
+		testsupport.Await(t, waitFor, fmt.Sprintf("%s counts %d servers alive", in.name, len(ids)), func() bool {
 			return slices.Equal(in.cluster.Instances(), ids)
 		})
 	}
@@ -363,31 +364,6 @@ func collectWS(t *testing.T, c *wsClient, want []protocol.Event) {
 	}
 }
 
-// waitQuietly waits up to d for cond and reports whether it held.
-func waitQuietly(d time.Duration, cond func() bool) bool {
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond) // polling state that changes on other goroutines, bounded by d
-	}
-	return true
-}
-
-// waitWithin waits for cond, failing after d.
-func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond) // polling state that changes on other goroutines, bounded by d
-	}
-	return time.Since(start)
-}
-
 // Three servers on Redis behind a round-robin proxy serve clients of
 // every generation over WebSocket and Ajax as one: pushes from any
 // server reach every client exactly once, Ajax polls and POSTs land
@@ -424,13 +400,13 @@ func TestCluster(t *testing.T) {
 	// ... and every user, and delivered one uidport-open for each
 	// WebSocket user, wherever it connected.
 	for _, in := range insts {
-		waitWithin(t, waitFor, in.name+" counts the cluster's users", func() bool {
+		testsupport.Await(t, waitFor, in.name+" counts the cluster's users", func() bool {
 			return slices.Equal(in.ts.s.ConnectedUIDs().Any, uids)
 		})
 	}
 	for _, in := range insts {
 		for _, p := range profiles {
-			waitWithin(t, waitFor, in.name+" delivers uidport-open", func() bool {
+			testsupport.Await(t, waitFor, in.name+" delivers uidport-open", func() bool {
 				return in.events.count(IDUIDPortOpen, "u-ws-"+p.name) > 0
 			})
 			if n := in.events.count(IDUIDPortOpen, "u-ws-"+p.name); n != 1 {
@@ -468,7 +444,7 @@ func TestCluster(t *testing.T) {
 		wantAjax[i] = append(wantAjax[i], bcast)
 	}
 	for i, pl := range pollers {
-		if !waitQuietly(waitFor, func() bool { return pl.has(wantAjax[i]) }) {
+		if !testsupport.Eventually(waitFor, func() bool { return pl.has(wantAjax[i]) }) {
 			pl.mu.Lock()
 			got := maps.Clone(pl.got)
 			pl.mu.Unlock()
@@ -488,7 +464,7 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("%s: POST answered %d %s", a.label, r.status, r.body)
 			}
 			var got []Message
-			waitWithin(t, waitFor, a.label+"'s POST reaches the application", func() bool {
+			testsupport.Await(t, waitFor, a.label+"'s POST reaches the application", func() bool {
 				got = got[:0]
 				for _, in := range insts {
 					got = append(got, in.events.find(ev)...)
@@ -518,11 +494,11 @@ func TestCluster(t *testing.T) {
 	dead.crash()
 	alive := slices.Delete(slices.Clone(insts), victim, victim+1)
 	for _, in := range alive {
-		took := waitWithin(t, 10*time.Second, in.name+" drops the dead server's users", func() bool {
+		took := testsupport.Await(t, 10*time.Second, in.name+" drops the dead server's users", func() bool {
 			return !slices.Contains(in.ts.s.ConnectedUIDs().Any, "u-ws-v2")
 		})
 		t.Logf("%s dropped the users of crashed %s after %v", in.name, dead.name, took)
-		waitWithin(t, waitFor, in.name+" delivers uidport-close", func() bool {
+		testsupport.Await(t, waitFor, in.name+" delivers uidport-close", func() bool {
 			return in.events.count(IDUIDPortClose, "u-ws-v2") > 0
 		})
 		if n := in.events.count(IDUIDPortClose, "u-ws-v2"); n != 1 {
@@ -540,7 +516,7 @@ func TestCluster(t *testing.T) {
 		ws[name] = c
 	}
 	for _, in := range alive {
-		waitWithin(t, waitFor, in.name+" counts the reconnected users", func() bool {
+		testsupport.Await(t, waitFor, in.name+" counts the reconnected users", func() bool {
 			return slices.Equal(in.ts.s.ConnectedUIDs().Any, uids)
 		})
 	}
@@ -564,7 +540,7 @@ func TestCluster(t *testing.T) {
 	// robin takes away from the server waits there, for the client's next
 	// poll on it within DisconnectGrace: only Redis can hand it over.)
 	for _, in := range alive {
-		waitWithin(t, waitFor, in.name+" notices the outage", func() bool { return !in.cluster.up.Load() })
+		testsupport.Await(t, waitFor, in.name+" notices the outage", func() bool { return !in.cluster.up.Load() })
 		waitInstances(t, []*clusterInstance{in}, []*clusterInstance{in}) // it counts itself alone
 	}
 	for i, pl := range pollers {
@@ -574,7 +550,7 @@ func TestCluster(t *testing.T) {
 		if err := home.ts.s.Send("u-ajax-"+profiles[i].name, ev); err != nil {
 			t.Fatal(err)
 		}
-		waitWithin(t, waitFor, pl.a.label+" gets a push during the outage", func() bool { return pl.has([]protocol.Event{ev}) })
+		testsupport.Await(t, waitFor, pl.a.label+" gets a push during the outage", func() bool { return pl.has([]protocol.Event{ev}) })
 	}
 	// Redis returns empty: cross-server delivery resumes, to WebSocket
 	// and Ajax clients, and the count is whole again.
@@ -608,7 +584,7 @@ func TestCluster(t *testing.T) {
 		<-sent
 	}
 	for i, pl := range pollers {
-		waitWithin(t, waitFor, pl.a.label+" gets pushes again", func() bool {
+		testsupport.Await(t, waitFor, pl.a.label+" gets pushes again", func() bool {
 			n++
 			ev := tweetEvent(n)
 			if err := alive[n%2].ts.s.Send("u-ajax-"+profiles[i].name, ev); err != nil {
@@ -619,14 +595,14 @@ func TestCluster(t *testing.T) {
 				if pl.has([]protocol.Event{ev}) {
 					return true
 				}
-				time.Sleep(5 * time.Millisecond) // as waitWithin
+				time.Sleep(5 * time.Millisecond) // as testsupport.Await
 			}
 			return false
 		})
 	}
 	waitInstances(t, alive, alive)
 	for _, in := range alive {
-		waitWithin(t, waitFor, in.name+" counts every user after the restart", func() bool {
+		testsupport.Await(t, waitFor, in.name+" counts every user after the restart", func() bool {
 			got := in.ts.s.ConnectedUIDs()
 			if time.Now().Second()%3 == 0 {
 				t.Logf("%s: %v", in.name, got)
@@ -650,15 +626,15 @@ func TestClusterCrashDefaultTiming(t *testing.T) {
 	b := newClusterInstance(t, rs, "b", withClusterConfig(defaults))
 	c := b.ts.dialWS(t, "B", profileNamed(t, "v2"), "crash-tab1")
 	c.expectHandshake()
-	waitWithin(t, waitFor, "a counts b's user", func() bool {
+	testsupport.Await(t, waitFor, "a counts b's user", func() bool {
 		return slices.Contains(a.ts.s.ConnectedUIDs().Any, "u-crash")
 	})
 	b.crash()
-	took := waitWithin(t, 10*time.Second, "a drops the crashed server's user", func() bool {
+	took := testsupport.Await(t, 10*time.Second, "a drops the crashed server's user", func() bool {
 		return !slices.Contains(a.ts.s.ConnectedUIDs().Any, "u-crash")
 	})
 	t.Logf("dropped %v after the crash", took)
-	waitWithin(t, waitFor, "a delivers uidport-close", func() bool { return a.events.count(IDUIDPortClose, "u-crash") == 1 })
+	testsupport.Await(t, waitFor, "a delivers uidport-close", func() bool { return a.events.count(IDUIDPortClose, "u-crash") == 1 })
 }
 
 // TestClusterClientTokens checks the client tokens of Sente 1.3 Ajax
@@ -691,7 +667,7 @@ func TestClusterClientTokens(t *testing.T) {
 	if r := a2.postAsync(helloEvent(1), false)(); r.status != http.StatusOK {
 		t.Fatalf("POST on i2 with i1's token: %d %q", r.status, r.body)
 	}
-	waitWithin(t, waitFor, "i2 delivers the POST with the client's uid", func() bool {
+	testsupport.Await(t, waitFor, "i2 delivers the POST with the client's uid", func() bool {
 		return i2.events.count("test/hello", "u-ctok") == 1
 	})
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 )
@@ -182,7 +183,7 @@ func TestSlowConsumer(t *testing.T) {
 		readers.Wait()
 	}()
 	// Wait until every client is registered and pinned.
-	waitUntil(t, func() bool {
+	testsupport.Await(t, waitFor, "every client registered and pinned", func() bool {
 		s.reg.mu.Lock()
 		defer s.reg.mu.Unlock()
 		n := 0

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 )
@@ -137,7 +138,7 @@ func TestStalledReaders(t *testing.T) {
 		}
 		return ws
 	}
-	waitUntil(t, func() bool {
+	testsupport.Await(t, waitFor, "every stalled connection pinned", func() bool {
 		ws := stalledConns()
 		for _, c := range ws {
 			if _, pinned := c.candidates().Only(); !pinned {
@@ -221,7 +222,7 @@ func TestStalledReaders(t *testing.T) {
 	}
 	// Once cut, nothing of theirs is kept: not by queues, not by the
 	// scheduler's closures, not by pushes.
-	waitUntil(t, func() bool { return len(stalledConns()) == 0 })
+	testsupport.Await(t, waitFor, "the stalled clients cut", func() bool { return len(stalledConns()) == 0 })
 	if left := int64(heap()) - int64(base); left > 2<<20 {
 		t.Errorf("heap %d KiB above the start after the stalled clients were cut", left>>10)
 	}

@@ -1,18 +1,17 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 )
 
@@ -235,28 +234,10 @@ func TestWebSocketBadFrames(t *testing.T) {
 	ts.expectEvent(t, "test/hello")
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLogging checks that connections log with uid and client_id fields.
 func TestLogging(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testsupport.Buffer
 	cfg := testConfig()
 	cfg.Logger = zerolog.New(&buf).Level(zerolog.DebugLevel)
 	ts := newTestServer(t, cfg)

@@ -1,17 +1,16 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/percolator"
 	"github.com/sente-go/sente/server/store"
@@ -68,30 +67,12 @@ func runHub(t *testing.T, cfg Config) *Hub {
 	return h
 }
 
-// syncBuffer is a log sink safe for the hub's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBadInput checks that commands the hub cannot use get a logged,
 // bounded answer: a query that does not parse gets an empty chunk and a
 // warning; malformed commands are logged and dropped; unknown events are
 // ignored.
 func TestBadInput(t *testing.T) {
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	h := runHub(t, Config{Logger: zerolog.New(&logs)})
 	tr := h.cfg.Transport.(*fakeTransport)
 	send := func(id transit.Keyword, data any) {

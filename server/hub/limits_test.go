@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/server/percolator"
 	"github.com/sente-go/sente/server/query"
@@ -127,7 +128,7 @@ func isEmptyChunk(v any) bool {
 // event loop goes on: another client registers a live query and gets its
 // history answered meanwhile.
 func TestHistoryFlood(t *testing.T) {
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	h, tr, st := runGated(t, Config{HistoryWorkers: 2, HistoryPerUID: 4, Logger: zerolog.New(&logs)})
 	const sent = 10
 	for i := range sent {
@@ -286,7 +287,7 @@ func (s *lookupStore) err() error {
 // uid's previous live query is dropped (here and on the other instances),
 // and one line is logged however often the client tries.
 func TestCostlyLiveQueryRefused(t *testing.T) {
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	peers := newFakePeers("A")
 	h := runHub(t, Config{Logger: zerolog.New(&logs), Peers: peers})
 	tr := h.cfg.Transport.(*fakeTransport)

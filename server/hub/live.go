@@ -197,10 +197,14 @@ func (h *Hub) registerLocal(r registration) error {
 		at = old.entry.At.Add(time.Nanosecond) // a later search wins, whatever the clocks say
 	}
 	if old != nil {
-		h.setOwnedLocked(old, false)
 		delete(h.live, r.uid)
 	}
+	// Register replaces the uid's previous query in one step: a history
+	// query of the previous search never sees the uid without one.
 	if err := h.cfg.Percolator.Register(r.uid, r.q); err != nil {
+		if old != nil && old.owned {
+			h.cfg.Percolator.Remove(r.uid) // a refusal left the previous one
+		}
 		h.mu.Unlock()
 		if old != nil && h.cfg.Peers != nil {
 			h.cfg.Peers.Delete(r.uid, old.entry.At)

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/server/hub"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -184,19 +185,19 @@ func TestDataLoss(t *testing.T) {
 	start(t, b, rb)
 	ra.await(t, "a holds both", func() bool { return ra.has("ua", "ub") })
 	rb.await(t, "b holds both", func() bool { return rb.has("ua", "ub") })
-	waitFor(t, "a is settled", a.Settled)
+	testsupport.Await(t, 15*time.Second, "a is settled", a.Settled)
 
 	rs.Kill()
-	waitFor(t, "a notices the outage", func() bool { return !a.Settled() })
+	testsupport.Await(t, 15*time.Second, "a notices the outage", func() bool { return !a.Settled() })
 	rs.Restart()
-	waitFor(t, "the hash is whole again", func() bool {
+	testsupport.Await(t, 15*time.Second, "the hash is whole again", func() bool {
 		m, err := c.HGetAll(context.Background(), "test:live").Result()
 		_, ok1 := m["ua"]
 		_, ok2 := m["ub"]
 		_, ok3 := m[complete]
 		return err == nil && ok1 && ok2 && ok3
 	})
-	waitFor(t, "a settles again", a.Settled)
+	testsupport.Await(t, 15*time.Second, "a settles again", a.Settled)
 	ra.mu.Lock()
 	lost := ra.lost
 	ra.mu.Unlock()
@@ -222,7 +223,7 @@ func TestBadInput(t *testing.T) {
 	r := newReplica()
 	start(t, newPeer(t, rs.Addr(), "A", time.Hour), r)
 	r.await(t, "the good field is read", func() bool { return r.has("good") })
-	waitFor(t, "subscribed", func() bool {
+	testsupport.Await(t, 15*time.Second, "subscribed", func() bool {
 		n, err := c.PubSubNumSub(ctx, "test:live").Result()
 		return err == nil && n["test:live"] == 1
 	})
@@ -236,17 +237,6 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.await(t, "the good message arrives", func() bool { return r.has("after", "good") })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling Redis or a clock, bounded
-	}
 }
 
 // FuzzParseMessage: any message is read without panic, and an entry read

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/server/tweet"
 	"github.com/sente-go/sente/web/redistest"
 )
@@ -34,7 +34,7 @@ func add(t *testing.T, c *redis.Client, stream, msg string) {
 
 // newSource returns a Redis source of stream through addr (a client the
 // test closes at its end), and a channel closed when it is Ready.
-func newSource(t *testing.T, addr, stream string, logs *syncBuffer) (*Redis, <-chan struct{}) {
+func newSource(t *testing.T, addr, stream string, logs *testsupport.Buffer) (*Redis, <-chan struct{}) {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: 2 * time.Second})
@@ -63,24 +63,6 @@ func waitReady(t *testing.T, ready <-chan struct{}) {
 
 func statusJSON(id int64) string {
 	return fmt.Sprintf(`{"id":%d,"id_str":"%d","text":"tweet %d #redis","created_at":"Mon Dec 22 23:45:00 +0000 2014","user":{"id":7,"screen_name":"bird","followers_count":3}}`, id, id, id)
-}
-
-// syncBuffer is a log sink that Run's goroutine and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // runRedis runs src in a goroutine, sending what it emits on the returned
@@ -122,7 +104,7 @@ func next(t *testing.T, ch <-chan *tweet.Tweet) *tweet.Tweet {
 
 func TestRedisEmitsStatusesOnly(t *testing.T) {
 	rs := redistest.Start(t)
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	c := rs.Client()
 	defer c.Close()
 	add(t, c, "test:statuses", statusJSON(99)) // before Run: not read
@@ -166,7 +148,7 @@ func TestRedisEmitsStatusesOnly(t *testing.T) {
 // included, and logs the outage once.
 func TestRedisSurvivesRestart(t *testing.T) {
 	rs := redistest.Start(t)
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	src, ready := newSource(t, rs.Addr(), "test:restart", logs)
 	got, stop := runRedis(t, src)
 	waitReady(t, ready)
@@ -177,7 +159,7 @@ func TestRedisSurvivesRestart(t *testing.T) {
 		t.Fatalf("emitted %d, want 1", tw.ID)
 	}
 	rs.Kill()
-	waitLogged(t, logs, "unreachable")
+	logs.AwaitContains(t, redisWait, "unreachable")
 	rs.Restart()
 	add(t, c, "test:restart", statusJSON(2))
 	add(t, c, "test:restart", statusJSON(3))
@@ -203,7 +185,7 @@ func TestRedisSurvivesRestart(t *testing.T) {
 func TestRedisCatchesUpAfterCut(t *testing.T) {
 	rs := redistest.Start(t)
 	proxy := redistest.NewProxy(t, rs)
-	logs := &syncBuffer{}
+	logs := &testsupport.Buffer{}
 	src, ready := newSource(t, proxy.Addr(), "test:cut", logs)
 	got, stop := runRedis(t, src)
 	waitReady(t, ready)
@@ -214,7 +196,7 @@ func TestRedisCatchesUpAfterCut(t *testing.T) {
 		t.Fatalf("emitted %d, want 1", tw.ID)
 	}
 	proxy.Cut()
-	waitLogged(t, logs, "unreachable")
+	logs.AwaitContains(t, redisWait, "unreachable")
 	cutAt := time.Now()
 	for id := int64(2); id <= 6; id++ {
 		add(t, c, "test:cut", statusJSON(id))
@@ -233,18 +215,6 @@ func TestRedisCatchesUpAfterCut(t *testing.T) {
 	case tw := <-got:
 		t.Fatalf("extra tweet %d emitted", tw.ID)
 	default:
-	}
-}
-
-// waitLogged waits until logs holds what, failing after redisWait.
-func waitLogged(t *testing.T, logs *syncBuffer, what string) {
-	t.Helper()
-	deadline := time.Now().Add(redisWait)
-	for !strings.Contains(logs.String(), what) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q not logged within %v:\n%s", what, redisWait, logs.String())
-		}
-		time.Sleep(5 * time.Millisecond) // polling a log, bounded
 	}
 }
 

@@ -1,7 +1,6 @@
 package roundrobin
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,35 +11,17 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/internal/testsupport"
 )
 
 // testTimeout bounds every request and read of a test.
 const testTimeout = 5 * time.Second
-
-// syncBuffer is a bytes.Buffer that the proxy's log and the test may use
-// at once.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newBackend starts a backend named name: "/" answers name and the
 // request body, "/ws" is a WebSocket that echoes each message prefixed
@@ -119,9 +100,9 @@ func mustURL(t *testing.T, s *httptest.Server) *url.URL {
 
 // newFront starts the proxy in front of backends and returns its server
 // and log.
-func newFront(t *testing.T, backends []*url.URL) (*httptest.Server, *Proxy, *syncBuffer) {
+func newFront(t *testing.T, backends []*url.URL) (*httptest.Server, *Proxy, *testsupport.Buffer) {
 	t.Helper()
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	p, err := New(backends, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +312,7 @@ func TestLongPollNotBuffered(t *testing.T) {
 
 func TestServeShutdown(t *testing.T) {
 	release := make(chan struct{}) // never closed: the poll stays open until the proxy cuts it
-	var logs syncBuffer
+	var logs testsupport.Buffer
 	p, err := New([]*url.URL{mustURL(t, newBackend(t, "b0", release))}, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
