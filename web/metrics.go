@@ -180,8 +180,8 @@ type MetricsCollector struct {
 
 var _ prometheus.Collector = (*MetricsCollector)(nil)
 
-// Collector returns the Server's metrics collector (see MetricsCollector
-// and doc.go, "Metrics").
+// Collector returns the Server's metrics collector, for the
+// application's registry: see MetricsCollector.
 func (s *Server) Collector() *MetricsCollector { return &MetricsCollector{s: s} }
 
 // The metric descriptions, one per name.
