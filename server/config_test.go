@@ -107,6 +107,8 @@ func keyCases(t *testing.T, dir string) []keyCase {
 			get: func(c config) string { return strconv.Itoa(c.maxConns) }},
 		{name: "debug-addr", bad: []string{"6060", "localhost", "127.0.0.1:70000"}, env: "127.0.0.1:6060", flag: ":6061",
 			get: str(func(c config) string { return c.debugAddr })},
+		{name: "metrics-addr", bad: []string{"9090", "localhost", "127.0.0.1:70000"}, env: "127.0.0.1:9090", flag: ":9091",
+			get: str(func(c config) string { return c.metricsAddr })},
 		{name: "shutdown-timeout", bad: []string{"10", "0s", "-1s", "soon"}, env: "30s", flag: "1m0s",
 			get: func(c config) string { return c.limits.shutdown.String() }},
 		{name: "shutdown-delay", bad: []string{"5", "-1s", "soon"}, env: "5s", flag: "100ms",

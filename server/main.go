@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -112,25 +113,26 @@ const maxBody = 64 << 10
 // where each field comes from. The zero value of a field that has a
 // default in settings takes the library's or the binary's default.
 type config struct {
-	addr      string  // listen address, host:port
-	logLevel  string  // zerolog level name
-	staticDir string  // a BirdWatch resources/public directory to serve at /
-	source    string  // "synthetic", "none" or a JSONL file to replay
-	rate      float64 // synthetic tweets per second
-	seed      uint64  // synthetic seed
-	backfill  int     // synthetic tweets dated before start
-	speed     float64 // replay speed-up (0: as fast as possible)
-	storeFile string  // store persistence file ("" : memory only)
-	storeSize int     // tweets kept
-	packer    string  // "auto", "transit" or "edn"
-	confPath  string  // BirdWatch conf.edn to read ("" : none)
-	redisAddr string  // Redis host:port joining instances ("" : one instance); shorthand of redisURL
-	redisURL  string  // Redis URL joining instances (redisconn.Open), "" : redisAddr
-	csrfToken string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
-	clients   string  // the Sente client generations served (protocol.ParseGenerations)
-	origins   string  // other origins allowed besides the server's own, comma-separated ("*": all)
-	maxHeader int     // http.Server.MaxHeaderBytes (<= 0: defaultMaxHeaderBytes)
-	debugAddr string  // the debug server's address (pprof), "" : none
+	addr        string  // listen address, host:port
+	logLevel    string  // zerolog level name
+	staticDir   string  // a BirdWatch resources/public directory to serve at /
+	source      string  // "synthetic", "none" or a JSONL file to replay
+	rate        float64 // synthetic tweets per second
+	seed        uint64  // synthetic seed
+	backfill    int     // synthetic tweets dated before start
+	speed       float64 // replay speed-up (0: as fast as possible)
+	storeFile   string  // store persistence file ("" : memory only)
+	storeSize   int     // tweets kept
+	packer      string  // "auto", "transit" or "edn"
+	confPath    string  // BirdWatch conf.edn to read ("" : none)
+	redisAddr   string  // Redis host:port joining instances ("" : one instance); shorthand of redisURL
+	redisURL    string  // Redis URL joining instances (redisconn.Open), "" : redisAddr
+	csrfToken   string  // the CSRF token ("" : random; shared through Redis with -redis-addr)
+	clients     string  // the Sente client generations served (protocol.ParseGenerations)
+	origins     string  // other origins allowed besides the server's own, comma-separated ("*": all)
+	maxHeader   int     // http.Server.MaxHeaderBytes (<= 0: defaultMaxHeaderBytes)
+	debugAddr   string  // the debug server's address (pprof), "" : none
+	metricsAddr string  // the metrics server's address, "" : /metrics on addr
 
 	// Tweets shared through Redis (-source redis, -redis-publish).
 	redisTweets  string // Redis stream of tweets shared by instances (-source redis, -redis-publish)
@@ -246,6 +248,10 @@ type app struct {
 	// debugLn, when not nil, is the debug server's listener (pprof);
 	// serve closes it.
 	debugLn net.Listener
+	// metrics is the registry /metrics serves (metrics.go); metricsLn,
+	// when not nil, the listener of -metrics-addr, which serve closes.
+	metrics   *prometheus.Registry
+	metricsLn net.Listener
 }
 
 // newApp builds the components from cfg; src, when not nil, replaces the
@@ -353,6 +359,8 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 		Broker:         broker,
 		Cluster:        cluster,
 		Logger:         log.With().Str("component", "sente").Logger(),
+
+		MetricsEventIDs: metricsEventIDs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sente server: %w", err)
@@ -379,6 +387,10 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 	}
 	a = &app{rdb: rdb, sourceReady: sourceReady, sente: sente, redis: redisBroker, cluster: redisCl, peers: announcer, store: st, perc: perc, hub: h}
 	a.http = newRouter(cfg, sente.Handler(), token, a.notReady, log.With().Str("component", "http").Logger())
+	a.metrics = newMetricsRegistry(a)
+	if cfg.metricsAddr == "" {
+		a.http = withMetrics(a.http, metricsHandler(a.metrics, log.With().Str("component", "metrics").Logger()))
+	}
 	return a, nil
 }
 
@@ -571,15 +583,26 @@ func serve(ctx, force context.Context, ln net.Listener, cfg config, log zerolog.
 		ln.Close()
 		return err
 	}
+	mln, err := listenMetrics(cfg.metricsAddr)
+	if err != nil {
+		ln.Close()
+		if dln != nil {
+			dln.Close()
+		}
+		return fmt.Errorf("metrics server: listen on %s: %w", cfg.metricsAddr, err)
+	}
 	a, err := newApp(cfg, log, nil)
 	if err != nil {
 		ln.Close()
 		if dln != nil {
 			dln.Close()
 		}
+		if mln != nil {
+			mln.Close()
+		}
 		return err
 	}
-	a.debugLn = dln
+	a.debugLn, a.metricsLn = dln, mln
 	return a.serve(ctx, force, ln, cfg, log)
 }
 
@@ -624,6 +647,10 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 	stopDebug := func() {}
 	if a.debugLn != nil {
 		stopDebug = startDebug(a.debugLn, log)
+	}
+	stopMetrics := func() {}
+	if a.metricsLn != nil {
+		stopMetrics = startMetrics(a.metricsLn, a.metrics, log.With().Str("component", "metrics").Logger())
 	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
@@ -698,6 +725,7 @@ func (a *app) serve(ctx, force context.Context, ln net.Listener, cfg config, log
 		runErr = fmt.Errorf("closing the tweet store: %w", err)
 	}
 	stopDebug()
+	stopMetrics()
 	if runErr == nil {
 		log.Info().Msg("stopped")
 	}

@@ -64,6 +64,13 @@ func (a *ajaxConn) deliver(p *push) {
 	}
 }
 
+// writeFrame answers a poll or a POST with a frame, counted in the
+// metrics.
+func (s *Server) writeFrame(w http.ResponseWriter, frame []byte) {
+	s.m.sent(TransportAjax, len(frame))
+	writeBody(w, http.StatusOK, frame)
+}
+
 // shutdown answers the held poll at once; see transport.
 func (a *ajaxConn) shutdown() {
 	a.mu.Lock()
@@ -90,6 +97,7 @@ func (a *ajaxConn) abort(reason closeReason) {
 	a.mu.Unlock()
 	items := a.q.closeQueue()
 	if reason == closeSlow {
+		a.s.m.slow[TransportAjax.index()].Add(1)
 		a.log.Warn().Int("queued", len(items)).Msg("slow ajax client dropped")
 	} else {
 		a.log.Debug().Stringer("reason", reason).Msg("ajax client dropped")
@@ -232,7 +240,8 @@ func (s *Server) writeAjaxHandshake(w http.ResponseWriter, r *http.Request, a *a
 		return
 	}
 	s.reg.saveClient(cl, saved)
-	writeBody(w, http.StatusOK, frame)
+	s.m.handshakes[TransportAjax.index()].Add(1)
+	s.writeFrame(w, frame)
 }
 
 // hold holds the poll until the client's queued pushes or the events of
@@ -245,6 +254,8 @@ func (a *ajaxConn) hold(w http.ResponseWriter, r *http.Request) {
 	defer a.endPoll(ch)
 	mb := s.reg.mailbox(a.cl.id)
 	defer mb.close()
+	s.m.heldPolls.Add(1)
+	defer s.m.heldPolls.Add(-1)
 	if s.hooks.pollHeld != nil {
 		s.hooks.pollHeld(a.cl.id)
 	}
@@ -253,7 +264,7 @@ func (a *ajaxConn) hold(w http.ResponseWriter, r *http.Request) {
 	for {
 		mail := mb.take()
 		if items := a.q.take(nil, false); len(items) > 0 || len(mail) > 0 {
-			writeBody(w, http.StatusOK, a.answer(items, mail))
+			s.writeFrame(w, a.answer(items, mail))
 			return
 		}
 		if a.pollState(ch) {
@@ -333,5 +344,5 @@ func (a *ajaxConn) writeNoData(w http.ResponseWriter) {
 		writeText(w, http.StatusInternalServerError, bodyInternal)
 		return
 	}
-	writeBody(w, http.StatusOK, frame)
+	a.s.writeFrame(w, frame)
 }

@@ -51,12 +51,13 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.m.event(msg.Event.ID)
 	if !p.frame.Callback.Requested() {
 		if !s.deliverEvent(msg, r.Context().Done()) {
 			return
 		}
 		frame, _ := msg.dialect().AjaxDummyReply() // valid: it came from the parser
-		writeBody(w, http.StatusOK, frame)
+		s.writeFrame(w, frame)
 		return
 	}
 	s.answerCallback(w, r, msg)
@@ -68,6 +69,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readPost(w http.ResponseWriter, r *http.Request) (*ajaxPost, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.ReadLimit)
 	if err := r.ParseForm(); err != nil {
+		s.m.frameRefusal(TransportAjax, postFormRefusal(err))
 		writeText(w, http.StatusBadRequest, bodyBadRequest)
 		return nil, false
 	}
@@ -80,6 +82,7 @@ func (s *Server) readPost(w http.ResponseWriter, r *http.Request) (*ajaxPost, bo
 		return nil, false
 	}
 	if !s.originAllowed(r) {
+		s.m.refusal(refusedOrigin)
 		writeText(w, http.StatusForbidden, bodyBadOrigin)
 		return nil, false
 	}
@@ -88,6 +91,7 @@ func (s *Server) readPost(w http.ResponseWriter, r *http.Request) (*ajaxPost, bo
 	}
 	if p.cid == "" {
 		// A 1.3–1.6 POST whose client had no client token.
+		s.m.refusal(refusedClientToken)
 		writeText(w, http.StatusForbidden, bodyNoClient)
 		return nil, false
 	}
@@ -105,6 +109,7 @@ func (s *Server) checkPostToken(w http.ResponseWriter, r *http.Request, p *ajaxP
 			err = errTokenForeign
 		}
 		if err != nil {
+			s.m.refusal(refusedClientToken)
 			s.badPost(zerolog.DebugLevel).Str("reason", err.Error()).Str("client_id", p.cid).Msg("ajax post refused: client token")
 			writeText(w, http.StatusForbidden, err.Error())
 			return false
@@ -115,6 +120,7 @@ func (s *Server) checkPostToken(w http.ResponseWriter, r *http.Request, p *ajaxP
 	// Every POST carries a token (a client-id without one is a cross-site
 	// form's as much as a client's).
 	if presented, ok := s.checkCSRF(r, r.Form); !ok || !presented && s.cfg.CSRFCheck != CSRFOff && p.cid != "" {
+		s.m.refusal(refusedCSRF)
 		writeText(w, http.StatusForbidden, bodyBadCSRF)
 		return false
 	}
@@ -124,10 +130,12 @@ func (s *Server) checkPostToken(w http.ResponseWriter, r *http.Request, p *ajaxP
 // readPostFrame parses the POST's ppstr into p.frame.
 func (s *Server) readPostFrame(w http.ResponseWriter, r *http.Request, p *ajaxPost) bool {
 	if r.Form.Has(paramBinary) {
+		s.m.frameRefusal(TransportAjax, refusedBinary)
 		writeText(w, http.StatusBadRequest, bodyBinary)
 		return false
 	}
 	if !r.Form.Has(paramPpstr) {
+		s.m.frameRefusal(TransportAjax, refusedMalformed)
 		writeText(w, http.StatusBadRequest, bodyNoPpstr)
 		return false
 	}
@@ -136,11 +144,13 @@ func (s *Server) readPostFrame(w http.ResponseWriter, r *http.Request, p *ajaxPo
 		err = errFormatRefused
 	}
 	if err != nil {
+		s.m.frameRefusal(TransportAjax, parseRefusal(err))
 		s.badPost(zerolog.WarnLevel).Err(err).Msg("bad ajax post")
 		writeText(w, http.StatusBadRequest, bodyBadPackage)
 		return false
 	}
 	if cf.Event.ID.Namespace() == reservedNamespace {
+		s.m.frameRefusal(TransportAjax, refusedReserved)
 		writeText(w, http.StatusBadRequest, bodyReserved)
 		return false
 	}
@@ -166,6 +176,7 @@ func (s *Server) postClient(w http.ResponseWriter, r *http.Request, p *ajaxPost)
 		// Disconnect ended it) or bound its client-id anew: the token
 		// went with that binding, and the client's next poll gets a
 		// handshake with a new one.
+		s.m.refusal(refusedClientToken)
 		s.badPost(zerolog.DebugLevel).Str("reason", bodyTokenExpired).Str("client_id", p.cid).Msg("ajax post refused: client token of an ended binding")
 		writeText(w, http.StatusForbidden, bodyTokenExpired)
 		return nil, false
@@ -184,6 +195,7 @@ func (s *Server) postClient(w http.ResponseWriter, r *http.Request, p *ajaxPost)
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, p *ajaxPost, cl *client) (Message, bool) {
 	saved := cl.record()
 	if f, ok := cl.pinFormat(p.frame.Format); !ok {
+		s.m.frameRefusal(TransportAjax, refusedFormat)
 		s.badPost(zerolog.WarnLevel).Err(errFormatRefused).Stringer("format", p.frame.Format).Stringer("want", f).Str("client_id", p.cid).Msg("bad ajax post")
 		writeText(w, http.StatusBadRequest, bodyBadPackage)
 		return Message{}, false
@@ -230,7 +242,8 @@ func (s *Server) answerCallback(w http.ResponseWriter, r *http.Request, msg Mess
 	var gone bool
 	select {
 	case frame := <-replies:
-		writeBody(w, http.StatusOK, frame)
+		s.m.callback(TransportAjax, callbackAnswered)
+		s.writeFrame(w, frame)
 		return
 	case <-timeout.C:
 	case <-s.hardStop:
@@ -239,14 +252,36 @@ func (s *Server) answerCallback(w http.ResponseWriter, r *http.Request, msg Mess
 	}
 	if !state.CompareAndSwap(replyWaiting, replyExpired) {
 		// The reply won the race.
+		s.m.callback(TransportAjax, callbackAnswered)
 		if frame := <-replies; !gone {
-			writeBody(w, http.StatusOK, frame)
+			s.writeFrame(w, frame)
 		}
 		return
 	}
 	if gone {
+		s.m.callback(TransportAjax, callbackExpired)
 		return
 	}
+	s.m.callback(TransportAjax, callbackTimedOut)
 	frame, _ := g.AjaxTimeoutReply() // g is valid
-	writeBody(w, http.StatusOK, frame)
+	s.writeFrame(w, frame)
+}
+
+// postFormRefusal classifies a POST form that does not parse: too large
+// (Config.ReadLimit) or malformed.
+func postFormRefusal(err error) frameRefusal {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return refusedTooBig
+	}
+	return refusedMalformed
+}
+
+// parseRefusal classifies a POST frame refused by the parser or the
+// packer check.
+func parseRefusal(err error) frameRefusal {
+	if errors.Is(err, errFormatRefused) {
+		return refusedFormat
+	}
+	return refusedMalformed
 }

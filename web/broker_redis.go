@@ -95,6 +95,8 @@ type RedisBroker struct {
 
 	dropped  atomic.Uint64 // publications dropped because the queue was full
 	dropping atomic.Bool   // a drop was logged since the publisher last succeeded
+	pubErrs  atomic.Uint64 // PUBLISH commands that failed (PublishErrors)
+	down     atomic.Bool   // the last PUBLISH failed (Reachable)
 }
 
 var _ Broker = (*RedisBroker)(nil)
@@ -223,6 +225,7 @@ func (b *RedisBroker) publishLoop() {
 			if err == nil {
 				if down {
 					down = false
+					b.down.Store(false)
 					b.log.Info().Msg("redis reachable again, publishing")
 				}
 				if b.dropping.Swap(false) {
@@ -233,8 +236,10 @@ func (b *RedisBroker) publishLoop() {
 			if b.closed() {
 				return // Close cancelled the PUBLISH
 			}
+			b.pubErrs.Add(1)
 			if !down {
 				down = true
+				b.down.Store(true)
 				b.log.Warn().Err(err).Msg("redis unreachable, publishing locally only until it returns")
 			}
 			if !b.sleep(backoff) {

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sente-go/sente/protocol"
+	"github.com/sente-go/sente/transit"
 )
 
 // Config configures a Server. The zero value is a working and safe
@@ -205,6 +206,12 @@ type Config struct {
 	// Logger receives the server's log entries. Its zero value logs
 	// nothing. Each connection logs with uid and client_id fields.
 	Logger zerolog.Logger
+
+	// MetricsEventIDs are the client event ids counted by id in the
+	// metrics (sente_events_received_total, Server.Collector); the
+	// events of every other id are counted as "other", so that a client
+	// cannot make label values. Nil counts every event as "other".
+	MetricsEventIDs []transit.Keyword
 }
 
 // CSRFCheck says which requests must carry a valid CSRF token.
@@ -389,5 +396,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("web: Config.CSRFCheck is not a CSRFCheck constant")
 	}
 	c.AllowedOrigins = append([]string(nil), c.AllowedOrigins...)
+	c.MetricsEventIDs = append([]transit.Keyword(nil), c.MetricsEventIDs...)
 	return c, nil
 }

@@ -183,6 +183,9 @@ func (r *registry) takeLocked(buf *pendingBuf, u *user, i int) batch {
 			}
 		}
 	}
+	if len(b.targets) > 0 {
+		r.s.m.batches[i].Observe(float64(len(b.events)))
+	}
 	return b
 }
 

@@ -84,10 +84,12 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		ok = false // a 1.14+ client without its token
 	}
 	if !ok {
+		s.m.refusal(refusedCSRF)
 		writeText(w, http.StatusForbidden, bodyBadCSRF)
 		return
 	}
 	if !s.originAllowed(r) {
+		s.m.refusal(refusedOrigin)
 		writeText(w, http.StatusForbidden, bodyBadOrigin)
 		return
 	}
@@ -184,6 +186,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request, cid string) 
 		}
 	}
 	s.log.Debug().Str("client_id", cid).Int("status", status).Msg("request refused by Authorize")
+	s.m.refusal(refusedUnauthorized)
 	writeText(w, status, body)
 	return false
 }

@@ -58,6 +58,8 @@ type Server struct {
 	// or Close does.
 	badCarry atomic.Int64
 
+	m *metrics // the counters of Collector
+
 	hooks testHooks
 }
 
@@ -94,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		stopBG:   make(chan struct{}),
 		hardStop: make(chan struct{}),
 		closed:   make(chan struct{}),
+		m:        newMetrics(cfg.MetricsEventIDs),
 	}
 	if e := s.log.Error(); e != nil {
 		e.Discard()
@@ -188,6 +191,7 @@ func (s *Server) BroadcastLocal(ev protocol.Event) error {
 		return ErrServerClosed
 	}
 	s.reg.publishTo(Publication{Broadcast: true, Event: ev}, allTransports)
+	s.m.pushes[pushBroadcastLocal].Add(1)
 	return nil
 }
 
@@ -198,7 +202,16 @@ func (s *Server) publish(p Publication) error {
 	if s.isClosing() {
 		return ErrServerClosed
 	}
-	return s.bp.publish(p)
+	if err := s.bp.publish(p); err != nil {
+		s.m.publishErrors.Add(1)
+		return err
+	}
+	if p.Broadcast {
+		s.m.pushes[pushBroadcast].Add(1)
+	} else {
+		s.m.pushes[pushSend].Add(1)
+	}
+	return nil
 }
 
 // checkPush validates an event for a push batch, as protocol.PackBatch

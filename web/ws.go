@@ -143,6 +143,7 @@ func (c *wsConn) readPump() {
 		c.extendDeadline()
 		if typ != websocket.TextMessage {
 			// 1.3 clients assert text; binary packers are not supported.
+			c.s.m.frameRefusal(TransportWS, refusedBinary)
 			c.badFrame().Int("bytes", len(data)).Msg("binary frame dropped")
 			continue
 		}
@@ -166,6 +167,7 @@ func (c *wsConn) readFailed(err error) {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		reason = closeTooBig // gorilla has sent the 1009 close frame
+		c.s.m.frameRefusal(TransportWS, refusedTooBig)
 	case errors.As(err, &ne) && ne.Timeout() && c.state.Load() == wsOpen:
 		reason = closeDead
 	}
@@ -205,6 +207,7 @@ func (c *wsConn) handleFrame(data []byte) {
 	if err == nil || errors.As(err, &be) {
 		// The envelope was fine: it tells the format and the generation.
 		if f, ok := c.cl.pinFormat(cf.Format); !ok {
+			c.s.m.frameRefusal(TransportWS, refusedFormat)
 			c.badFrame().Err(errFormatRefused).Stringer("format", cf.Format).Stringer("want", f).Int("bytes", len(data)).Msg("frame dropped")
 			return
 		}
@@ -213,6 +216,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		if be != nil {
 			c.pin(cf.GenerationIn(c.candidates()))
 		}
+		c.s.m.frameRefusal(TransportWS, refusedMalformed)
 		c.badFrame().Err(err).Int("bytes", len(data)).Msg("bad frame dropped")
 		return
 	}
@@ -231,6 +235,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		return // a 1.19+ answer to the probe: it pinned the generation
 	}
 	if cf.Event.ID.Namespace() == reservedNamespace {
+		c.s.m.frameRefusal(TransportWS, refusedReserved)
 		c.badFrame().Str("event_id", clipInput(string(cf.Event.ID))).Msg("reserved event dropped")
 		return
 	}
@@ -248,6 +253,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		c.handed.Store(time.Now().UnixNano()) // before the count a drain reads it by
 		c.replies.Add(1)
 	}
+	c.s.m.event(cf.Event.ID)
 	if !c.s.deliverEvent(msg, nil) && msg.Reply != nil {
 		c.replies.Add(-1)
 	}
@@ -317,8 +323,10 @@ func (c *wsConn) replyFunc(d protocol.Dialect, cbID string) func(any) error {
 		c.replies.Add(-1)
 		signal(c.wake)
 		if !ok {
+			c.s.m.callback(TransportWS, callbackExpired)
 			return ErrReplyExpired
 		}
+		c.s.m.callback(TransportWS, callbackAnswered)
 		return nil
 	}
 }
@@ -370,6 +378,7 @@ func (c *wsConn) abort(reason closeReason) {
 	}
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(reason))
 	if reason == closeSlow {
+		c.s.m.slow[TransportWS.index()].Add(1)
 		n, b := c.q.stats()
 		c.log.Warn().Int("queued", n).Int("queued_bytes", b).Msg("slow client disconnected")
 	}
@@ -517,7 +526,9 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 			return err
 		}
+		c.s.m.sent(TransportWS, len(frame))
 	}
+	c.s.m.handshakes[TransportWS.index()].Add(1)
 	if set.NeedsProbe() {
 		frame, err := protocol.Dialect{Generation: protocol.GenV2, Format: f}.ServerPing()
 		if err != nil {
@@ -526,6 +537,7 @@ func (c *wsConn) writeHello(hs protocol.Handshake) error {
 		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 			return err
 		}
+		c.s.m.sent(TransportWS, len(frame))
 		c.s.sched.afterHandle(delayDetect, c.tasks)
 	}
 	return nil
@@ -588,7 +600,11 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 		return err
 	}
 	if it.push == nil {
-		return c.ws.WriteMessage(websocket.TextMessage, it.frame)
+		if err := c.ws.WriteMessage(websocket.TextMessage, it.frame); err != nil {
+			return err
+		}
+		c.s.m.sent(TransportWS, len(it.frame))
+		return nil
 	}
 	f := c.s.formatOf(c.cl)
 	for g := protocol.GenFlexi; g <= protocol.GenV2; g++ {
@@ -619,6 +635,7 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 		if err != nil {
 			return err
 		}
+		c.s.m.sent(TransportWS, len(frame))
 	}
 	return nil
 }

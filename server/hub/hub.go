@@ -192,6 +192,8 @@ type Hub struct {
 	live    map[string]*liveQuery // by uid
 	members []string              // the instances alive (Peers.Instances), as reown last saw them
 	settled bool                  // Peers.Settled, as reown last saw it
+
+	metrics *metrics // Collector's
 }
 
 // New checks cfg and returns a Hub ready to Run.
@@ -230,6 +232,7 @@ func New(cfg Config) (*Hub, error) {
 		log:       cfg.Logger,
 		history:   newHistoryPool(cfg.HistoryWorkers, cfg.HistoryPerUID),
 		clientLog: newOnceLog(logWindow),
+		metrics:   newMetrics(),
 		live:      make(map[string]*liveQuery),
 		ch: channels{
 			QueryResults:      make(chan answer, b),
@@ -342,6 +345,7 @@ func (h *Hub) route(m web.Message) {
 			return
 		}
 		if q == nil {
+			h.metrics.liveUnparsed.Inc()
 			h.unanswered(m, "query does not parse")
 			return // a query that does not parse matches nothing: keep the old one
 		}
@@ -358,6 +362,7 @@ func (h *Hub) route(m web.Message) {
 			return
 		}
 		n := min(max(cmd.N, 0), h.cfg.MaxChunk)
+		h.metrics.historyQuery.Inc()
 		h.history.add(request{uid: m.UID, q: q, from: max(cmd.From, 0), n: n, reply: m.Reply})
 	case IDMissing:
 		if !h.history.room(m.UID) {
@@ -370,6 +375,7 @@ func (h *Hub) route(m web.Message) {
 			h.unanswered(m, "malformed command")
 			return
 		}
+		h.metrics.historyMissing.Inc()
 		h.history.add(request{uid: m.UID, idStr: cmd.IDStr, reply: m.Reply})
 	case protocol.IDWSPing, web.IDUIDPortOpen, web.IDUIDPortClose:
 		// A live query outlives its uid's last connection by LiveGrace
@@ -410,10 +416,14 @@ func (h *Hub) registerLive(m web.Message, r registration) {
 		reason := "live query refused"
 		if errors.Is(err, percolator.ErrTooCostly) {
 			reason = percolator.ErrTooCostly.Error()
+			h.metrics.liveTooCostly.Inc()
+		} else {
+			h.metrics.liveOther.Inc()
 		}
 		h.unanswered(m, reason)
 		return
 	}
+	h.metrics.liveRegistered.Inc()
 	if m.Reply != nil {
 		if err := m.Reply(true); err != nil {
 			h.log.Debug().Err(err).Str("uid", m.UID).Msg("percolate reply not sent")
@@ -425,6 +435,7 @@ func (h *Hub) registerLive(m web.Message, r registration) {
 // as a store without such tweets would: an empty chunk, or the all-null
 // tweet of a :cmd/missing.
 func (h *Hub) overLimit(m web.Message) {
+	h.metrics.overCap.Inc()
 	h.clientWarn(m.UID, "over the limit").
 		Str("event", string(m.Event.ID)).Int("limit", h.cfg.HistoryPerUID).
 		Msg("history requests over the per-uid limit answered with no tweets")
@@ -473,7 +484,11 @@ func (h *Hub) serve(ctx context.Context, r request) {
 	var tweets []tweet.Stripped
 	if r.q != nil {
 		var err error
-		if tweets, err = h.cfg.Store.Search(r.q, r.from, r.n); err != nil {
+		start := time.Now()
+		tweets, err = h.cfg.Store.Search(r.q, r.from, r.n)
+		h.metrics.historyLatency.Observe(since(start))
+		if err != nil {
+			h.metrics.overBudget.Inc() // the store's only error (TweetStore.Search)
 			h.clientWarn(r.uid, "history query not answered").Err(err).Msg("history query not answered")
 		}
 	}
@@ -492,6 +507,8 @@ func (h *Hub) ingest(ctx context.Context) {
 		case t := <-h.ch.Persistence:
 			if err := h.cfg.Store.Add(t); err != nil {
 				h.log.Warn().Err(err).Str("id_str", t.IDStr).Msg("tweet not stored")
+			} else {
+				h.metrics.ingested.Inc()
 			}
 		}
 	}
@@ -518,7 +535,9 @@ func (h *Hub) percolate(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case t := <-h.ch.RTPersistence:
+			start := time.Now()
 			uids := p.Match(t)
+			h.metrics.percolation.Observe(since(start))
 			if len(uids) == 0 {
 				continue
 			}
