@@ -13,6 +13,7 @@ var exampleFiles = []string{
 	"transit/example_test.go",
 	"protocol/example_test.go",
 	"web/example_test.go",
+	"web/example_metrics_test.go",
 }
 
 // goSnippets returns the ```go blocks of a Markdown text, without their

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/sente-go/sente/internal/testsupport"
 	"github.com/sente-go/sente/protocol"
 	"github.com/sente-go/sente/transit"
 )
@@ -74,7 +75,7 @@ func hasLabels(m *dto.Metric, pairs []string) bool {
 func waitSample(t *testing.T, g prometheus.Gatherer, want float64, name string, labels ...string) {
 	t.Helper()
 	var got float64
-	if !waitQuietly(waitFor, func() bool {
+	if !testsupport.Eventually(waitFor, func() bool {
 		got = sample(t, g, name, labels...)
 		return got == want
 	}) {
