@@ -49,8 +49,8 @@ type Peers interface {
 	Instances() []string
 	// Set shares e, unless a later entry of its uid is shared already.
 	Set(e LiveEntry)
-	// Delete removes the entry of uid that arrived at at, unless a later
-	// one replaced it.
+	// Delete removes the entry of uid that arrived at at, or earlier,
+	// unless a later one replaced it.
 	Delete(uid string, at time.Time)
 	// Settled reports whether the cluster tells who is connected
 	// (Transport.ConnectedUIDs covers every instance): false while it is
@@ -214,8 +214,13 @@ func (h *Hub) registerLocal(r registration) error {
 	e := LiveEntry{UID: r.uid, At: at, Instance: h.self, Data: data}
 	h.live[r.uid] = &liveQuery{entry: e, q: r.q, tag: r.tag, owned: true, seen: at}
 	h.mu.Unlock()
-	if h.cfg.Peers != nil && data != nil {
+	switch {
+	case h.cfg.Peers == nil:
+	case data != nil:
 		h.cfg.Peers.Set(e)
+	case old != nil:
+		// Not shared: the others must at least drop the previous search.
+		h.cfg.Peers.Delete(r.uid, old.entry.At)
 	}
 	return nil
 }

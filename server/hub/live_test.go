@@ -194,6 +194,12 @@ func TestLiveQueryOwnership(t *testing.T) {
 	if percolated(h, "u2") == "" || len(peers.sets) != n {
 		t.Fatalf("a large query: percolated %q, %d shared", percolated(h, "u2"), len(peers.sets)-n)
 	}
+	// Its uid's next search, too large as well, removes the previous one
+	// from the other instances.
+	h.registerLocal(registration{uid: "u2", q: q, raw: liveQueryMap("clojure"), tag: strings.Repeat("y", maxSharedBytes)})
+	if !slices.Equal(peers.deletes, []string{"u2"}) {
+		t.Fatalf("removals shared: %v, want u2", peers.deletes)
+	}
 }
 
 // queryOf parses a client's query map.

@@ -145,7 +145,8 @@ func (r *Redis) Reachable() bool { return r.up.Load() }
 // Set queues e for the hash and the other instances. It never blocks.
 func (r *Redis) Set(e hub.LiveEntry) { r.enqueue(change{e: e}) }
 
-// Delete queues the removal of uid's entry of time at. It never blocks.
+// Delete queues the removal of uid's entry of time at, or an earlier one.
+// It never blocks.
 func (r *Redis) Delete(uid string, at time.Time) {
 	r.enqueue(change{del: true, e: hub.LiveEntry{UID: uid, At: at}})
 }
@@ -169,11 +170,12 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1`)
 
-// delScript removes an entry if it is the one of the given time, and
-// publishes the removal. KEYS: hash, channel; ARGV: uid, time, message.
+// delScript removes an entry of the given time or earlier (not a later
+// search of the uid), and publishes the removal. KEYS: hash, channel;
+// ARGV: uid, time, message.
 var delScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur and string.sub(cur, 1, 20) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if cur and string.sub(cur, 1, 20) <= ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1`)
 
