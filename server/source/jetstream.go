@@ -387,7 +387,8 @@ var errNoText = errors.New("post without text")
 //     time Jetstream saw the post, and the same when a resume repeats it;
 //   - created_at: the record's createdAt in Twitter's layout (time_us
 //     when it is missing or invalid); timestamp_ms: time_us in ms;
-//   - lang: the first of langs, "und" without;
+//   - lang: the primary subtag of the first of langs, lowercased ("en"
+//     for "en-US"), "und" without;
 //   - user: screen_name the handle profile gives for the DID, else a
 //     short form of the DID ("plc:abcdefgh"); name the display name,
 //     else the screen_name; id a hash of the DID;
@@ -416,8 +417,12 @@ func postTweet(ev *jetstreamEvent, profile func(did string) (handle, name string
 		created = seen
 	}
 	lang := "und"
-	if len(rec.Langs) > 0 && rec.Langs[0] != "" {
-		lang = rec.Langs[0]
+	if len(rec.Langs) > 0 {
+		// The primary subtag, as Twitter's codes mostly are ("en-US" as
+		// "en"), so that a search for lang:en finds it.
+		if l, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(rec.Langs[0])), "-"); l != "" {
+			lang = l
+		}
 	}
 	handle, name := profile(ev.DID)
 	if handle == "" {

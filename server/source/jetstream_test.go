@@ -528,6 +528,11 @@ func TestJetstreamPostMapping(t *testing.T) {
 		len(tw.Entities.URLs)+len(tw.Entities.Hashtags)+len(tw.Entities.UserMentions) != 0 || tw.Entities.URLs == nil {
 		t.Errorf("post of an unknown author: %+v user %+v entities %+v", tw, tw.User, tw.Entities)
 	}
+	if tw, err := postTweet(ev(carol, `{"text":"hi","langs":["EN-us"]}`), profiles.lookup); err != nil {
+		t.Error(err)
+	} else if tw.Lang != "en" {
+		t.Errorf("langs [EN-us]: lang %q, want en", tw.Lang)
+	}
 	if _, err := postTweet(ev(carol, `{"text":"  "}`), profiles.lookup); err != errNoText {
 		t.Errorf("post without text: %v, want errNoText", err)
 	}
