@@ -629,3 +629,27 @@ func countLines(s string, subs ...string) int {
 	}
 	return n
 }
+
+// BenchmarkJetstreamEvent handles the fixture's events, one per op, as
+// Run does after reading them: decode, map posts to tweets, emit.
+func BenchmarkJetstreamEvent(b *testing.B) {
+	data, err := os.ReadFile("testdata/jetstream/posts.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	j, _ := NewJetstream(JetstreamConfig{})
+	r := &jetstreamRun{j: j, profiles: newProfileCache(DefaultHandleCache), recent: newRecentIDs(4), emit: func(*tweet.Tweet) {}}
+	var bytes int64
+	for _, l := range lines {
+		bytes += int64(len(l))
+	}
+	b.SetBytes(bytes / int64(len(lines)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%len(lines) == 0 {
+			r.recent = newRecentIDs(len(lines)) // every post is new
+		}
+		r.event([]byte(lines[i%len(lines)]))
+	}
+}
