@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"encoding/json"
@@ -481,9 +482,9 @@ func facetEntities(rec *postRecord, profile func(string) (string, string)) *twee
 				}
 				_, name := profile(ft.DID)
 				uid := int64(hash64(ft.DID) >> 1)
-				e.UserMentions = append(e.UserMentions, tweet.Mention{ScreenName: sn, Name: cmpOr(name, sn), ID: uid, IDStr: strconv.FormatInt(uid, 10), Indices: ix})
+				e.UserMentions = append(e.UserMentions, tweet.Mention{ScreenName: sn, Name: cmp.Or(name, sn), ID: uid, IDStr: strconv.FormatInt(uid, 10), Indices: ix})
 			case "app.bsky.richtext.facet#tag":
-				tag := strings.TrimPrefix(cmpOr(ft.Tag, span), "#")
+				tag := strings.TrimPrefix(cmp.Or(ft.Tag, span), "#")
 				if tag != "" {
 					e.Hashtags = append(e.Hashtags, tweet.Hashtag{Text: tag, Indices: ix})
 				}
@@ -491,13 +492,6 @@ func facetEntities(rec *postRecord, profile func(string) (string, string)) *twee
 		}
 	}
 	return e
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // runeStart reports whether byte offset i of s starts a rune (or is its end).
