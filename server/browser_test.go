@@ -291,6 +291,18 @@ func browsePage(t *testing.T, chromium, base, suffix string, backfill int) {
 		if err != nil {
 			t.Errorf("%s tab: no word-frequency bars: %v", tb.name, err)
 		}
+		// The word cloud and the tweets per minute, drawn by hand in SVG:
+		// words with text, bars with a height.
+		err = testsupport.Poll(tb.ctx, 10*time.Second, 100*time.Millisecond, "word cloud and tweets per minute", func() (bool, error) {
+			n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]int](`[
+				[...document.querySelectorAll("#word-cloud svg text")].filter(e => e.firstChild.textContent.trim() !== "").length,
+				[...document.querySelectorAll("#rate-chart svg rect")].filter(e => Number(e.getAttribute("height")) > 0).length]`))
+			return err == nil && n[0] > 0 && n[1] > 0, err
+		})
+		if err != nil {
+			html, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.querySelector("#word-cloud").outerHTML + document.querySelector("#rate-chart").outerHTML`))
+			t.Errorf("%s tab: %v: %s", tb.name, err, html)
+		}
 	}
 
 	// Still only matching tweets, live ones included, seconds later.

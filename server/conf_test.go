@@ -92,6 +92,9 @@ func TestNewSourceFlags(t *testing.T) {
 		{config{source: "synthetic", rate: 5, redisPublish: true, redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
 		{config{source: "redis", redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
 		{config{source: "none"}, ""},
+		{config{source: "jetstream"}, ""},
+		{config{source: "jetstream", jetstream: "https://jetstream.example/subscribe"}, "ws://"},
+		{config{source: "jetstream", redisPublish: true, redisAddr: "127.0.0.1:1", redisTweets: "t"}, ""},
 	} {
 		var rdb redis.UniversalClient
 		if target := c.cfg.redisTarget(); target != "" {

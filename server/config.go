@@ -99,7 +99,7 @@ var settings = []setting{
 		usage: "serve this BirdWatch resources/public directory at / instead of the built-in page",
 		set:   text(func(c *config) *string { return &c.staticDir }, checkDir)},
 	{name: "source", arg: "source", env: "SENTE_SOURCE", def: "synthetic",
-		usage: "tweet source: synthetic, none, redis (the -redis-tweets stream) or a JSONL file of Twitter statuses to replay",
+		usage: "tweet source: synthetic, none, redis (the -redis-tweets stream), jetstream (Bluesky's posts from -jetstream-url) or a JSONL file of Twitter statuses to replay",
 		set:   text(func(c *config) *string { return &c.source }, checkSource)},
 	{name: "rate", arg: "per-second", env: "SENTE_RATE", def: "5",
 		usage: "synthetic tweets per second, more than 0 and at most 1000000",
@@ -115,6 +115,9 @@ var settings = []setting{
 		usage: "replay speed-up factor; 0 replays as fast as possible",
 		set: float(func(c *config) *float64 { return &c.speed }, "a number of at least 0",
 			func(f float64) bool { return f >= 0 })},
+	{name: "jetstream-url", arg: "url", env: "SENTE_JETSTREAM_URL", def: source.DefaultJetstreamURL,
+		usage: "the Jetstream subscribe URL -source jetstream reads Bluesky's posts from, ws:// or wss://",
+		set:   text(func(c *config) *string { return &c.jetstream }, checkJetstreamURL)},
 	{name: "store-file", arg: "file", env: "SENTE_STORE_FILE",
 		usage: "keep the tweet history in this JSONL file across restarts (each tweet written within 1 s, so a kill loses at most the last second)",
 		set:   text(func(c *config) *string { return &c.storeFile }, nil)},
@@ -527,19 +530,28 @@ func checkFile(s string) error {
 // checkSource accepts the source names and a file to replay.
 func checkSource(s string) error {
 	switch s {
-	case "synthetic", "none", "redis":
+	case "synthetic", "none", "redis", "jetstream":
 		return nil
 	case "":
-		return errors.New("want synthetic, none, redis or a file to replay")
+		return errors.New("want synthetic, none, redis, jetstream or a file to replay")
 	}
 	fi, err := os.Stat(s)
 	if err != nil {
-		return fmt.Errorf("not synthetic, none or redis, and not a file to replay: %w", err)
+		return fmt.Errorf("not synthetic, none, redis or jetstream, and not a file to replay: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return errors.New("not synthetic, none or redis, and not a regular file to replay")
+		return errors.New("not synthetic, none, redis or jetstream, and not a regular file to replay")
 	}
 	return nil
+}
+
+// checkJetstreamURL accepts the URLs source.NewJetstream takes.
+func checkJetstreamURL(s string) error {
+	if s == "" {
+		return errors.New("want a ws:// or wss:// URL")
+	}
+	_, err := source.NewJetstream(source.JetstreamConfig{URL: s})
+	return err
 }
 
 // checkOrigins accepts a comma-separated list of origins as browsers

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|redis|FILE.jsonl] …
+//	go run ./server [-addr :8888] [-static-dir DIR] [-source synthetic|redis|jetstream|FILE.jsonl] …
 //
 // Run with -h for every flag, with -check-config to see the configuration
 // in effect: each setting comes from its flag, else its environment
@@ -116,11 +116,12 @@ type config struct {
 	addr        string  // listen address, host:port
 	logLevel    string  // zerolog level name
 	staticDir   string  // a BirdWatch resources/public directory to serve at /
-	source      string  // "synthetic", "none" or a JSONL file to replay
+	source      string  // "synthetic", "none", "redis", "jetstream" or a JSONL file to replay
 	rate        float64 // synthetic tweets per second
 	seed        uint64  // synthetic seed
 	backfill    int     // synthetic tweets dated before start
 	speed       float64 // replay speed-up (0: as fast as possible)
+	jetstream   string  // the Jetstream URL of -source jetstream
 	storeFile   string  // store persistence file ("" : memory only)
 	storeSize   int     // tweets kept
 	packer      string  // "auto", "transit" or "edn"
@@ -471,6 +472,13 @@ func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, r
 			return nil, fmt.Errorf("synthetic source: %w", err)
 		}
 		return s, nil
+	case "jetstream":
+		j, err := source.NewJetstream(source.JetstreamConfig{URL: cmp.Or(cfg.jetstream, source.DefaultJetstreamURL),
+			Logger: log.With().Str("component", "jetstream").Logger()})
+		if err != nil {
+			return nil, fmt.Errorf("jetstream source: %w", err)
+		}
+		return j, nil
 	default:
 		r, err := source.NewReplay(source.ReplayConfig{Path: cfg.source, Speed: cfg.speed, Logger: log.With().Str("component", "replay").Logger()})
 		if err != nil {

@@ -592,6 +592,101 @@
     box.replaceChildren(svg);
   }
 
+  // renderRate draws the search's tweets per minute, by created_at, over
+  // the RATE_MINUTES minutes up to the latest one (now, or a later tweet).
+  const RATE_MINUTES = 30;
+  function renderRate() {
+    const box = $("rate-chart");
+    const MIN = 60000;
+    let end = Math.floor(Date.now() / MIN);
+    const minutes = [];
+    for (const t of state.tweets.values()) {
+      const d = parseTwitterDate(t.created_at);
+      if (d) minutes.push(Math.floor(d.getTime() / MIN));
+    }
+    for (const m of minutes) if (m > end) end = m;
+    const counts = new Array(RATE_MINUTES).fill(0);
+    for (const m of minutes) {
+      const i = RATE_MINUTES - 1 - (end - m);
+      if (i >= 0) counts[i]++;
+    }
+    const max = Math.max(...counts);
+    if (max === 0) {
+      box.replaceChildren(el("p", { class: "empty" }, `No tweets in the last ${RATE_MINUTES} minutes.`));
+      return;
+    }
+    const W = 300, H = 90, top = 14, base = H - 14, bw = W / RATE_MINUTES;
+    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
+      "aria-label": `Tweets per minute over the last ${RATE_MINUTES} minutes, at most ${max}, ${counts[RATE_MINUTES - 1]} in the latest` });
+    counts.forEach((n, i) => {
+      if (n === 0) return;
+      const h = Math.max(1, ((base - top) * n) / max);
+      const bar = svgEl("rect", { x: i * bw + 1, y: base - h, width: bw - 2, height: h });
+      const tip = svgEl("title");
+      tip.textContent = `${n} tweet${n === 1 ? "" : "s"}, ${RATE_MINUTES - 1 - i} min ago`;
+      bar.append(tip);
+      svg.append(bar);
+    });
+    const axis = svgEl("line", { x1: 0, y1: base + 0.5, x2: W, y2: base + 0.5, class: "axis" });
+    const maxLabel = svgEl("text", { x: 0, y: 10, class: "count" });
+    maxLabel.textContent = `${max}/min`;
+    const from = svgEl("text", { x: 0, y: H - 2, class: "count" });
+    from.textContent = `${RATE_MINUTES} min ago`;
+    const to = svgEl("text", { x: W, y: H - 2, class: "count", "text-anchor": "end" });
+    to.textContent = "now";
+    svg.append(axis, maxLabel, from, to);
+    box.replaceChildren(svg);
+  }
+
+  // renderCloud draws the CLOUD_WORDS most frequent words, sized by
+  // frequency, in rows as wide as the card, in alphabetical order.
+  const CLOUD_WORDS = 40;
+  function renderCloud() {
+    const box = $("word-cloud");
+    const top = [...state.words.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, CLOUD_WORDS);
+    if (top.length === 0) {
+      box.replaceChildren(el("p", { class: "empty" }, "No words yet."));
+      return;
+    }
+    const W = 300, gap = 6, max = top[0][1];
+    const min = top[top.length - 1][1];
+    const size = (n) => max === min ? 18 : Math.round(11 + 21 * Math.sqrt((n - min) / (max - min)));
+    top.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const rows = [];
+    let row = { words: [], width: 0, height: 0 };
+    for (const [w, n] of top) {
+      const fs = size(n);
+      const width = Math.min(W, w.length * fs * 0.58); // an estimate: no layout pass
+      if (row.words.length > 0 && row.width + gap + width > W) {
+        rows.push(row);
+        row = { words: [], width: 0, height: 0 };
+      }
+      row.width += (row.words.length > 0 ? gap : 0) + width;
+      row.height = Math.max(row.height, fs);
+      row.words.push({ w, n, fs, width });
+    }
+    rows.push(row);
+    const svg = svgEl("svg", { role: "img",
+      "aria-label": "Word cloud: " + top.map(([w, n]) => `${w} ${n}`).join(", ") });
+    let y = 0;
+    for (const r of rows) {
+      y += r.height + 4;
+      let x = (W - r.width) / 2;
+      for (const { w, n, fs, width } of r.words) {
+        const t = svgEl("text", { x: x + width / 2, y, "text-anchor": "middle", "font-size": fs,
+          class: n === max ? "top" : "" });
+        t.textContent = w;
+        const tip = svgEl("title");
+        tip.textContent = `${w}: ${n}`;
+        t.append(tip);
+        svg.append(t);
+        x += width + gap;
+      }
+    }
+    svg.setAttribute("viewBox", `0 0 ${W} ${y + 6}`);
+    box.replaceChildren(svg);
+  }
+
   function setConn({ open, transport, retryIn }) {
     const name = transport === "ws" ? "WebSocket" : "Ajax long polling";
     const conn = $("conn");
@@ -658,15 +753,19 @@
     startSearch();
   });
 
-  // Render at most 4 times a second, the word chart once a second, and
+  // Render at most 4 times a second, the word chart, the word cloud and
+  // the tweets per minute once a second, and
   // refresh relative times every 30 s.
   setInterval(() => { if (state.dirty) { state.dirty = false; renderTweets(); } }, 250);
-  setInterval(() => { if (state.wordsDirty) { state.wordsDirty = false; renderWords(); } }, 1000);
+  setInterval(() => { if (state.wordsDirty) { state.wordsDirty = false; renderWords(); renderCloud(); } }, 1000);
+  setInterval(renderRate, 1000); // the minutes move on without new tweets
   setInterval(() => { state.dirty = true; }, 30000);
 
   searchFromHash();
   setConn({ open: false, transport: sente.transport });
   renderTweets();
   renderWords();
+  renderCloud();
+  renderRate();
   sente.connect();
 })();
