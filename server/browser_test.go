@@ -163,7 +163,7 @@ func startBrowser(t *testing.T, ctx context.Context, chromium string) context.Co
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
+		chromedp.WindowSize(1280, 1500), // tall enough for the sidebar: stats, words, cloud, tweets per minute
 	)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
