@@ -24,6 +24,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"runtime"
@@ -53,16 +54,18 @@ func main() {
 	dialers := flag.Int("dialers", 32, "the load process's concurrent dials")
 	settle := flag.Duration("settle", 3*time.Second, "the wait between the last connection and the readings")
 	impls := flag.String("impls", "hub,sente", "the servers the driver measures, in order")
+	ping := flag.Duration("ping", 0, "the servers' ping interval (0: their default); the clients answer pings, as browsers do, when it is set")
+	profile := flag.String("heapprofile", "", "a path prefix: the driver saves each server's heap profile, with the clients connected, to PREFIX-IMPL.pb.gz")
 	flag.Parse()
 
 	var err error
 	switch *role {
 	case "driver":
-		err = drive(strings.Split(*impls, ","), *n, *dialers, *settle)
+		err = drive(strings.Split(*impls, ","), *n, *dialers, *settle, *ping, *profile)
 	case "server":
-		err = serve(*impl)
+		err = serve(*impl, *ping)
 	case "load":
-		err = load(*addr, *impl, *n, *dialers)
+		err = load(*addr, *impl, *n, *dialers, *ping > 0)
 	default:
 		err = fmt.Errorf("unknown role %q", *role)
 	}
@@ -112,11 +115,12 @@ func readStats() stats {
 
 // serve runs one server until its standard input closes, printing its
 // address on its standard output.
-func serve(impl string) error {
+func serve(impl string, ping time.Duration) error {
 	if _, err := raiseFDLimit(); err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
 	mux.HandleFunc(statsPath, func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(readStats()) // the driver reports a short answer
 	})
@@ -124,11 +128,11 @@ func serve(impl string) error {
 	var closeApp func(context.Context) error
 	switch impl {
 	case "hub":
-		h := newHub()
+		h := newHub(ping)
 		go h.run(done)
 		mux.Handle("/chsk", h)
 	case "sente":
-		s, err := web.New(web.Config{CSRFToken: func(*http.Request) string { return csrfToken }})
+		s, err := web.New(web.Config{CSRFToken: func(*http.Request) string { return csrfToken }, PingInterval: ping})
 		if err != nil {
 			return fmt.Errorf("sente server: %w", err)
 		}
@@ -164,7 +168,7 @@ func serve(impl string) error {
 // (the time the n connections took) and holds them until its standard
 // input closes. A sente client waits for its handshake frame; a hub
 // client for the upgrade response.
-func load(addr, impl string, n, dialers int) error {
+func load(addr, impl string, n, dialers int, pong bool) error {
 	if lim, err := raiseFDLimit(); err != nil {
 		return err
 	} else if lim < uint64(n)+64 {
@@ -200,6 +204,11 @@ func load(addr, impl string, n, dialers int) error {
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
+	}
+	if pong {
+		for _, c := range conns {
+			go answerPings(c) // ends when the connection is closed below
+		}
 	}
 	fmt.Printf("ready %d\n", took.Nanoseconds())
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the driver closes it
@@ -259,7 +268,7 @@ type result struct {
 }
 
 // drive measures each server in turn and prints the table.
-func drive(impls []string, n, dialers int, settle time.Duration) error {
+func drive(impls []string, n, dialers int, settle, ping time.Duration, profile string) error {
 	lim, err := raiseFDLimit()
 	if err != nil {
 		return err
@@ -274,7 +283,7 @@ func drive(impls []string, n, dialers int, settle time.Duration) error {
 	}
 	var results []result
 	for _, impl := range impls {
-		r, err := measure(exe, impl, n, dialers, settle)
+		r, err := measure(exe, impl, n, dialers, settle, ping, profile)
 		if err != nil {
 			return fmt.Errorf("%s: %w", impl, err)
 		}
@@ -295,9 +304,9 @@ func drive(impls []string, n, dialers int, settle time.Duration) error {
 // measure starts impl's server and the load process, and reads the
 // server's figures before the clients connect and after they have been
 // idle for settle.
-func measure(exe, impl string, n, dialers int, settle time.Duration) (result, error) {
+func measure(exe, impl string, n, dialers int, settle, ping time.Duration, profile string) (result, error) {
 	r := result{impl: impl, n: n}
-	srv := exec.Command(exe, "-role", "server", "-impl", impl)
+	srv := exec.Command(exe, "-role", "server", "-impl", impl, "-ping", ping.String())
 	srv.Stderr = os.Stderr
 	srvIn, err := srv.StdinPipe()
 	if err != nil {
@@ -323,7 +332,7 @@ func measure(exe, impl string, n, dialers int, settle time.Duration) (result, er
 		return r, err
 	}
 
-	ld := exec.Command(exe, "-role", "load", "-impl", impl, "-addr", addr, "-n", strconv.Itoa(n), "-dialers", strconv.Itoa(dialers))
+	ld := exec.Command(exe, "-role", "load", "-impl", impl, "-addr", addr, "-n", strconv.Itoa(n), "-dialers", strconv.Itoa(dialers), "-ping", ping.String())
 	ld.Stderr = os.Stderr
 	ldIn, err := ld.StdinPipe()
 	if err != nil {
@@ -352,6 +361,11 @@ func measure(exe, impl string, n, dialers int, settle time.Duration) (result, er
 	time.Sleep(settle) // the idle period the benchmark measures, not a wait for an event
 	if r.after, err = serverStats(addr, srv.Process.Pid); err != nil {
 		return r, err
+	}
+	if profile != "" {
+		if err := saveHeapProfile(addr, profile+"-"+impl+".pb.gz"); err != nil {
+			return r, err
+		}
 	}
 	return r, nil
 }
@@ -392,4 +406,58 @@ func vmRSS(pid int) (uint64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in the server's status")
+}
+
+// saveHeapProfile saves the server's heap profile, after a GC, to path.
+func saveHeapProfile(addr, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return fmt.Errorf("asking the server for its heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("saving the heap profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("saving the heap profile: %w", err)
+	}
+	return f.Close()
+}
+
+// answerPings reads c's frames, a WebSocket client's, and answers each
+// ping with a pong, as a browser does, until reading fails.
+func answerPings(c net.Conn) {
+	r := bufio.NewReaderSize(c, 512)
+	var hdr [2]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		n := int64(hdr[1] & 0x7f)
+		switch n {
+		case 126, 127:
+			ext := make([]byte, map[int64]int{126: 2, 127: 8}[n])
+			if _, err := io.ReadFull(r, ext); err != nil {
+				return
+			}
+			n = 0
+			for _, b := range ext {
+				n = n<<8 | int64(b)
+			}
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return
+		}
+		if hdr[0]&0x0f != 0x9 { // not a ping
+			continue
+		}
+		// A masked pong with the ping's payload (a zero mask).
+		frame := append([]byte{0x8a, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+		if _, err := c.Write(frame); err != nil {
+			return
+		}
+	}
 }
