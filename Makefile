@@ -46,6 +46,7 @@ cluster:
 # connection, connect time), sente-go next to a raw gorilla hub, with
 # IDLE_N clients in a separate load process (web/internal/idlebench).
 IDLE_N ?= 10000
+IDLE_FLAGS ?=
 idlemem:
 	$(GO) build -o $${TMPDIR:-/tmp}/sente-idlebench ./web/internal/idlebench
-	$${TMPDIR:-/tmp}/sente-idlebench -n $(IDLE_N)
+	$${TMPDIR:-/tmp}/sente-idlebench -n $(IDLE_N) $(IDLE_FLAGS)
