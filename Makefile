@@ -5,7 +5,7 @@ BENCH    ?= .
 COUNT    ?= 1
 JSDIR    := transit/testdata/js
 
-.PHONY: test vet unit jsdeps bench fuzz run cluster
+.PHONY: test vet unit jsdeps bench fuzz run cluster idlemem
 
 test: vet jsdeps unit
 
@@ -41,3 +41,12 @@ run:
 # proxy on :8888 (server/cluster; needs redis-server).
 cluster:
 	$(GO) run ./server/cluster
+
+# What an idle WebSocket costs the server process (RSS, heap, stacks per
+# connection, connect time), sente-go next to a raw gorilla hub, with
+# IDLE_N clients in a separate load process (web/internal/idlebench).
+IDLE_N ?= 10000
+IDLE_FLAGS ?=
+idlemem:
+	$(GO) build -o $${TMPDIR:-/tmp}/sente-idlebench ./web/internal/idlebench
+	$${TMPDIR:-/tmp}/sente-idlebench -n $(IDLE_N) $(IDLE_FLAGS)

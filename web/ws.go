@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,16 +27,19 @@ const (
 	wsClosed         // over: both goroutines exit
 )
 
-// wsConn is one WebSocket (docs/design.md §5.1). Two goroutines serve it:
-// readPump, the only reader, parses frames and hands events to the
-// application; writePump, the only writer, writes the handshake, drains
-// the send queue and sends the RFC 6455 pings. Close and WriteControl are
-// the only calls made from elsewhere (gorilla allows them anywhere).
+// wsConn is one WebSocket (docs/design.md §5.1). Up to two goroutines
+// serve it: readPump, the only reader, parses frames and hands events to
+// the application; writePump, the only writer, writes the handshake,
+// drains the send queue and sends the RFC 6455 pings. The writer runs
+// only while it has something to do: it exits when it finds nothing to
+// write, and kick starts a new one when something comes (issue 19: an
+// idle connection keeps one goroutine, not two). Close and WriteControl
+// are the only calls made from elsewhere (gorilla allows them anywhere).
 //
 // An idle connection holds its gorilla Conn (with a 512-byte read buffer,
 // no write buffer), this struct, one channel, what it keeps of its upgrade
-// request (keptRequest) and its entry in the scheduler's ping queue: no
-// timer of its own. The scheduler holds the connection's tasks through a
+// request (keptRequest), its entry in the scheduler's ping queue and its
+// reader goroutine: no timer of its own. The scheduler holds the connection's tasks through a
 // handle that finish cancels, so that a closed connection is freed at
 // once, not at its next ping.
 type wsConn struct {
@@ -61,7 +65,15 @@ type wsConn struct {
 	pingDue atomic.Bool   // the scheduler asks the writer for a ping
 	q       sendQueue
 	wake    chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
-	bad     logBudget     // the bad frames read (badFrame); the reader's alone
+	// writing is set while a writer runs or is being started (kick); it
+	// stays set once the writer has ended for good.
+	writing atomic.Bool
+	// wmu orders the start of a writer (counted in s.wg) before the
+	// reader's end (finished), so that the server's WaitGroup never
+	// gains a count after it may have reached zero.
+	wmu      sync.Mutex
+	finished bool      // the reader has ended the connection: no writer starts
+	bad      logBudget // the bad frames read (badFrame); the reader's alone
 }
 
 var _ transport = (*wsConn)(nil)
@@ -118,8 +130,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	if s.hooks.wsOpen != nil {
 		s.hooks.wsOpen(c)
 	}
-	s.wg.Add(2)
-	go c.writePump(hs)
+	s.wg.Add(1)
+	c.writing.Store(true)
+	c.startWriter(&hs)
 	go c.readPump()
 }
 
@@ -180,6 +193,9 @@ func (c *wsConn) readFailed(err error) {
 // stays connected for DisconnectGrace).
 func (c *wsConn) finish() {
 	c.state.Store(wsClosed)
+	c.wmu.Lock()
+	c.finished = true
+	c.wmu.Unlock()
 	c.tasks.cancel() // the scheduler's queues no longer refer to c
 	signal(c.wake)
 	_ = c.ws.Close() // may already be closed
@@ -277,7 +293,7 @@ func (c *wsConn) pin(g protocol.Generation) protocol.Generation {
 		}
 		if c.gens.CompareAndSwap(old, set) {
 			c.cl.pinGeneration(next)
-			signal(c.wake)
+			c.kick()
 			return next
 		}
 	}
@@ -293,7 +309,7 @@ func (c *wsConn) probeOver() {
 			return
 		}
 		if c.gens.CompareAndSwap(old, next) {
-			signal(c.wake)
+			c.kick()
 			return
 		}
 	}
@@ -321,7 +337,7 @@ func (c *wsConn) replyFunc(d protocol.Dialect, cbID string) func(any) error {
 		// Counted down after the frame is queued: a draining writer that
 		// sees no reply pending has every reply in its queue.
 		c.replies.Add(-1)
-		signal(c.wake)
+		c.kick()
 		if !ok {
 			c.s.m.callback(TransportWS, callbackExpired)
 			return ErrReplyExpired
@@ -353,7 +369,7 @@ func (c *wsConn) deliver(p *push) { c.enqueue(outItem{push: p}) }
 func (c *wsConn) enqueue(it outItem) bool {
 	switch c.q.add(it, c.s.cfg.SendQueueLen, c.s.cfg.SendQueueBytes) {
 	case queued:
-		signal(c.wake)
+		c.kick()
 		return true
 	case queueFull:
 		c.abort(closeSlow)
@@ -365,7 +381,7 @@ func (c *wsConn) enqueue(it outItem) bool {
 func (c *wsConn) shutdown() {
 	if c.state.CompareAndSwap(wsOpen, wsClosing) {
 		c.reason.CompareAndSwap(uint32(closeNone), uint32(closeShutdown))
-		signal(c.wake)
+		c.kick()
 	}
 }
 
@@ -386,18 +402,66 @@ func (c *wsConn) abort(reason closeReason) {
 	signal(c.wake)
 }
 
-// writePump is the only writer: the handshake first, then queued frames and
-// pings until the connection closes.
-func (c *wsConn) writePump(hs protocol.Handshake) {
-	defer c.s.wg.Done()
-	if err := c.writeHello(hs); err != nil {
-		c.writeFailed(err)
+// kick wakes the writer, and starts one if none runs.
+func (c *wsConn) kick() {
+	signal(c.wake)
+	if c.writing.Load() || !c.writing.CompareAndSwap(false, true) {
 		return
 	}
-	c.s.sched.afterHandle(delayPing, c.tasks)
+	c.startWriter(nil)
+}
+
+// startWriter starts a writer, which writes hs first if not nil, unless
+// the reader has ended the connection. The caller has set c.writing.
+func (c *wsConn) startWriter(hs *protocol.Handshake) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.finished {
+		return // writing stays set: no writer is needed any more
+	}
+	c.s.wg.Add(1)
+	go c.writePump(hs)
+}
+
+// idle ends the writer when it has nothing to do: it clears c.writing
+// and reports whether a wake-up came meanwhile that this writer takes
+// on (it has set c.writing again). Either a kick sees c.writing clear
+// and starts a writer, or the writer sees the kick's wake-up.
+func (c *wsConn) idle() bool {
+	c.writing.Store(false)
+	select {
+	case <-c.wake:
+	default:
+		return false
+	}
+	if c.writing.CompareAndSwap(false, true) {
+		return true
+	}
+	signal(c.wake) // for the writer a kick has started meanwhile
+	return false
+}
+
+// writePump is the only writer: the handshake first (hs, for the first
+// writer of the connection), then queued frames and pings while there
+// are some, until the connection closes.
+func (c *wsConn) writePump(hs *protocol.Handshake) {
+	defer c.s.wg.Done()
+	if hs != nil {
+		if err := c.writeHello(*hs); err != nil {
+			c.writeFailed(err)
+			return
+		}
+		c.s.sched.afterHandle(delayPing, c.tasks)
+	}
 	var spare []outItem
 	for {
-		<-c.wake
+		select {
+		case <-c.wake:
+		default:
+			if !c.idle() {
+				return
+			}
+		}
 		if c.pingDue.Swap(false) {
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
 				c.writeFailed(err)
@@ -492,7 +556,7 @@ func (c *wsConn) pingTick() {
 		return
 	}
 	c.pingDue.Store(true)
-	signal(c.wake)
+	c.kick()
 	c.s.sched.afterHandle(delayPing, c.tasks)
 }
 

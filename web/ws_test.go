@@ -301,3 +301,31 @@ func TestUnpackablePushDropped(t *testing.T) {
 	ts.send(t, "u-unpack", tweetEvent(2))
 	c.expectBatch(1)
 }
+
+// TestWebSocketWriterOnDemand checks that an idle WebSocket keeps no
+// writer goroutine (issue 19): the writer ends once the handshake is
+// written, and each push starts one that ends again once it has written
+// the push.
+func TestWebSocketWriterOnDemand(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testConfig())
+	opened := make(chan *wsConn, 1)
+	ts.s.hooks.wsOpen = func(c *wsConn) { opened <- c }
+	p := profileNamed(t, "v2")
+	a := ts.dialWS(t, "A", p, p.name+"-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	var c *wsConn
+	select {
+	case c = <-opened:
+	case <-time.After(waitFor):
+		t.Fatal("no websocket opened")
+	}
+	idle := func() bool { return !c.writing.Load() }
+	testsupport.Await(t, waitFor, "the writer ends after the handshake", idle)
+	for i := range 3 {
+		ts.send(t, "u-"+p.name, tweetEvent(i+1))
+		a.expectBatch(1)
+		testsupport.Await(t, waitFor, "the writer ends after a push", idle)
+	}
+}
