@@ -68,6 +68,10 @@ type wsConn struct {
 	// writing is set while a writer runs or is being started (kick); it
 	// stays set once the writer has ended for good.
 	writing atomic.Bool
+	// spare is the emptied slice the last writer handed back to the
+	// queue's next take; the running writer's alone (writing orders one
+	// writer's end before the next one's start). nil until a push.
+	spare []outItem
 	// wmu orders the start of a writer (counted in s.wg) before the
 	// reader's end (finished), so that the server's WaitGroup never
 	// gains a count after it may have reached zero.
@@ -453,11 +457,12 @@ func (c *wsConn) writePump(hs *protocol.Handshake) {
 		}
 		c.s.sched.afterHandle(delayPing, c.tasks)
 	}
-	var spare []outItem
+	spare := c.spare // as the last writer left it: no allocation per burst
 	for {
 		select {
 		case <-c.wake:
 		default:
+			c.spare = spare // before idle: the next writer may start at once
 			if !c.idle() {
 				return
 			}
