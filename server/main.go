@@ -288,13 +288,15 @@ func newApp(cfg config, log zerolog.Logger, src hub.TweetSource) (a *app, err er
 			close(sourceReady)
 		})
 	}
+	fromRedis := false // the source reads a Redis stream, and calls ready
 	if src == nil {
 		if src, err = newSource(cfg, log, rdb, ready); err != nil {
 			return nil, err
 		}
+		fromRedis = cfg.source == "redis" || cfg.redisPublish
 	}
-	if _, fromRedis := src.(interface{ redisSource() }); !fromRedis {
-		readyOnce.Do(func() { close(sourceReady) })
+	if !fromRedis {
+		close(sourceReady)
 	}
 	packer, err := parsePacker(cfg.packer)
 	if err != nil {
@@ -441,15 +443,9 @@ func newSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready 
 	if err != nil || !cfg.redisPublish {
 		return src, err
 	}
-	return redisSource{&source.PublishingSource{Inner: src, Client: rdb, Stream: cfg.redisTweets, Ready: ready,
-		Logger: log.With().Str("component", "redis-publish").Logger()}}, nil
+	return &source.PublishingSource{Inner: src, Client: rdb, Stream: cfg.redisTweets, Ready: ready,
+		Logger: log.With().Str("component", "redis-publish").Logger()}, nil
 }
-
-// redisSource marks a source that reads a Redis stream: it tells when it
-// is ready (app.sourceReady).
-type redisSource struct{ hub.TweetSource }
-
-func (redisSource) redisSource() {}
 
 // newLocalSource returns the source -source names, or nil for "none".
 func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, ready func()) (hub.TweetSource, error) {
@@ -462,7 +458,7 @@ func newLocalSource(cfg config, log zerolog.Logger, rdb redis.UniversalClient, r
 		if err != nil {
 			return nil, fmt.Errorf("redis source: %w", err)
 		}
-		return redisSource{r}, nil
+		return r, nil
 	case "synthetic":
 		s, err := source.NewSynthetic(source.SyntheticConfig{
 			GeneratorConfig: source.GeneratorConfig{Seed: cfg.seed, Rate: cfg.rate},
