@@ -65,14 +65,19 @@ func Open(rawURL string) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redisconn: ca_file %s holds no PEM certificate", caFile)
 		}
 	}
-	useRoots := func(c *tls.Config) error {
-		if roots == nil {
-			return nil
+	// prepare sets what every kind of client shares: the authorities of
+	// ca_file; RESP2 and no CLIENT SETINFO (every Redis since 2.8
+	// answers, and an older one logs no error); the defaults of the
+	// options the URL left out.
+	prepare := func(c *tls.Config, protocol *int, identity *bool, dial, read, write *time.Duration, retries, pool *int) error {
+		if roots != nil {
+			if c == nil {
+				return fmt.Errorf("redisconn: Redis URL %s: ca_file needs a rediss:// URL", Redact(rawURL))
+			}
+			c.RootCAs = roots
 		}
-		if c == nil {
-			return fmt.Errorf("redisconn: Redis URL %s: ca_file needs a rediss:// URL", Redact(rawURL))
-		}
-		c.RootCAs = roots
+		*protocol, *identity = 2, true
+		setDefaults(dial, read, write, retries, pool)
 		return nil
 	}
 	switch u.Scheme {
@@ -82,11 +87,9 @@ func Open(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redisconn: Redis Cluster URL %s: %w", Redact(rawURL), redactErr(err, rawURL))
 		}
-		if err := useRoots(o.TLSConfig); err != nil {
+		if err := prepare(o.TLSConfig, &o.Protocol, &o.DisableIdentity, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize); err != nil {
 			return nil, err
 		}
-		o.Protocol, o.DisableIdentity = 2, true
-		setDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize)
 		return redis.NewClusterClient(o), nil
 	case "redis", "rediss":
 	default:
@@ -97,24 +100,18 @@ func Open(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redisconn: Redis Sentinel URL %s: %w", Redact(rawURL), redactErr(err, rawURL))
 		}
-		if err := useRoots(o.TLSConfig); err != nil {
+		if err := prepare(o.TLSConfig, &o.Protocol, &o.DisableIdentity, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize); err != nil {
 			return nil, err
 		}
-		o.Protocol, o.DisableIdentity = 2, true
-		setDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize)
 		return redis.NewFailoverClient(o), nil
 	}
 	o, err := redis.ParseURL(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("redisconn: Redis URL %s: %w", Redact(rawURL), redactErr(err, rawURL))
 	}
-	if err := useRoots(o.TLSConfig); err != nil {
+	if err := prepare(o.TLSConfig, &o.Protocol, &o.DisableIdentity, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize); err != nil {
 		return nil, err
 	}
-	// RESP2, no CLIENT SETINFO: every Redis since 2.8 answers, and no
-	// error is logged by an older one.
-	o.Protocol, o.DisableIdentity = 2, true
-	setDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries, &o.PoolSize)
 	return redis.NewClient(o), nil
 }
 
