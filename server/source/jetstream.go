@@ -116,22 +116,11 @@ func NewJetstream(cfg JetstreamConfig) (*Jetstream, error) {
 	if cfg.Overlap < 0 || cfg.HandleCache < 0 || cfg.Idle < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, errors.New("source: negative jetstream setting")
 	}
-	if cfg.Overlap == 0 {
-		cfg.Overlap = DefaultJetstreamOverlap
-	}
-	if cfg.HandleCache == 0 {
-		cfg.HandleCache = DefaultHandleCache
-	}
-	if cfg.Idle == 0 {
-		cfg.Idle = DefaultJetstreamIdle
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = DefaultJetstreamMinBackoff
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultJetstreamMaxBackoff
-	}
-	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	cfg.Overlap = cmp.Or(cfg.Overlap, DefaultJetstreamOverlap)
+	cfg.HandleCache = cmp.Or(cfg.HandleCache, DefaultHandleCache)
+	cfg.Idle = cmp.Or(cfg.Idle, DefaultJetstreamIdle)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultJetstreamMinBackoff)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultJetstreamMaxBackoff), cfg.MinBackoff)
 	if cfg.Dialer == nil {
 		cfg.Dialer = websocket.DefaultDialer
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -116,18 +117,10 @@ func (cfg Config) limits() (limits, error) {
 	if l.maxExpansions < 0 || l.maxClauses < 0 || l.maxWork < 0 {
 		return l, fmt.Errorf("store: negative limit (MaxExpansions %d, MaxClauses %d, MaxWork %d)", cfg.MaxExpansions, cfg.MaxClauses, cfg.MaxWork)
 	}
-	if l.maxExpansions == 0 {
-		l.maxExpansions = DefaultMaxExpansions
-	}
-	if l.maxClauses == 0 {
-		l.maxClauses = DefaultMaxClauses
-	}
-	if l.maxWork == 0 {
-		l.maxWork = DefaultMaxWork
-	}
-	if l.timeout == 0 {
-		l.timeout = DefaultSearchTimeout
-	}
+	l.maxExpansions = cmp.Or(l.maxExpansions, DefaultMaxExpansions)
+	l.maxClauses = cmp.Or(l.maxClauses, DefaultMaxClauses)
+	l.maxWork = cmp.Or(l.maxWork, DefaultMaxWork)
+	l.timeout = cmp.Or(l.timeout, DefaultSearchTimeout)
 	return l, nil
 }
 
