@@ -243,7 +243,9 @@ func New(cfg Config) (*Hub, error) {
 			PercMatches:       make(chan match, b),
 		},
 	}
-	h.self = h.instance()
+	if cfg.Peers != nil {
+		h.self = cfg.Peers.Instance()
+	}
 	h.members = []string{h.self}
 	return h, nil
 }

@@ -68,14 +68,6 @@ type liveQuery struct {
 	seen  time.Time    // when its uid was last known connected, or registered
 }
 
-// instance returns this instance's id; "" without Peers.
-func (h *Hub) instance() string {
-	if h.cfg.Peers == nil {
-		return ""
-	}
-	return h.cfg.Peers.Instance()
-}
-
 // ownsLocked reports whether this instance percolates e. Callers hold mu.
 func (h *Hub) ownsLocked(e LiveEntry) bool {
 	if h.cfg.Peers == nil || e.Instance == h.self {
