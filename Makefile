@@ -14,6 +14,8 @@ vet:
 
 unit:
 	$(GO) test -race ./...
+	# Stack sizes, measured without the race detector, which makes frames larger.
+	$(GO) test -count=1 -run '^TestIdleReaderStack$$' ./web
 
 # transit-js (the reference Transit implementation) for the cross-check test.
 jsdeps: $(JSDIR)/node_modules/.installed

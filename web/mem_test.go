@@ -5,11 +5,15 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sente-go/sente/internal/testsupport"
+	"github.com/sente-go/sente/protocol"
 )
 
 // memPad is the size of the extra header of the memory tests' requests:
@@ -177,4 +181,81 @@ func TestWebSocketRequestKept(t *testing.T) {
 	if r.Context().Value(http.ServerContextKey) == nil {
 		t.Errorf("Request's context lost the upgrade request's values")
 	}
+}
+
+// TestIdleReaderStack checks that an idle WebSocket's one goroutine keeps
+// the smallest stack after its client has sent pongs and events (issue
+// 19): reading an event and handing it to the application grows the
+// reader's stack, so the reader leaves its wait to a fresh goroutine.
+//
+// The runtime starts a goroutine with the average stack its goroutines
+// used at the last GC. In a burst of events, as when every client
+// connects at once, that can be 4 KiB, and the waits then started keep
+// it; a connection's next frame (a Sente client sends a keep-alive every
+// 10 to 25 s) moves its wait to a goroutine started in calmer times. So
+// the clients send two rounds of pongs and an event, with a GC between
+// them; after the second, the runtime's stack memory (after a GC) has
+// grown by at most 2.5 KiB per connection (a reader that kept the stack
+// it grew has 4 KiB or more). The clients have no goroutines: their
+// stacks are not counted.
+func TestIdleReaderStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes stacks larger; make test runs this test without it")
+	}
+	const conns = 1000
+	ts := newTestServer(t, testConfig())
+	stacks := func() int64 {
+		runtime.GC()
+		s := []rtmetrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+		rtmetrics.Read(s)
+		return int64(s[0].Value.Uint64())
+	}
+	base := stacks()
+	d := websocket.Dialer{HandshakeTimeout: waitFor}
+	wsURL := "ws" + strings.TrimPrefix(ts.url, "http")
+	p := profileNamed(t, "v2")
+	pong := clientFrame(0xA, true, []byte("pong"))
+	clients := make([]*websocket.Conn, conns)
+	for i := range clients {
+		c, _, err := d.Dial(wsURL+"?"+p.wsQuery(fmt.Sprintf("stack%d-tab1", i), testToken), http.Header{"Origin": {testOrigin}})
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	round := func(n int) {
+		for i, c := range clients {
+			// Unsolicited pongs (RFC 6455 §5.5.3), one split over two
+			// writes, then an event, which the server reads after them.
+			for _, b := range [][]byte{pong, pong[:2], pong[2:], pong} {
+				if _, err := c.NetConn().Write(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			frame, err := p.dialect().ClientFrame(helloEvent(n*conns+i), protocol.Callback{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for hellos := 0; hellos < conns; {
+			if ts.event(t).Event.ID == "test/hello" {
+				hellos++
+			}
+		}
+	}
+	round(0)
+	t.Logf("after a burst: %d bytes of stack per connection", (stacks()-base)/conns)
+	round(1)
+	var per int64
+	if !testsupport.Eventually(waitFor, func() bool {
+		per = (stacks() - base) / conns
+		return per <= 2560
+	}) {
+		t.Fatalf("%d bytes of stack per idle connection, want at most 2560", per)
+	}
+	t.Logf("%d bytes of stack per idle connection", per)
 }

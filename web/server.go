@@ -29,6 +29,7 @@ type Server struct {
 	logOn    bool // cfg.Logger logs at least errors: connections get child loggers
 	handler  http.Handler
 	upgrader websocket.Upgrader
+	readBufs sync.Pool // the WebSockets' read buffers (wsGate), *[]byte
 	events   chan Message
 	reg      *registry
 	sched    *scheduler
@@ -102,9 +103,14 @@ func New(cfg Config) (*Server, error) {
 		e.Discard()
 		s.logOn = true
 	}
+	s.readBufs.New = func() any {
+		b := make([]byte, gateBufSize)
+		return &b
+	}
 	s.upgrader = websocket.Upgrader{
-		// A small read buffer, allocated per connection; frames larger
-		// than it are read straight into the message.
+		// gorilla's read buffer, allocated per connection, as small as it
+		// allows: the gate (wsGate) buffers what the socket sends, and
+		// frames larger than it are read straight into the message.
 		ReadBufferSize: wsReadBufferSize,
 		// Write buffers come from a pool for the time of one write, so an
 		// idle connection holds none; pushes to several sockets bypass
@@ -139,9 +145,9 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// wsReadBufferSize is the read buffer of one WebSocket, in bytes: Sente
-// client frames are small, and an idle connection should cost little.
-const wsReadBufferSize = 512
+// wsReadBufferSize is gorilla's read buffer of one WebSocket, in bytes:
+// the smallest it takes (it must hold a control frame's payload).
+const wsReadBufferSize = 128
 
 // Handler returns the Sente endpoint: GET with a WebSocket upgrade, GET
 // without (an Ajax long poll) and POST (an Ajax event), at whatever path it

@@ -45,6 +45,7 @@ const (
 type wsConn struct {
 	s     *Server
 	ws    *websocket.Conn
+	gate  *wsGate // the socket as ws reads it
 	cl    *client
 	req   *http.Request // keptRequest of the upgrade request: Message.Request
 	log   zerolog.Logger
@@ -93,7 +94,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	// The candidates before the lock of attach: Config.Generations is the
 	// application's code.
 	candidates := s.wsCandidates(r, q)
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	gw := &gatedWriter{ResponseWriter: w, pool: &s.readBufs}
+	ws, err := s.upgrader.Upgrade(gw, r, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
 		s.log.Debug().Err(err).Str("client_id", cid).Msg("websocket upgrade failed")
@@ -102,7 +104,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	var c *wsConn
 	cl, _, old, open, err := s.reg.attach(r.Context(), cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
-			c = &wsConn{s: s, ws: ws, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
+			c = &wsConn{s: s, ws: ws, gate: gw.gate, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
 			c.tasks = newHandle(c.runTask)
 			c.gens.Store(uint32(pinTo(candidates, cl.pinned())))
 			return c
@@ -134,38 +136,60 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	if s.hooks.wsOpen != nil {
 		s.hooks.wsOpen(c)
 	}
+	c.ws.SetReadLimit(s.cfg.ReadLimit)
+	c.extendDeadline()
 	s.wg.Add(1)
 	c.writing.Store(true)
 	c.startWriter(&hs)
 	go c.readPump()
 }
 
-// readPump reads frames until the connection fails or closes, then ends
-// the connection.
+// readPump is the reader: it waits for the client's frames and reads
+// them, until the connection fails or closes, then ends the connection.
+// It waits in the gate (wsGate.await), at the top of its stack and
+// holding no read buffer, where it also takes the pongs. Reading a message
+// and handing its event to the application may grow its stack, so once it
+// has read one and the gate has nothing more, it leaves the wait to a
+// fresh goroutine, which starts with a small stack, and exits (issue 19:
+// an idle connection's one goroutine keeps the smallest stack).
 func (c *wsConn) readPump() {
 	defer c.s.wg.Done()
-	defer c.finish()
-	c.ws.SetReadLimit(c.s.cfg.ReadLimit)
-	c.extendDeadline()
-	c.ws.SetPongHandler(func(string) error {
-		c.extendDeadline()
-		return nil
-	})
-	for {
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
+	for fresh := true; ; fresh = false {
+		ok, err := c.gate.await(fresh, c.extendDeadline)
+		switch {
+		case err != nil:
 			c.readFailed(err)
+			c.finish()
+			return
+		case !ok:
+			c.s.wg.Add(1) // before this reader's Done: see wmu
+			go c.readPump()
 			return
 		}
-		c.extendDeadline()
-		if typ != websocket.TextMessage {
-			// 1.3 clients assert text; binary packers are not supported.
-			c.s.m.frameRefusal(TransportWS, refusedBinary)
-			c.badFrame().Int("bytes", len(data)).Msg("binary frame dropped")
-			continue
+		if !c.readMessage() {
+			c.finish()
+			return
 		}
-		c.handleFrame(data)
 	}
+}
+
+// readMessage reads one message and acts on it; false when reading has
+// ended.
+func (c *wsConn) readMessage() bool {
+	typ, data, err := c.ws.ReadMessage()
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	c.extendDeadline()
+	if typ != websocket.TextMessage {
+		// 1.3 clients assert text; binary packers are not supported.
+		c.s.m.frameRefusal(TransportWS, refusedBinary)
+		c.badFrame().Int("bytes", len(data)).Msg("binary frame dropped")
+		return true
+	}
+	c.handleFrame(data)
+	return true
 }
 
 // extendDeadline gives the client PingInterval+PongTimeout to send its
@@ -203,6 +227,7 @@ func (c *wsConn) finish() {
 	c.tasks.cancel() // the scheduler's queues no longer refer to c
 	signal(c.wake)
 	_ = c.ws.Close() // may already be closed
+	c.gate.release()
 	c.q.closeQueue()
 	c.s.reg.detach(c.cl, TransportWS, c, true)
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(closeClient))

@@ -300,3 +300,79 @@ func BenchmarkBroadcast5000(b *testing.B) {
 	b.ReportMetric(float64(gorilla.Microseconds())/1000/float64(n), "raw-ms/op")
 	b.ReportMetric(float64(sente)/float64(gorilla), "sente/raw")
 }
+
+// BenchmarkInboundEvents measures the server's side of client events: 50
+// WebSockets each send their turn of one event frame, round-robin from one
+// goroutine, and the application reads the events. An op is one event
+// read by the application; each usually arrives alone on its socket, so
+// each wakes that socket's reader (the worst case of a reader that leaves
+// its wait to a fresh goroutine after each event, issue 19).
+func BenchmarkInboundEvents(b *testing.B) {
+	const clients = 50
+	s, err := New(Config{CSRFToken: func(*http.Request) string { return "t" }, PingInterval: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	var read atomic.Int64
+	var target atomic.Int64
+	target.Store(-1)
+	reached := make(chan struct{}, 1)
+	appDone := make(chan struct{})
+	go func() {
+		defer close(appDone)
+		for m := range s.Events() {
+			if m.Event.ID == "test/hello" && read.Add(1) == target.Load() {
+				reached <- struct{}{}
+			}
+		}
+	}()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			b.Errorf("Close: %v", err)
+		}
+		<-appDone
+	}()
+	frame, err := protocol.GenV2.ClientFrame(helloEvent(0), protocol.Callback{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := websocket.Dialer{HandshakeTimeout: waitFor}
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		c, _, err := d.Dial(fmt.Sprintf("ws://%s/?client-id=in-%03d&csrf-token=t", strings.TrimPrefix(hs.URL, "http://"), i), nil)
+		if err != nil {
+			b.Fatalf("connection %d: %v", i, err)
+		}
+		defer c.Close()
+		go func() { // drains the server's frames, so that its writes never stall
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+		conns[i] = c
+	}
+	send := func(n int) {
+		start := read.Load()
+		target.Store(start + int64(n))
+		for i := range n {
+			if err := conns[i%clients].WriteMessage(websocket.TextMessage, frame); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case <-reached:
+		case <-time.After(waitFor):
+			b.Fatalf("%d of %d events read", read.Load()-start, n)
+		}
+	}
+	send(clients) // every socket pinned and its reader warm
+	b.ReportAllocs()
+	b.ResetTimer()
+	send(b.N)
+}

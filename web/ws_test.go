@@ -161,6 +161,77 @@ func TestWebSocketKeepAlive(t *testing.T) {
 	<-readErr
 }
 
+// TestWebSocketPongsKeepAlive checks that a client that sends nothing
+// but pongs, some split over two writes, stays connected well past
+// PingInterval+PongTimeout, and that its frames after the pongs are read
+// in step: the gate takes the pongs (issue 19).
+func TestWebSocketPongsKeepAlive(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PingInterval = 50 * time.Millisecond
+	cfg.PongTimeout = time.Second
+	ts := newTestServer(t, cfg)
+	p := profileNamed(t, "v2")
+	a := ts.dialWS(t, "A", p, "pongs-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	a.send(helloEvent(1), "") // pins v2
+	ts.expectEvent(t, "test/hello")
+	pings := make(chan struct{}, 64)
+	var split bool
+	a.conn.SetPingHandler(func(data string) error {
+		frame := clientFrame(0xA, true, []byte(data))
+		split = !split
+		if split {
+			// The first bytes alone, then the rest: the gate waits for
+			// the whole pong.
+			if _, err := a.conn.NetConn().Write(frame[:3]); err != nil {
+				return err
+			}
+			time.Sleep(5 * time.Millisecond) // shapes the writes; no event to wait on
+			frame = frame[3:]
+		}
+		_, err := a.conn.NetConn().Write(frame)
+		signal(pings)
+		return err
+	})
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := a.conn.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	// Three times the time a client has to answer.
+	live := 3 * (cfg.PingInterval + cfg.PongTimeout)
+	for start := time.Now(); time.Since(start) < live; {
+		select {
+		case <-pings:
+		case err := <-readErr:
+			t.Fatalf("the socket ended after %v of pongs: %v", time.Since(start), err)
+		case <-time.After(waitFor):
+			t.Fatal("no RFC 6455 ping")
+		}
+	}
+	if got := ts.s.ConnectedUIDs(); len(got.WS) != 1 {
+		t.Fatalf("connected %+v", got)
+	}
+	frame, err := p.dialect().ClientFrame(helloEvent(2), protocol.Callback{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+		t.Fatal(err)
+	}
+	if m := ts.expectEvent(t, "test/hello"); show(m.Event.Data) != show(helloEvent(2).Data) {
+		t.Fatalf("after the pongs, event data %s", show(m.Event.Data))
+	}
+	a.conn.Close()
+	<-readErr
+}
+
 // TestWebSocketReplaced checks that a second socket of the same client-id
 // replaces the first without uidport churn.
 func TestWebSocketReplaced(t *testing.T) {
