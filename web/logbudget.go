@@ -123,6 +123,9 @@ func (s *Server) badPost(level zerolog.Level) *zerolog.Event {
 // Only the reader calls it.
 func (c *wsConn) badFrame() *zerolog.Event {
 	now := time.Now()
+	if c.bad == nil {
+		c.bad = new(logBudget)
+	}
 	ok, notLogged, seen := c.bad.note(now, wsBadLogLines)
 	if seen > badFrameLimit {
 		// Once: the frames the reader still has buffered after the cut
@@ -130,14 +133,14 @@ func (c *wsConn) badFrame() *zerolog.Event {
 		// budget, so that clients reconnecting in a loop cannot flood it.
 		if seen == badFrameLimit+1 {
 			if ok, _ := c.s.badFrames.note(now, wsServerBadLogLines); ok {
-				c.log.Warn().Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
+				c.logged(c.s.log.Warn()).Int("bad_frames", seen).Dur("window", badInputWindow).Msg("client sending bad frames disconnected")
 			}
 			c.abort(closeBadFrames)
 		}
 		c.bad.suppressed = 0 // counted in bad_frames, or past the cut
 		return nil
 	}
-	if !ok || !logEnabled(c.log, zerolog.WarnLevel) {
+	if !ok || !logEnabled(c.s.log, zerolog.WarnLevel) {
 		return nil
 	}
 	if ok, _ := c.s.badFrames.note(now, wsServerBadLogLines); !ok {
@@ -145,7 +148,7 @@ func (c *wsConn) badFrame() *zerolog.Event {
 		c.bad.suppressed += notLogged + 1
 		return nil
 	}
-	e := c.log.Warn()
+	e := c.logged(c.s.log.Warn())
 	if n := int64(notLogged) + c.s.badCarry.Swap(0); n > 0 {
 		e = e.Int64("not_logged", n)
 	}

@@ -48,7 +48,6 @@ type wsConn struct {
 	gate  *wsGate // the socket as ws reads it
 	cl    *client
 	req   *http.Request // keptRequest of the upgrade request: Message.Request
-	log   zerolog.Logger
 	tasks *handle // the scheduler's tasks of the connection (runTask), cancelled by finish
 
 	// gens is the protocol.GenerationSet of the generations the client
@@ -77,8 +76,15 @@ type wsConn struct {
 	// reader's end (finished), so that the server's WaitGroup never
 	// gains a count after it may have reached zero.
 	wmu      sync.Mutex
-	finished bool      // the reader has ended the connection: no writer starts
-	bad      logBudget // the bad frames read (badFrame); the reader's alone
+	finished bool       // the reader has ended the connection: no writer starts
+	bad      *logBudget // the bad frames read (badFrame); the reader's alone, made at the first
+}
+
+// logged adds the connection's fields (uid, client_id, transport) to e, an
+// event of the server's logger. A connection keeps no logger of its own:
+// it logs rarely, and an idle one should cost little (issue 19).
+func (c *wsConn) logged(e *zerolog.Event) *zerolog.Event {
+	return e.Str("uid", c.cl.uid).Str("client_id", c.cl.id).Str("transport", TransportWS.String())
 }
 
 var _ transport = (*wsConn)(nil)
@@ -104,7 +110,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	var c *wsConn
 	cl, _, old, open, err := s.reg.attach(r.Context(), cid, TransportWS, func() string { return s.userID(r, cid) }, false,
 		func(cl *client, _ transport) transport {
-			c = &wsConn{s: s, ws: ws, gate: gw.gate, cl: cl, wake: make(chan struct{}, 1), log: s.connLogger(cl, TransportWS)}
+			c = &wsConn{s: s, ws: ws, gate: gw.gate, cl: cl, wake: make(chan struct{}, 1)}
 			c.tasks = newHandle(c.runTask)
 			c.gens.Store(uint32(pinTo(candidates, cl.pinned())))
 			return c
@@ -128,9 +134,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	var dropped []string
 	c.req, dropped = keptRequest(r)
 	if len(dropped) > 0 {
-		c.log.Debug().Strs("headers", dropped).Msg("upgrade request headers not kept")
+		c.logged(c.s.log.Debug()).Strs("headers", dropped).Msg("upgrade request headers not kept")
 	}
-	if e := c.log.Debug(); e.Enabled() {
+	if e := c.s.log.Debug(); e.Enabled() {
+		e = c.logged(e)
 		e.Stringer("generations", c.candidates()).Msg("websocket open")
 	}
 	if s.hooks.wsOpen != nil {
@@ -213,7 +220,7 @@ func (c *wsConn) readFailed(err error) {
 		reason = closeDead
 	}
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(reason))
-	c.log.Debug().Err(err).Stringer("reason", closeReason(c.reason.Load())).Msg("websocket read ended")
+	c.logged(c.s.log.Debug()).Err(err).Stringer("reason", closeReason(c.reason.Load())).Msg("websocket read ended")
 }
 
 // finish ends the connection once the reader is done: the writer exits,
@@ -231,16 +238,16 @@ func (c *wsConn) finish() {
 	c.q.closeQueue()
 	c.s.reg.detach(c.cl, TransportWS, c, true)
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(closeClient))
-	if c.bad.suppressed > 0 {
+	if c.bad != nil && c.bad.suppressed > 0 {
 		// Charged to the server's budget like the lines it sums up; when
 		// that is spent, the next line allowed (or Close) counts them.
 		if ok, _ := c.s.badFrames.note(time.Now(), wsServerBadLogLines); ok {
-			c.log.Warn().Int64("not_logged", int64(c.bad.suppressed)+c.s.badCarry.Swap(0)).Msg("bad frames dropped")
+			c.logged(c.s.log.Warn()).Int64("not_logged", int64(c.bad.suppressed)+c.s.badCarry.Swap(0)).Msg("bad frames dropped")
 		} else {
 			c.s.badCarry.Add(int64(c.bad.suppressed))
 		}
 	}
-	c.log.Debug().Stringer("reason", closeReason(c.reason.Load())).Msg("websocket closed")
+	c.logged(c.s.log.Debug()).Stringer("reason", closeReason(c.reason.Load())).Msg("websocket closed")
 }
 
 // handleFrame parses one client frame and acts on it. Bad frames are
@@ -425,7 +432,7 @@ func (c *wsConn) abort(reason closeReason) {
 	if reason == closeSlow {
 		c.s.m.slow[TransportWS.index()].Add(1)
 		n, b := c.q.stats()
-		c.log.Warn().Int("queued", n).Int("queued_bytes", b).Msg("slow client disconnected")
+		c.logged(c.s.log.Warn()).Int("queued", n).Int("queued_bytes", b).Msg("slow client disconnected")
 	}
 	_ = c.ws.Close() // unblocks the reader and the writer
 	signal(c.wake)
@@ -593,7 +600,7 @@ func (c *wsConn) pingTick() {
 // writeFailed ends the connection after a failed write.
 func (c *wsConn) writeFailed(err error) {
 	if c.state.Load() != wsClosed {
-		c.log.Debug().Err(err).Msg("websocket write failed")
+		c.logged(c.s.log.Debug()).Err(err).Msg("websocket write failed")
 	}
 	c.abort(closeClient)
 }
@@ -719,7 +726,7 @@ func (c *wsConn) writeItem(it outItem, w protocol.GenerationSet) error {
 		switch {
 		case err != nil:
 			// A push this dialect cannot write is dropped, not the socket.
-			c.log.Error().Err(err).Stringer("dialect", d).Msg("push dropped")
+			c.logged(c.s.log.Error()).Err(err).Stringer("dialect", d).Msg("push dropped")
 			continue
 		case pm != nil:
 			err = c.ws.WritePreparedMessage(pm)
