@@ -46,7 +46,7 @@ type wsConn struct {
 	s     *Server
 	ws    *websocket.Conn
 	cl    *client
-	req   *http.Request // keptRequest of the upgrade request: Message.Request
+	req   *keptRequest // what it keeps of its upgrade request, for Message.Request
 	log   zerolog.Logger
 	tasks *handle // the scheduler's tasks of the connection (runTask), cancelled by finish
 
@@ -124,7 +124,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	// The hooks above had the whole request; the connection keeps what
 	// the application's events need of it.
 	var dropped []string
-	c.req, dropped = keptRequest(r)
+	c.req, dropped = keepRequest(r)
 	if len(dropped) > 0 {
 		c.log.Debug().Strs("headers", dropped).Msg("upgrade request headers not kept")
 	}
@@ -266,7 +266,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		Transport:  TransportWS,
 		Generation: d.Generation,
 		Format:     d.Format,
-		Request:    c.req,
+		Request:    c.req.request(),
 	}
 	if cf.Callback.ID != "" {
 		msg.Reply = c.replyFunc(d, cf.Callback.ID)
