@@ -111,8 +111,9 @@ func TestClosedConnectionsFreed(t *testing.T) {
 
 // TestWebSocketRequestKept checks what Message.Request of a WebSocket
 // event is: the upgrade request's URL, remote address and context values, with
-// its header fields up to MaxKeptHeaderBytes, no body, while the hooks
-// got the whole request.
+// its header fields up to MaxKeptHeaderBytes but for the WebSocket
+// handshake's, no body, while the hooks got the whole request; each
+// event has a request of its own.
 func TestWebSocketRequestKept(t *testing.T) {
 	cfg := testConfig()
 	hookPad := make(chan int, 1)
@@ -180,6 +181,17 @@ func TestWebSocketRequestKept(t *testing.T) {
 	}
 	if r.Context().Value(http.ServerContextKey) == nil {
 		t.Errorf("Request's context lost the upgrade request's values")
+	}
+	for _, name := range []string{"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"} {
+		if v := r.Header.Get(name); v != "" {
+			t.Errorf("handshake field %s: %q kept", name, v)
+		}
+	}
+	r.Header.Set("Origin", "changed by the first event's handler")
+	c.send(helloEvent(2), "")
+	r2 := ts.expectEvent(t, "test/hello").Request
+	if r2 == r || r2.Header.Get("Origin") != testOrigin {
+		t.Errorf("second event: request %p (first %p), Origin %q", r2, r, r2.Header.Get("Origin"))
 	}
 }
 

@@ -80,22 +80,26 @@ type Message struct {
 	// Reply answers in (Config.Packer); FormatTransit for uidport events.
 	Format protocol.Format
 	// Request is the request behind the event, for its headers, cookies
-	// and URL; nil for uidport events. It is shared and read-only.
+	// and URL; nil for uidport events.
 	//
-	// For an Ajax POST it is the request that carried the event: do not
-	// read its Body (its Form is parsed). Its Context is done once the
-	// request has been answered.
+	// For an Ajax POST it is the request that carried the event, shared
+	// and read-only: do not read its Body (its Form is parsed). Its
+	// Context is done once the request has been answered.
 	//
-	// For a WebSocket it is what the connection keeps of its upgrade
-	// request after the handshake (Config's hooks, UserID, CSRFToken,
-	// HandshakeData and Generations, get the whole request at upgrade
-	// time): the same method, URL, protocol, host, remote address, request
-	// URI, TLS state, path values and context values (its Context is done), the
-	// header fields that fit in MaxKeptHeaderBytes (taken in order of their
-	// names, a field too large for what is left skipped), and no body or
-	// form. Every event of the connection shares it. The upgrade request
+	// For a WebSocket it is built, for this event alone, from what the
+	// connection keeps of its upgrade request after the handshake
+	// (Config's hooks, UserID, CSRFToken, HandshakeData and Generations,
+	// get the whole request at upgrade time): the same method, URL,
+	// protocol, host, remote address, request URI, TLS state, Pattern and
+	// context values (its Context is done), the header fields that fit in
+	// MaxKeptHeaderBytes (taken in order of their names, a field too large
+	// for what is left skipped) but for the WebSocket handshake's
+	// (Connection, Upgrade, Sec-WebSocket-Key, -Version and -Extensions),
+	// and no body or form. Its path values are those of the wildcards of
+	// the pattern (PathValue of a name in Pattern); one set with
+	// SetPathValue under another name is not kept. The upgrade request
 	// itself is not kept, so that a socket costs the same whatever header
-	// its client sent.
+	// its client sent, and little while idle.
 	Request *http.Request
 }
 

@@ -47,8 +47,8 @@ type wsConn struct {
 	ws    *websocket.Conn
 	gate  *wsGate // the socket as ws reads it
 	cl    *client
-	req   *http.Request // keptRequest of the upgrade request: Message.Request
-	tasks *handle // the scheduler's tasks of the connection (runTask), cancelled by finish
+	req   *keptRequest // what it keeps of its upgrade request, for Message.Request
+	tasks *handle      // the scheduler's tasks of the connection (runTask), cancelled by finish
 
 	// gens is the protocol.GenerationSet of the generations the client
 	// may be; one member once pinned. Written by the reader (pin) and the
@@ -132,7 +132,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	// The hooks above had the whole request; the connection keeps what
 	// the application's events need of it.
 	var dropped []string
-	c.req, dropped = keptRequest(r)
+	c.req, dropped = keepRequest(r)
 	if len(dropped) > 0 {
 		c.logged(c.s.log.Debug()).Strs("headers", dropped).Msg("upgrade request headers not kept")
 	}
@@ -298,7 +298,7 @@ func (c *wsConn) handleFrame(data []byte) {
 		Transport:  TransportWS,
 		Generation: d.Generation,
 		Format:     d.Format,
-		Request:    c.req,
+		Request:    c.req.request(),
 	}
 	if cf.Callback.ID != "" {
 		msg.Reply = c.replyFunc(d, cf.Callback.ID)
