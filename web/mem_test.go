@@ -238,7 +238,7 @@ func TestIdleReaderStack(t *testing.T) {
 	}
 	round := func(n int) {
 		for i, c := range clients {
-			// Unsolicited pongs (RFC 6455 §5.5.3), one split over two
+			// Unsolicited pongs (RFC 6455, section 5.5.3), one split over two
 			// writes, then an event, which the server reads after them.
 			for _, b := range [][]byte{pong, pong[:2], pong[2:], pong} {
 				if _, err := c.NetConn().Write(b); err != nil {

@@ -185,7 +185,7 @@ func keptPathValues(r *http.Request) string {
 }
 
 // handshakeField reports whether name (in canonical form) is a header
-// field of the WebSocket handshake (RFC 6455 §4.1), which says nothing
+// field of the WebSocket handshake (RFC 6455, section 4.1), which says nothing
 // once the connection is upgraded.
 func handshakeField(name string) bool {
 	switch name {

@@ -47,7 +47,7 @@ const gateBufSize = 4 << 10
 // connection: it holds a pong and a frame header.
 const minGateBuf = 512
 
-// WebSocket frame header bits (RFC 6455 §5.2).
+// WebSocket frame header bits (RFC 6455, section 5.2).
 const (
 	finPong      = 0x80 | 0xA // FIN set, no RSV bit, opcode pong
 	maskBit      = 0x80

@@ -38,7 +38,7 @@ func clientFrame(op byte, fin bool, payload []byte) []byte {
 	return f
 }
 
-// refFrame is a frame of a stream as the test reads it (RFC 6455 §5.2):
+// refFrame is a frame of a stream as the test reads it (RFC 6455, section 5.2):
 // where it ends, and whether the gate takes it (a well-formed pong).
 type refFrame struct {
 	end  uint64
