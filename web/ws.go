@@ -33,15 +33,19 @@ const (
 // drains the send queue and sends the RFC 6455 pings. The writer runs
 // only while it has something to do: it exits when it finds nothing to
 // write, and kick starts a new one when something comes (issue 19: an
-// idle connection keeps one goroutine, not two). Close and WriteControl
-// are the only calls made from elsewhere (gorilla allows them anywhere).
+// idle connection keeps one goroutine, not two). The reader waits for the
+// client in the gate (wsGate), at the top of its stack, and after it has
+// read an event it leaves the wait to a fresh goroutine, which has the
+// smallest stack. Close and WriteControl are the only calls made from
+// elsewhere (gorilla allows them anywhere).
 //
-// An idle connection holds its gorilla Conn (with a 512-byte read buffer,
-// no write buffer), this struct, one channel, what it keeps of its upgrade
-// request (keptRequest), its entry in the scheduler's ping queue and its
-// reader goroutine: no timer of its own. The scheduler holds the connection's tasks through a
-// handle that finish cancels, so that a closed connection is freed at
-// once, not at its next ping.
+// An idle connection holds its gorilla Conn (with a 128-byte read buffer,
+// no write buffer), its gate (no buffer while it waits), this struct, one
+// channel, what it keeps of its upgrade request (keptRequest), its entry
+// in the scheduler's ping queue and its reader goroutine: no timer of its
+// own. The scheduler holds the connection's tasks through a handle that
+// finish cancels, so that a closed connection is freed at once, not at its
+// next ping.
 type wsConn struct {
 	s     *Server
 	ws    *websocket.Conn
