@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -215,6 +216,10 @@ type testServer struct {
 }
 
 // newTestServer starts a Server with cfg and stops it when the test ends.
+// noPark runs the tests with WebSockets that are never parked, as on a
+// system without a poller: `go test ./web -args -nopark`.
+var noPark = flag.Bool("nopark", false, "never park WebSockets (their readers wait as on a system without a poller)")
+
 func newTestServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	s, err := New(cfg)
@@ -223,6 +228,7 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	}
 	ts := &testServer{s: s, tr: &transcript{}, held: make(chan string, 16), clock: 1418300000000}
 	s.hooks.now = func() time.Time { return testNow }
+	s.hooks.noPark = *noPark
 	s.hooks.pollHeld = func(cid string) {
 		select {
 		case ts.held <- cid:

@@ -195,79 +195,106 @@ func TestWebSocketRequestKept(t *testing.T) {
 	}
 }
 
-// TestIdleReaderStack checks that an idle WebSocket's one goroutine keeps
-// the smallest stack after its client has sent pongs and events (issue
-// 19): reading an event and handing it to the application grows the
-// reader's stack, so the reader leaves its wait to a fresh goroutine.
+// TestIdleReaderStack checks what an idle WebSocket's reader keeps after
+// its client has sent pongs and events (issue 19), parked and not.
 //
-// The runtime starts a goroutine with the average stack its goroutines
-// used at the last GC. In a burst of events, as when every client
-// connects at once, that can be 4 KiB, and the waits then started keep
-// it; a connection's next frame (a Sente client sends a keep-alive every
-// 10 to 25 s) moves its wait to a goroutine started in calmer times. So
-// the clients send two rounds of pongs and an event, with a GC between
-// them; after the second, the runtime's stack memory (after a GC) has
-// grown by at most 2.5 KiB per connection (a reader that kept the stack
-// it grew has 4 KiB or more). The clients have no goroutines: their
-// stacks are not counted.
+// Parked (the default where the system has epoll), an idle connection
+// has no goroutine: the runtime's goroutines grow by at most one per 20
+// connections, and its stacks by at most 1 KiB per connection (the stacks
+// of the readers that have exited are freed, but the runtime keeps some
+// of their memory for its next goroutines).
+//
+// Not parked, its one goroutine keeps the smallest stack: reading an
+// event and handing it to the application grows the reader's stack, so
+// the reader leaves its wait to a fresh goroutine. The runtime starts a
+// goroutine with the average stack its goroutines used at the last GC.
+// In a burst of events, as when every client connects at once, that can
+// be 4 KiB, and the waits then started keep it; a connection's next frame
+// (a Sente client sends a keep-alive every 10 to 25 s) moves its wait to
+// a goroutine started in calmer times. So the clients send two rounds of
+// pongs and an event, with a GC between them; after the second, the
+// stacks (after a GC) have grown by at most 2.5 KiB per connection (a
+// reader that kept the stack it grew has 4 KiB or more).
+//
+// The clients have no goroutines: their stacks are not counted.
 func TestIdleReaderStack(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes stacks larger; make test runs this test without it")
 	}
 	const conns = 1000
-	ts := newTestServer(t, testConfig())
-	stacks := func() int64 {
-		runtime.GC()
-		s := []rtmetrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
-		rtmetrics.Read(s)
-		return int64(s[0].Value.Uint64())
-	}
-	base := stacks()
-	d := websocket.Dialer{HandshakeTimeout: waitFor}
-	wsURL := "ws" + strings.TrimPrefix(ts.url, "http")
-	p := profileNamed(t, "v2")
-	pong := clientFrame(0xA, true, []byte("pong"))
-	clients := make([]*websocket.Conn, conns)
-	for i := range clients {
-		c, _, err := d.Dial(wsURL+"?"+p.wsQuery(fmt.Sprintf("stack%d-tab1", i), testToken), http.Header{"Origin": {testOrigin}})
-		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
+	for _, parked := range []bool{true, false} {
+		name := "parked"
+		if !parked {
+			name = "goroutine"
 		}
-		defer c.Close()
-		clients[i] = c
-	}
-	round := func(n int) {
-		for i, c := range clients {
-			// Unsolicited pongs (RFC 6455, section 5.5.3), one split over two
-			// writes, then an event, which the server reads after them.
-			for _, b := range [][]byte{pong, pong[:2], pong[2:], pong} {
-				if _, err := c.NetConn().Write(b); err != nil {
-					t.Fatal(err)
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, testConfig())
+			ts.s.hooks.noPark = !parked
+			if parked && ts.s.poll == nil {
+				t.Skip("no poller on this system")
+			}
+			stacks := func() (int64, int) {
+				runtime.GC()
+				s := []rtmetrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+				rtmetrics.Read(s)
+				return int64(s[0].Value.Uint64()), runtime.NumGoroutine()
+			}
+			baseStacks, baseG := stacks()
+			d := websocket.Dialer{HandshakeTimeout: waitFor}
+			wsURL := "ws" + strings.TrimPrefix(ts.url, "http")
+			p := profileNamed(t, "v2")
+			pong := clientFrame(0xA, true, []byte("pong"))
+			clients := make([]*websocket.Conn, conns)
+			for i := range clients {
+				c, _, err := d.Dial(wsURL+"?"+p.wsQuery(fmt.Sprintf("stack%d-tab1", i), testToken), http.Header{"Origin": {testOrigin}})
+				if err != nil {
+					t.Fatalf("dial %d: %v", i, err)
+				}
+				defer c.Close()
+				clients[i] = c
+			}
+			round := func(n int) {
+				for i, c := range clients {
+					// Unsolicited pongs (RFC 6455, section 5.5.3), one split
+					// over two writes, then an event, which the server reads
+					// after them.
+					for _, b := range [][]byte{pong, pong[:2], pong[2:], pong} {
+						if _, err := c.NetConn().Write(b); err != nil {
+							t.Fatal(err)
+						}
+					}
+					frame, err := p.dialect().ClientFrame(helloEvent(n*conns+i), protocol.Callback{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for hellos := 0; hellos < conns; {
+					if ts.event(t).Event.ID == "test/hello" {
+						hellos++
+					}
 				}
 			}
-			frame, err := p.dialect().ClientFrame(helloEvent(n*conns+i), protocol.Callback{})
-			if err != nil {
-				t.Fatal(err)
+			round(0)
+			st, _ := stacks()
+			t.Logf("after a burst: %d bytes of stack per connection", (st-baseStacks)/conns)
+			round(1)
+			maxStack, maxG := int64(2560), conns
+			if parked {
+				maxStack, maxG = 1024, conns/20
 			}
-			if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
-				t.Fatal(err)
+			var per int64
+			var g int
+			if !testsupport.Eventually(waitFor, func() bool {
+				st, n := stacks()
+				per, g = (st-baseStacks)/conns, n-baseG
+				return per <= maxStack && g <= maxG
+			}) {
+				t.Fatalf("%d bytes of stack per idle connection, %d more goroutines; want at most %d, %d", per, g, maxStack, maxG)
 			}
-		}
-		for hellos := 0; hellos < conns; {
-			if ts.event(t).Event.ID == "test/hello" {
-				hellos++
-			}
-		}
+			t.Logf("%d bytes of stack per idle connection, %d more goroutines", per, g)
+		})
 	}
-	round(0)
-	t.Logf("after a burst: %d bytes of stack per connection", (stacks()-base)/conns)
-	round(1)
-	var per int64
-	if !testsupport.Eventually(waitFor, func() bool {
-		per = (stacks() - base) / conns
-		return per <= 2560
-	}) {
-		t.Fatalf("%d bytes of stack per idle connection, want at most 2560", per)
-	}
-	t.Logf("%d bytes of stack per idle connection", per)
 }

@@ -30,6 +30,7 @@ type Server struct {
 	handler  http.Handler
 	upgrader websocket.Upgrader
 	readBufs sync.Pool // the WebSockets' read buffers (wsGate), *[]byte
+	poll     *wsPoller // where idle WebSockets wait; nil without epoll
 	events   chan Message
 	reg      *registry
 	sched    *scheduler
@@ -79,6 +80,7 @@ type testHooks struct {
 	now      func() time.Time      // the clock of client tokens
 	wsOpen   func(c *wsConn)       // a WebSocket is about to start its goroutines
 	draining func()                // Close has asked every connection to close
+	noPark   bool                  // WebSockets are never parked: their readers wait as without a poller
 }
 
 // New returns a running Server configured by cfg (copied; see Config for
@@ -133,6 +135,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.handler = s.newHandler()
+	if s.poll, err = newPoller(); err != nil {
+		s.log.Debug().Err(err).Msg("no poller: each idle WebSocket keeps a goroutine")
+	} else {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := s.poll.run(); err != nil {
+				s.log.Error().Err(err).Msg("poller failed: each idle WebSocket keeps a goroutine from now on")
+				s.poll.fail()
+			}
+		}()
+	}
 	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
@@ -332,6 +346,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.log.Warn().Int64("not_logged", n).Msg("bad frames dropped")
 	}
 	close(s.stopBG)
+	if s.poll != nil {
+		s.poll.close() // no connection is parked: all have ended
+	}
 	s.bg.Wait()
 	s.bp.closeOwn()
 	close(s.events)

@@ -30,22 +30,25 @@ const (
 // wsConn is one WebSocket (docs/design.md §5.1). Up to two goroutines
 // serve it: readPump, the only reader, parses frames and hands events to
 // the application; writePump, the only writer, writes the handshake,
-// drains the send queue and sends the RFC 6455 pings. The writer runs
-// only while it has something to do: it exits when it finds nothing to
-// write, and kick starts a new one when something comes (issue 19: an
-// idle connection keeps one goroutine, not two). The reader waits for the
-// client in the gate (wsGate), at the top of its stack, and after it has
-// read an event it leaves the wait to a fresh goroutine, which has the
-// smallest stack. Close and WriteControl are the only calls made from
-// elsewhere (gorilla allows them anywhere).
+// drains the send queue and sends the RFC 6455 pings. Each runs only
+// while it has something to do (issue 19). The writer exits when it finds
+// nothing to write, and kick starts a new one when something comes. The
+// reader exits when the client has sent nothing more, and parks the
+// connection: the server's poller (wsPoller, where the system has epoll)
+// starts a new one when the client sends, and pingTick or a close do
+// when the connection must end. Without a poller the reader waits in the
+// gate (wsGate), at the top of its stack, and after it has read an event
+// it leaves the wait to a fresh goroutine, which has the smallest stack.
+// Close and WriteControl are the only calls made from elsewhere (gorilla
+// allows them anywhere).
 //
 // An idle connection holds its gorilla Conn (with a 128-byte read buffer,
 // no write buffer), its gate (no buffer while it waits), this struct, one
 // channel, what it keeps of its upgrade request (keptRequest), its entry
-// in the scheduler's ping queue and its reader goroutine: no timer of its
-// own. The scheduler holds the connection's tasks through a handle that
-// finish cancels, so that a closed connection is freed at once, not at its
-// next ping.
+// in the scheduler's ping queue and the poller's, and no goroutine (one,
+// without a poller) and no timer of its own. The scheduler holds the
+// connection's tasks through a handle that finish cancels, so that a
+// closed connection is freed at once, not at its next ping.
 type wsConn struct {
 	s     *Server
 	ws    *websocket.Conn
@@ -66,9 +69,17 @@ type wsConn struct {
 	replies atomic.Int64
 	handed  atomic.Int64
 	reason  atomic.Uint32 // closeReason, set by the first close
-	pingDue atomic.Bool   // the scheduler asks the writer for a ping
-	q       sendQueue
-	wake    chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
+	// parked is set while the connection has no reader: its socket is
+	// registered with the server's poller, which starts one (unpark)
+	// when the client sends; so does anything that ends the connection.
+	parked atomic.Bool
+	// deadline is the read deadline (Unix nanoseconds) extendDeadline
+	// set last; pingTick wakes a parked connection past it.
+	deadline atomic.Int64
+	pollID   uint64      // the poller's registration of the socket; 0: none yet. The reader's
+	pingDue  atomic.Bool // the scheduler asks the writer for a ping
+	q        sendQueue
+	wake     chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
 	// writing is set while a writer runs or is being started (kick); it
 	// stays set once the writer has ended for good.
 	writing atomic.Bool
@@ -155,26 +166,34 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 	go c.readPump()
 }
 
-// readPump is the reader: it waits for the client's frames and reads
-// them, until the connection fails or closes, then ends the connection.
-// It waits in the gate (wsGate.await), at the top of its stack and
-// holding no read buffer, where it also takes the pongs. Reading a message
-// and handing its event to the application may grow its stack, so once it
-// has read one and the gate has nothing more, it leaves the wait to a
-// fresh goroutine, which starts with a small stack, and exits (issue 19:
-// an idle connection's one goroutine keeps the smallest stack).
+// readPump is the reader: it reads the client's frames until the
+// connection fails or closes, then ends the connection. When the client
+// has sent nothing more, it parks the connection (park: the server's
+// poller starts a reader when the client sends, and the connection has no
+// goroutine meanwhile) and exits. Without a poller it waits in the gate
+// (wsGate.await), at the top of its stack and holding no read buffer;
+// there it also takes the pongs. Reading a message and handing its event
+// to the application may grow its stack, so a reader that has read one
+// leaves the wait to a fresh goroutine, which starts with a small stack
+// (issue 19).
 func (c *wsConn) readPump() {
 	defer c.s.wg.Done()
 	for fresh := true; ; fresh = false {
-		ok, err := c.gate.await(fresh, c.extendDeadline)
-		switch {
-		case err != nil:
+		ok, err := c.gate.await(false, c.extendDeadline)
+		if err == nil && !ok {
+			switch {
+			case c.park():
+				return
+			case !fresh:
+				c.s.wg.Add(1) // before this reader's Done: see wmu
+				go c.readPump()
+				return
+			}
+			ok, err = c.gate.await(true, c.extendDeadline)
+		}
+		if err != nil {
 			c.readFailed(err)
 			c.finish()
-			return
-		case !ok:
-			c.s.wg.Add(1) // before this reader's Done: see wmu
-			go c.readPump()
 			return
 		}
 		if !c.readMessage() {
@@ -182,6 +201,41 @@ func (c *wsConn) readPump() {
 			return
 		}
 	}
+}
+
+// park registers the open connection with the server's poller, which
+// starts a reader when the client sends something (unpark), and reports
+// whether the calling reader must exit: the connection is parked, or an
+// unpark meanwhile has started another reader. It is false when the
+// server has no poller, the socket cannot be polled or the connection is
+// closing: then the caller goes on reading.
+func (c *wsConn) park() bool {
+	p := c.s.poll
+	if p == nil || c.gate.raw == nil || c.s.hooks.noPark {
+		return false
+	}
+	c.parked.Store(true)
+	// After parked is set: a close that changes the state later sees it
+	// and unparks (abort, shutdown).
+	if c.state.Load() != wsOpen || p.arm(c) != nil {
+		return !c.parked.CompareAndSwap(true, false)
+	}
+	return true
+}
+
+// unpark starts a reader for a parked connection: its client has sent
+// something, it is past its read deadline, or it is closing.
+func (c *wsConn) unpark() {
+	if !c.parked.CompareAndSwap(true, false) {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.finished {
+		return
+	}
+	c.s.wg.Add(1)
+	go c.readPump()
 }
 
 // readMessage reads one message and acts on it; false when reading has
@@ -208,7 +262,9 @@ func (c *wsConn) readMessage() bool {
 // handshake has its own deadline, closeWait).
 func (c *wsConn) extendDeadline() {
 	if st := c.state.Load(); st == wsOpen || st == wsClosing {
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PingInterval + c.s.cfg.PongTimeout)) // fails only on a closed conn, which the next read reports
+		t := time.Now().Add(c.s.cfg.PingInterval + c.s.cfg.PongTimeout)
+		c.deadline.Store(t.UnixNano())
+		_ = c.ws.SetReadDeadline(t) // fails only on a closed conn, which the next read reports
 	}
 }
 
@@ -239,6 +295,9 @@ func (c *wsConn) finish() {
 	signal(c.wake)
 	_ = c.ws.Close() // may already be closed
 	c.gate.release()
+	if c.s.poll != nil {
+		c.s.poll.forget(c)
+	}
 	c.q.closeQueue()
 	c.s.reg.detach(c.cl, TransportWS, c, true)
 	c.reason.CompareAndSwap(uint32(closeNone), uint32(closeClient))
@@ -422,6 +481,7 @@ func (c *wsConn) shutdown() {
 	if c.state.CompareAndSwap(wsOpen, wsClosing) {
 		c.reason.CompareAndSwap(uint32(closeNone), uint32(closeShutdown))
 		c.kick()
+		c.unpark() // the reader waits for the client's side of the close
 	}
 }
 
@@ -440,6 +500,7 @@ func (c *wsConn) abort(reason closeReason) {
 	}
 	_ = c.ws.Close() // unblocks the reader and the writer
 	signal(c.wake)
+	c.unpark() // a reader finds the socket closed and ends the connection
 }
 
 // kick wakes the writer, and starts one if none runs.
@@ -595,6 +656,11 @@ func (c *wsConn) drain() error {
 func (c *wsConn) pingTick() {
 	if c.state.Load() == wsClosed {
 		return
+	}
+	if c.parked.Load() && time.Now().UnixNano() >= c.deadline.Load() {
+		// The client has sent nothing, not even a pong, in time: a reader
+		// finds the deadline passed and ends the connection (closeDead).
+		c.unpark()
 	}
 	c.pingDue.Store(true)
 	c.kick()

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -230,6 +231,50 @@ func TestWebSocketPongsKeepAlive(t *testing.T) {
 	}
 	a.conn.Close()
 	<-readErr
+}
+
+// TestPollerFailure checks that when the poller fails, the parked
+// WebSockets are woken and their readers wait in goroutines of their own
+// from then on, as do those of the sockets opened later.
+func TestPollerFailure(t *testing.T) {
+	ts := newTestServer(t, testConfig())
+	if ts.s.poll == nil || *noPark {
+		t.Skip("no poller")
+	}
+	p := profileNamed(t, "v2")
+	var clients []*wsClient
+	dial := func(n int) {
+		for i := range n {
+			c := ts.dialWS(t, "C", p, fmt.Sprintf("pf%d-tab1", len(clients)+i))
+			ts.expectEvent(t, IDUIDPortOpen)
+			c.expectHandshake()
+			clients = append(clients, c)
+		}
+	}
+	parked := func() int {
+		n := 0
+		ts.s.reg.mu.Lock()
+		defer ts.s.reg.mu.Unlock()
+		for _, cl := range ts.s.reg.clients {
+			if c, ok := cl.conns[TransportWS.index()].(*wsConn); ok && c.parked.Load() {
+				n++
+			}
+		}
+		return n
+	}
+	dial(5)
+	testsupport.Await(t, waitFor, "every socket parked", func() bool { return parked() == 5 })
+	ts.s.poll.fail()
+	dial(2)
+	for i, c := range clients {
+		c.send(helloEvent(i), "")
+		if m := ts.expectEvent(t, "test/hello"); m.ClientID != c.cid {
+			t.Fatalf("event of %s, want %s", m.ClientID, c.cid)
+		}
+	}
+	if n := parked(); n != 0 {
+		t.Fatalf("%d sockets parked after the poller failed", n)
+	}
 }
 
 // TestWebSocketReplaced checks that a second socket of the same client-id

@@ -14,10 +14,11 @@ import (
 // one frame at a time: a read never returns bytes past the end of the
 // frame they begin, so when gorilla has returned a message, its read
 // buffer is empty and everything the socket has sent since is in the
-// gate. That lets the connection's reader wait for the client's next frame
-// outside gorilla, at the top of its own stack and holding no read buffer
-// (await), and take the pongs that answer the server's pings there, without
-// waking gorilla's reader.
+// gate. That lets the connection's reader see, outside gorilla, that the
+// client has sent nothing more, and then park the connection (wsPoller)
+// or wait for the client's next frame at the top of its own stack, holding
+// no read buffer (await); it takes the pongs that answer the server's
+// pings there, without waking gorilla's reader.
 //
 // The gate only counts frames: gorilla still validates them (masks,
 // opcodes, lengths, the read limit) and refuses a bad one. Writes,
@@ -117,9 +118,11 @@ func (g *wsGate) buffered() []byte {
 }
 
 // await waits until the socket has sent the start of a frame for gorilla,
-// taking the complete pongs before it (each a call of pong). It returns
-// false, without waiting, when it would have to wait and may not (wait
-// false). The wait holds no buffer when the socket has a raw connection.
+// taking the complete pongs before it (each a call of pong). When it may
+// not wait (wait false), it reads what the socket has without waiting
+// (when the socket has a raw connection) and returns false when that is
+// not the start of a frame. The wait holds no buffer when the socket has
+// a raw connection.
 func (g *wsGate) await(wait bool, pong func()) (bool, error) {
 	for {
 		if g.need > 0 && g.r < g.w {
@@ -130,7 +133,13 @@ func (g *wsGate) await(wait bool, pong func()) (bool, error) {
 			return true, nil
 		case headNone, headPartPong:
 			if !wait {
-				return false, nil
+				if g.raw == nil {
+					return false, nil
+				}
+				if got, err := g.fillNow(); err != nil || !got {
+					return false, err
+				}
+				continue
 			}
 			if err := g.fill(); err != nil {
 				return false, err
@@ -207,6 +216,18 @@ func frameLen(b []byte) (uint64, bool) {
 	return head + payload, true
 }
 
+// fillNow reads what the socket has into the buffer, without waiting, and
+// reports whether it read anything. The socket has a raw connection.
+func (g *wsGate) fillNow() (bool, error) {
+	var n int
+	var rerr error
+	err := g.raw.Read(func(fd uintptr) bool {
+		n, rerr = g.readRaw(fd)
+		return true
+	})
+	return g.filled(n, err, rerr)
+}
+
 // fill waits for the socket to have bytes and reads them into the buffer.
 func (g *wsGate) fill() error {
 	if g.raw == nil {
@@ -225,31 +246,48 @@ func (g *wsGate) fill() error {
 	var n int
 	var rerr error
 	err := g.raw.Read(func(fd uintptr) bool {
-		if g.buf == nil {
-			g.buf = g.pool.Get().(*[]byte)
-			g.r, g.w = 0, 0
-		}
-		g.compact()
-		n, rerr = readFD(fd, (*g.buf)[g.w:])
-		if rerr == syscall.EAGAIN {
-			g.drained() // no buffer is held while waiting
-			return false
-		}
-		return true
+		n, rerr = g.readRaw(fd)
+		return rerr != syscall.EAGAIN // EAGAIN: wait, holding no buffer
 	})
-	switch {
-	case err != nil: // a deadline, or the socket closed
+	_, err = g.filled(n, err, rerr)
+	return err
+}
+
+// readRaw reads what socket fd has into the buffer, without waiting: it
+// takes a pooled buffer for the read and gives it back if the read got
+// nothing (EAGAIN).
+func (g *wsGate) readRaw(fd uintptr) (int, error) {
+	if g.buf == nil {
+		g.buf = g.pool.Get().(*[]byte)
+		g.r, g.w = 0, 0
+	}
+	g.compact()
+	n, err := readFD(fd, (*g.buf)[g.w:])
+	if err == syscall.EAGAIN {
 		g.drained()
-		return err
+	}
+	return n, err
+}
+
+// filled accounts for a raw read of n bytes (readRaw), which ended with
+// rerr, through a RawConn.Read that ended with err (a deadline, or the
+// socket closed). It reports whether bytes came; EAGAIN is no error.
+func (g *wsGate) filled(n int, err, rerr error) (bool, error) {
+	switch {
+	case err != nil:
+		g.drained()
+		return false, err
+	case rerr == syscall.EAGAIN:
+		return false, nil
 	case rerr != nil:
 		g.drained()
-		return &net.OpError{Op: "read", Net: g.LocalAddr().Network(), Source: g.LocalAddr(), Addr: g.RemoteAddr(), Err: rerr}
+		return false, &net.OpError{Op: "read", Net: g.LocalAddr().Network(), Source: g.LocalAddr(), Addr: g.RemoteAddr(), Err: rerr}
 	case n == 0:
 		g.drained()
-		return io.EOF
+		return false, io.EOF
 	}
 	g.w += n
-	return nil
+	return true, nil
 }
 
 // compact makes room at the end of the buffer, where fill reads: it
