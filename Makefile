@@ -12,10 +12,11 @@ test: vet jsdeps unit
 vet:
 	$(GO) vet ./...
 
+# The second run: web's WebSockets never parked, as on a system without
+# epoll; and the stack sizes, measured without the race detector, which
+# makes frames larger.
 unit:
 	$(GO) test -race ./...
-	# WebSockets never parked, as on a system without epoll; and stack sizes,
-	# measured without the race detector, which makes frames larger.
 	$(GO) test -count=1 ./web -args -nopark
 
 # transit-js (the reference Transit implementation) for the cross-check test.
