@@ -265,6 +265,7 @@ type result struct {
 	n           int
 	base, after stats
 	connect     time.Duration
+	idleCPU     float64 // the server's CPU time over the settle period, per second of it
 }
 
 // drive measures each server in turn and prints the table.
@@ -290,13 +291,13 @@ func drive(impls []string, n, dialers int, settle, ping time.Duration, profile s
 		results = append(results, r)
 	}
 	fmt.Printf("idle WebSockets: %d connections, GOMAXPROCS %d, %s\n", n, runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Printf("%-6s %12s %12s %14s %12s %16s\n", "server", "RSS KiB/conn", "heap KiB/conn", "stacks KiB/conn", "goroutines/conn", "connect µs/conn")
+	fmt.Printf("%-6s %12s %12s %14s %12s %16s %12s\n", "server", "RSS KiB/conn", "heap KiB/conn", "stacks KiB/conn", "goroutines/conn", "connect µs/conn", "idle CPU %")
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / 1024 }
 	for _, r := range results {
-		fmt.Printf("%-6s %12.2f %13.2f %15.2f %15.2f %16.1f\n", r.impl,
+		fmt.Printf("%-6s %12.2f %13.2f %15.2f %15.2f %16.1f %11.1f\n", r.impl,
 			per(r.base.RSS, r.after.RSS), per(r.base.HeapLive, r.after.HeapLive), per(r.base.Stacks, r.after.Stacks),
 			(float64(r.after.Goroutines)-float64(r.base.Goroutines))/float64(n),
-			float64(r.connect.Microseconds())/float64(n))
+			float64(r.connect.Microseconds())/float64(n), 100*r.idleCPU)
 	}
 	return nil
 }
@@ -358,7 +359,17 @@ func measure(exe, impl string, n, dialers int, settle, ping time.Duration, profi
 		return r, fmt.Errorf("the load process said %q", line)
 	}
 	r.connect = time.Duration(ns)
+	cpu0, err := cpuTime(srv.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
 	time.Sleep(settle) // the idle period the benchmark measures, not a wait for an event
+	cpu1, err := cpuTime(srv.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	r.idleCPU = float64(cpu1-cpu0) / float64(time.Since(start))
 	if r.after, err = serverStats(addr, srv.Process.Pid); err != nil {
 		return r, err
 	}
@@ -388,6 +399,34 @@ func serverStats(addr string, pid int) (stats, error) {
 	}
 	st.RSS = rss
 	return st, nil
+}
+
+// cpuTime reads the CPU time process pid has used, user and system
+// (/proc/PID/stat, in clock ticks of 10 ms, the USER_HZ of Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the server's stat: %w", err)
+	}
+	// The fields after the command name, which is in parentheses and
+	// may hold spaces: state is the first, utime the 12th, stime the 13th.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing the server's stat %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parsing the server's stat %q", b)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing the server's stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // vmRSS reads the resident set of process pid, in bytes.
