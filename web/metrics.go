@@ -113,6 +113,7 @@ type metrics struct {
 	bytes         [numTransports]atomic.Uint64
 	callbacks     [numTransports][numCallbackOutcomes]atomic.Uint64
 	heldPolls     atomic.Int64
+	parked        atomic.Int64 // WebSockets parked with the poller (wsConn.park)
 	slow          [numTransports]atomic.Uint64
 	frameRefused  [numTransports][numFrameRefusals]atomic.Uint64
 	refused       [numRequestRefusals]atomic.Uint64
@@ -217,6 +218,8 @@ var (
 		[]string{"transport", "outcome"}, nil)
 	descHeldPolls = prometheus.NewDesc("sente_held_polls",
 		"Ajax long polls being held.", nil, nil)
+	descParked = prometheus.NewDesc("sente_websockets_parked",
+		"WebSockets parked: their clients have sent nothing more, and they have no goroutine until one does (0 where the system has no epoll).", nil, nil)
 	descSlow = prometheus.NewDesc("sente_slow_consumers_total",
 		"Connections cut because their send queue overflowed (Config.SendQueueLen, SendQueueBytes).",
 		[]string{"transport"}, nil)
@@ -237,7 +240,7 @@ const (
 // Describe sends the descriptions of every metric.
 func (c *MetricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectedUIDs, descHandshakes, descEvents, descPushes,
-		descPublishErrors, descDropped, descUp, descFrames, descBytes, descCallbacks, descHeldPolls, descSlow,
+		descPublishErrors, descDropped, descUp, descFrames, descBytes, descCallbacks, descHeldPolls, descParked, descSlow,
 		descFrameRefused, descRefused} {
 		ch <- d
 	}
@@ -281,6 +284,7 @@ func (c *MetricsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descRefused, m.refused[r].Load(), l)
 	}
 	gauge(descHeldPolls, float64(m.heldPolls.Load()))
+	gauge(descParked, float64(m.parked.Load()))
 	publishErrors := m.publishErrors.Load()
 	for _, comp := range []struct {
 		name string

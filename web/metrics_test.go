@@ -123,6 +123,11 @@ func TestMetricsCollector(t *testing.T) {
 	if got := sample(t, reg, "sente_connected_uids"); got != 1 {
 		t.Errorf("sente_connected_uids = %v, want 1", got)
 	}
+	parked := 1.0 // the client has sent nothing more
+	if ts.s.poll == nil || *noPark {
+		parked = 0
+	}
+	waitSample(t, reg, parked, "sente_websockets_parked")
 	for _, e := range []struct {
 		event string
 		want  float64
@@ -167,6 +172,7 @@ func TestMetricsCollector(t *testing.T) {
 
 	c.close()
 	waitSample(t, reg, 0, "sente_connections")
+	waitSample(t, reg, 0, "sente_websockets_parked")
 	if got := sample(t, reg, "sente_handshakes_total"); got != 1 {
 		t.Errorf("handshakes = %v, want 1 (the refused upgrade has none)", got)
 	}

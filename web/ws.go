@@ -214,11 +214,16 @@ func (c *wsConn) park() bool {
 	if p == nil || c.gate.raw == nil || c.s.hooks.noPark {
 		return false
 	}
+	c.s.m.parked.Add(1) // before parked is set: each clearing of it counts one down
 	c.parked.Store(true)
 	// After parked is set: a close that changes the state later sees it
 	// and unparks (abort, shutdown).
 	if c.state.Load() != wsOpen || p.arm(c) != nil {
-		return !c.parked.CompareAndSwap(true, false)
+		if c.parked.CompareAndSwap(true, false) {
+			c.s.m.parked.Add(-1)
+			return false
+		}
+		return true
 	}
 	return true
 }
@@ -229,6 +234,7 @@ func (c *wsConn) unpark() {
 	if !c.parked.CompareAndSwap(true, false) {
 		return
 	}
+	c.s.m.parked.Add(-1)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.finished {

@@ -263,7 +263,7 @@ func TestPollerFailure(t *testing.T) {
 		return n
 	}
 	dial(5)
-	testsupport.Await(t, waitFor, "every socket parked", func() bool { return parked() == 5 })
+	testsupport.Await(t, waitFor, "every socket parked", func() bool { return parked() == 5 && ts.s.m.parked.Load() == 5 })
 	ts.s.poll.fail()
 	dial(2)
 	for i, c := range clients {
@@ -272,8 +272,8 @@ func TestPollerFailure(t *testing.T) {
 			t.Fatalf("event of %s, want %s", m.ClientID, c.cid)
 		}
 	}
-	if n := parked(); n != 0 {
-		t.Fatalf("%d sockets parked after the poller failed", n)
+	if n, m := parked(), ts.s.m.parked.Load(); n != 0 || m != 0 {
+		t.Fatalf("%d sockets parked after the poller failed (gauge %d)", n, m)
 	}
 }
 
