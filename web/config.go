@@ -141,8 +141,9 @@ type Config struct {
 	// means 25 s; at least 10 ms.
 	PingInterval time.Duration
 	// PongTimeout is how long past PingInterval a WebSocket may stay
-	// silent (no frame, no pong) before it is closed as dead. Zero means
-	// 10 s.
+	// silent (no frame, no pong) before it is closed as dead: at once
+	// while a reader waits, at the next ping while it is parked (up to
+	// one PingInterval later; see docs/design.md §5.1). Zero means 10 s.
 	PongTimeout time.Duration
 	// WriteTimeout bounds one write to a WebSocket; a client that takes
 	// longer is disconnected. Zero means 10 s.

@@ -150,7 +150,8 @@
 // pings (no callback) get nothing; neither reaches Events. Keep-alive uses
 // RFC 6455 ping frames every Config.PingInterval, never Sente pings, which
 // 1.3–1.8 clients throw on; a socket silent for PingInterval+PongTimeout is
-// closed as dead.
+// closed as dead (a parked one at its next ping: up to one PingInterval
+// later).
 //
 // # Closing
 //

@@ -30,6 +30,7 @@ type Server struct {
 	handler  http.Handler
 	upgrader websocket.Upgrader
 	readBufs sync.Pool // the WebSockets' read buffers (wsGate), *[]byte
+	epoch    time.Time // when New ran: the WebSockets' deadlines are kept as durations since (monotonic)
 	poll     *wsPoller // where idle WebSockets wait; nil without epoll
 	events   chan Message
 	reg      *registry
@@ -40,10 +41,13 @@ type Server struct {
 
 	mu      sync.Mutex // guards closing; orders wg.Add against wg.Wait
 	closing bool
-	// wg counts handlers in flight and connection goroutines; it is added
-	// to only under mu while not closing, or by a goroutine it counts.
+	// wg counts handlers in flight and connection goroutines, and the
+	// parked WebSockets (each keeps its last reader's count, which unpark
+	// hands to the next); it is added to only under mu while not closing,
+	// by a goroutine it counts, or for a connection whose count it holds
+	// (wsConn.wmu).
 	wg sync.WaitGroup
-	bg sync.WaitGroup // the scheduler and the notifier
+	bg sync.WaitGroup // the scheduler, the notifier and the poller
 
 	stopBG    chan struct{} // closed at the end of Close: background goroutines exit
 	hardStop  chan struct{} // closed when Close stops waiting: everything ends now
@@ -105,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		e.Discard()
 		s.logOn = true
 	}
+	s.epoch = time.Now()
 	s.readBufs.New = func() any {
 		b := make([]byte, gateBufSize)
 		return &b

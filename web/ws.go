@@ -73,10 +73,11 @@ type wsConn struct {
 	// registered with the server's poller, which starts one (unpark)
 	// when the client sends; so does anything that ends the connection.
 	parked atomic.Bool
-	// deadline is the read deadline (Unix nanoseconds) extendDeadline
-	// set last; pingTick wakes a parked connection past it.
+	// deadline is the read deadline extendDeadline set last, as a
+	// time.Duration since the server's epoch (monotonic); pingTick wakes
+	// a parked connection past it.
 	deadline atomic.Int64
-	pollID   uint64      // the poller's registration of the socket; 0: none yet. The reader's
+	pollID   uint64      // the poller's registration of the socket (0: none yet); set by the reader that first parks it
 	pingDue  atomic.Bool // the scheduler asks the writer for a ping
 	q        sendQueue
 	wake     chan struct{} // cap 1: the queue, the generations, the state or pingDue changed
@@ -89,7 +90,9 @@ type wsConn struct {
 	spare []outItem
 	// wmu orders the start of a writer (counted in s.wg) before the
 	// reader's end (finished), so that the server's WaitGroup never
-	// gains a count after it may have reached zero.
+	// gains a count after it may have reached zero: until then the
+	// connection holds a count, its reader's or, parked, the one its
+	// last reader left.
 	wmu      sync.Mutex
 	finished bool       // the reader has ended the connection: no writer starts
 	bad      *logBudget // the bad frames read (badFrame); the reader's alone, made at the first
@@ -159,6 +162,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 		s.hooks.wsOpen(c)
 	}
 	c.ws.SetReadLimit(s.cfg.ReadLimit)
+	// The pongs gorilla reads (the reader is within a message, or after a
+	// client's ping) keep the deadline too, as those the gate takes.
+	c.ws.SetPongHandler(func(string) error { c.extendDeadline(); return nil })
 	c.extendDeadline()
 	s.wg.Add(1)
 	c.writing.Store(true)
@@ -177,30 +183,28 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, q url.Va
 // leaves the wait to a fresh goroutine, which starts with a small stack
 // (issue 19).
 func (c *wsConn) readPump() {
-	defer c.s.wg.Done()
 	for fresh := true; ; fresh = false {
 		ok, err := c.gate.await(false, c.extendDeadline)
 		if err == nil && !ok {
 			switch {
 			case c.park():
-				return
+				return // the parked connection keeps this reader's count in s.wg: unpark hands it on
 			case !fresh:
-				c.s.wg.Add(1) // before this reader's Done: see wmu
-				go c.readPump()
+				go c.readPump() // with this reader's count in s.wg
 				return
 			}
 			ok, err = c.gate.await(true, c.extendDeadline)
 		}
 		if err != nil {
 			c.readFailed(err)
-			c.finish()
-			return
+			break
 		}
 		if !c.readMessage() {
-			c.finish()
-			return
+			break
 		}
 	}
+	c.finish()
+	c.s.wg.Done()
 }
 
 // park registers the open connection with the server's poller, which
@@ -214,11 +218,15 @@ func (c *wsConn) park() bool {
 	if p == nil || c.gate.raw == nil || c.s.hooks.noPark {
 		return false
 	}
+	first := c.pollID == 0
+	if first {
+		p.register(c) // before parked is set: the next reader reads pollID
+	}
 	c.s.m.parked.Add(1) // before parked is set: each clearing of it counts one down
 	c.parked.Store(true)
 	// After parked is set: a close that changes the state later sees it
 	// and unparks (abort, shutdown).
-	if c.state.Load() != wsOpen || p.arm(c) != nil {
+	if c.state.Load() != wsOpen || p.arm(c, first) != nil {
 		if c.parked.CompareAndSwap(true, false) {
 			c.s.m.parked.Add(-1)
 			return false
@@ -235,13 +243,7 @@ func (c *wsConn) unpark() {
 		return
 	}
 	c.s.m.parked.Add(-1)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.finished {
-		return
-	}
-	c.s.wg.Add(1)
-	go c.readPump()
+	go c.readPump() // with the count the parked connection kept in s.wg
 }
 
 // readMessage reads one message and acts on it; false when reading has
@@ -269,7 +271,7 @@ func (c *wsConn) readMessage() bool {
 func (c *wsConn) extendDeadline() {
 	if st := c.state.Load(); st == wsOpen || st == wsClosing {
 		t := time.Now().Add(c.s.cfg.PingInterval + c.s.cfg.PongTimeout)
-		c.deadline.Store(t.UnixNano())
+		c.deadline.Store(int64(t.Sub(c.s.epoch)))
 		_ = c.ws.SetReadDeadline(t) // fails only on a closed conn, which the next read reports
 	}
 }
@@ -663,7 +665,7 @@ func (c *wsConn) pingTick() {
 	if c.state.Load() == wsClosed {
 		return
 	}
-	if c.parked.Load() && time.Now().UnixNano() >= c.deadline.Load() {
+	if c.parked.Load() && time.Since(c.s.epoch) >= time.Duration(c.deadline.Load()) {
 		// The client has sent nothing, not even a pong, in time: a reader
 		// finds the deadline passed and ends the connection (closeDead).
 		c.unpark()

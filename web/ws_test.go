@@ -233,6 +233,40 @@ func TestWebSocketPongsKeepAlive(t *testing.T) {
 	<-readErr
 }
 
+// TestWebSocketClientPingThenPongs checks that a client that sends an RFC
+// 6455 ping once and then only answers the server's pings stays
+// connected: after the client's ping the reader waits inside gorilla, not
+// in the gate, and the pongs gorilla reads keep the deadline too.
+func TestWebSocketClientPingThenPongs(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PingInterval = 50 * time.Millisecond
+	cfg.PongTimeout = 500 * time.Millisecond
+	ts := newTestServer(t, cfg)
+	a := ts.dialWS(t, "A", profileNamed(t, "v2"), "cp-tab1")
+	ts.expectEvent(t, IDUIDPortOpen)
+	a.expectHandshake()
+	if err := a.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := a.conn.ReadMessage(); err != nil { // gorilla answers the pings
+				readErr <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-readErr:
+		t.Fatalf("a live client's socket ended: %v", err)
+	case <-time.After(3 * (cfg.PingInterval + cfg.PongTimeout)): // the socket must outlive this
+	}
+	a.conn.Close()
+	<-readErr
+}
+
 // TestPollerFailure checks that when the poller fails, the parked
 // WebSockets are woken and their readers wait in goroutines of their own
 // from then on, as do those of the sockets opened later.

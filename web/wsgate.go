@@ -58,7 +58,16 @@ const (
 
 func newWSGate(conn net.Conn, pool *sync.Pool) *wsGate {
 	g := &wsGate{Conn: conn, pool: pool}
-	if sc, ok := conn.(syscall.Conn); ok && rawReads {
+	// Only the sockets themselves: a wrapper that embeds one would have
+	// its SyscallConn, and reading the descriptor would bypass its Read.
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	}
+	if sc != nil && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
 			g.raw = raw
 		}

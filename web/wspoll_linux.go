@@ -55,16 +55,22 @@ func newPoller() (*wsPoller, error) {
 // of the stream, an error or a hang-up (the last two always).
 const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
+// register gives c its registration id. Its last reader calls it before
+// it parks c.
+func (p *wsPoller) register(c *wsConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next++
+	c.pollID = p.next
+	p.conns[c.pollID] = c
+}
+
 // arm asks for one wake-up of c when its socket has something to read. c
-// is parked; only its last reader calls arm.
-func (p *wsPoller) arm(c *wsConn) error {
+// is parked; only its last reader calls arm; first: the socket is not
+// registered with epoll yet.
+func (p *wsPoller) arm(c *wsConn, first bool) error {
 	op := syscall.EPOLL_CTL_MOD
-	if c.pollID == 0 {
-		p.mu.Lock()
-		p.next++
-		c.pollID = p.next
-		p.conns[c.pollID] = c
-		p.mu.Unlock()
+	if first {
 		op = syscall.EPOLL_CTL_ADD
 	}
 	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
@@ -76,6 +82,9 @@ func (p *wsPoller) arm(c *wsConn) error {
 	var err error
 	if cerr := c.gate.raw.Control(func(fd uintptr) {
 		err = syscall.EpollCtl(p.fd, op, int(fd), &ev)
+		if err == syscall.ENOENT && op == syscall.EPOLL_CTL_MOD {
+			err = syscall.EpollCtl(p.fd, syscall.EPOLL_CTL_ADD, int(fd), &ev) // the first ADD failed
+		}
 	}); cerr != nil {
 		return cerr // the socket is closed
 	}
@@ -114,8 +123,11 @@ func (p *wsPoller) run() error {
 			return n > 0 || werr != nil
 		})
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return nil
+			p.ctl.RLock()
+			closed := p.closed
+			p.ctl.RUnlock()
+			if closed || errors.Is(err, os.ErrClosed) {
+				return nil // close ended the wait
 			}
 			return fmt.Errorf("epoll: %w", err)
 		}

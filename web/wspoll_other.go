@@ -11,8 +11,9 @@ type wsPoller struct{}
 
 func newPoller() (*wsPoller, error) { return nil, errors.New("no epoll on this system") }
 
-func (p *wsPoller) arm(*wsConn) error { return errors.New("no epoll on this system") }
-func (p *wsPoller) forget(*wsConn)    {}
-func (p *wsPoller) run() error        { return nil }
-func (p *wsPoller) close()            {}
-func (p *wsPoller) fail()             {}
+func (p *wsPoller) register(*wsConn)        {}
+func (p *wsPoller) arm(*wsConn, bool) error { return errors.New("no epoll on this system") }
+func (p *wsPoller) forget(*wsConn)          {}
+func (p *wsPoller) run() error              { return nil }
+func (p *wsPoller) close()                  {}
+func (p *wsPoller) fail()                   {}
