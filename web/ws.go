@@ -273,6 +273,11 @@ func (c *wsConn) extendDeadline() {
 		t := time.Now().Add(c.s.cfg.PingInterval + c.s.cfg.PongTimeout)
 		c.deadline.Store(int64(t.Sub(c.s.epoch)))
 		_ = c.ws.SetReadDeadline(t) // fails only on a closed conn, which the next read reports
+		if st := c.state.Load(); st != wsOpen && st != wsClosing {
+			// closeGracefully set its shorter deadline meanwhile, which
+			// the line above may have overwritten: it holds.
+			_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
+		}
 	}
 }
 
