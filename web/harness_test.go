@@ -543,6 +543,22 @@ func (c *wsClient) close() {
 	c.conn.Close()
 }
 
+// readAll reads and drops frames on a goroutine of its own, gorilla
+// answering pings meanwhile, until reading fails; the channel gets the
+// error then.
+func (c *wsClient) readAll() <-chan error {
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.conn.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	return readErr
+}
+
 // readClose reads until the connection ends and returns the close code the
 // client sees: the close frame's status, or 1006 without one.
 func (c *wsClient) readClose() int {

@@ -127,15 +127,7 @@ func TestWebSocketKeepAlive(t *testing.T) {
 		signal(pings)
 		return a.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := a.conn.ReadMessage(); err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
+	readErr := a.readAll()
 	for range 3 {
 		select {
 		case <-pings:
@@ -196,15 +188,7 @@ func TestWebSocketPongsKeepAlive(t *testing.T) {
 		signal(pings)
 		return err
 	})
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := a.conn.ReadMessage(); err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
+	readErr := a.readAll()
 	// Three times the time a client has to answer.
 	live := 3 * (cfg.PingInterval + cfg.PongTimeout)
 	for start := time.Now(); time.Since(start) < live; {
@@ -249,15 +233,7 @@ func TestWebSocketClientPingThenPongs(t *testing.T) {
 	if err := a.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := a.conn.ReadMessage(); err != nil { // gorilla answers the pings
-				readErr <- err
-				return
-			}
-		}
-	}()
+	readErr := a.readAll()
 	select {
 	case err := <-readErr:
 		t.Fatalf("a live client's socket ended: %v", err)

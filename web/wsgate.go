@@ -145,7 +145,7 @@ func (g *wsGate) await(wait bool, pong func()) (bool, error) {
 				if g.raw == nil {
 					return false, nil
 				}
-				if got, err := g.fillNow(); err != nil || !got {
+				if got, err := g.fillRaw(false); err != nil || !got {
 					return false, err
 				}
 				continue
@@ -225,18 +225,6 @@ func frameLen(b []byte) (uint64, bool) {
 	return head + payload, true
 }
 
-// fillNow reads what the socket has into the buffer, without waiting, and
-// reports whether it read anything. The socket has a raw connection.
-func (g *wsGate) fillNow() (bool, error) {
-	var n int
-	var rerr error
-	err := g.raw.Read(func(fd uintptr) bool {
-		n, rerr = g.readRaw(fd)
-		return true
-	})
-	return g.filled(n, err, rerr)
-}
-
 // fill waits for the socket to have bytes and reads them into the buffer.
 func (g *wsGate) fill() error {
 	if g.raw == nil {
@@ -252,36 +240,29 @@ func (g *wsGate) fill() error {
 		}
 		return err
 	}
-	var n int
-	var rerr error
-	err := g.raw.Read(func(fd uintptr) bool {
-		n, rerr = g.readRaw(fd)
-		return rerr != syscall.EAGAIN // EAGAIN: wait, holding no buffer
-	})
-	_, err = g.filled(n, err, rerr)
+	_, err := g.fillRaw(true)
 	return err
 }
 
-// readRaw reads what socket fd has into the buffer, without waiting: it
-// takes a pooled buffer for the read and gives it back if the read got
-// nothing (EAGAIN).
-func (g *wsGate) readRaw(fd uintptr) (int, error) {
-	if g.buf == nil {
-		g.buf = g.pool.Get().(*[]byte)
-		g.r, g.w = 0, 0
-	}
-	g.compact()
-	n, err := readFD(fd, (*g.buf)[g.w:])
-	if err == syscall.EAGAIN {
-		g.drained()
-	}
-	return n, err
-}
-
-// filled accounts for a raw read of n bytes (readRaw), which ended with
-// rerr, through a RawConn.Read that ended with err (a deadline, or the
-// socket closed). It reports whether bytes came; EAGAIN is no error.
-func (g *wsGate) filled(n int, err, rerr error) (bool, error) {
+// fillRaw reads what the socket has into the buffer through its raw
+// connection, waiting for it if wait (an empty read, EAGAIN, then waits
+// holding no buffer), and reports whether bytes came.
+func (g *wsGate) fillRaw(wait bool) (bool, error) {
+	var n int
+	var rerr error
+	err := g.raw.Read(func(fd uintptr) bool {
+		if g.buf == nil {
+			g.buf = g.pool.Get().(*[]byte)
+			g.r, g.w = 0, 0
+		}
+		g.compact()
+		n, rerr = readFD(fd, (*g.buf)[g.w:])
+		if rerr == syscall.EAGAIN {
+			g.drained()
+			return !wait
+		}
+		return true
+	})
 	switch {
 	case err != nil:
 		g.drained()
