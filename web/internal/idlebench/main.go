@@ -307,70 +307,38 @@ func drive(impls []string, n, dialers int, settle, ping time.Duration, profile s
 // idle for settle.
 func measure(exe, impl string, n, dialers int, settle, ping time.Duration, profile string) (result, error) {
 	r := result{impl: impl, n: n}
-	srv := exec.Command(exe, "-role", "server", "-impl", impl, "-ping", ping.String())
-	srv.Stderr = os.Stderr
-	srvIn, err := srv.StdinPipe()
+	srv, line, err := startRole(exe, "-role", "server", "-impl", impl, "-ping", ping.String())
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("the server: %w", err)
 	}
-	srvOut, err := srv.StdoutPipe()
-	if err != nil {
-		return r, err
-	}
-	if err := srv.Start(); err != nil {
-		return r, fmt.Errorf("starting the server: %w", err)
-	}
-	defer func() {
-		srvIn.Close()
-		_ = srv.Wait() // its exit status says nothing the figures need
-	}()
-	line, err := bufio.NewReader(srvOut).ReadString('\n')
-	if err != nil {
-		return r, fmt.Errorf("reading the server's address: %w", err)
-	}
+	defer srv.stop()
 	addr := strings.TrimSpace(line)
-	if r.base, err = serverStats(addr, srv.Process.Pid); err != nil {
+	if r.base, err = serverStats(addr, srv.cmd.Process.Pid); err != nil {
 		return r, err
 	}
 
-	ld := exec.Command(exe, "-role", "load", "-impl", impl, "-addr", addr, "-n", strconv.Itoa(n), "-dialers", strconv.Itoa(dialers), "-ping", ping.String())
-	ld.Stderr = os.Stderr
-	ldIn, err := ld.StdinPipe()
+	ld, line, err := startRole(exe, "-role", "load", "-impl", impl, "-addr", addr, "-n", strconv.Itoa(n), "-dialers", strconv.Itoa(dialers), "-ping", ping.String())
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("the load process: %w", err)
 	}
-	ldOut, err := ld.StdoutPipe()
-	if err != nil {
-		return r, err
-	}
-	if err := ld.Start(); err != nil {
-		return r, fmt.Errorf("starting the load: %w", err)
-	}
-	defer func() {
-		ldIn.Close()
-		_ = ld.Wait() // its exit status says nothing the figures need
-	}()
-	line, err = bufio.NewReader(ldOut).ReadString('\n')
-	if err != nil {
-		return r, fmt.Errorf("the load process failed (%w)", err)
-	}
+	defer ld.stop()
 	ns, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(line), "ready "), 10, 64)
 	if err != nil {
 		return r, fmt.Errorf("the load process said %q", line)
 	}
 	r.connect = time.Duration(ns)
-	cpu0, err := cpuTime(srv.Process.Pid)
+	cpu0, err := cpuTime(srv.cmd.Process.Pid)
 	if err != nil {
 		return r, err
 	}
 	start := time.Now()
 	time.Sleep(settle) // the idle period the benchmark measures, not a wait for an event
-	cpu1, err := cpuTime(srv.Process.Pid)
+	cpu1, err := cpuTime(srv.cmd.Process.Pid)
 	if err != nil {
 		return r, err
 	}
 	r.idleCPU = float64(cpu1-cpu0) / float64(time.Since(start))
-	if r.after, err = serverStats(addr, srv.Process.Pid); err != nil {
+	if r.after, err = serverStats(addr, srv.cmd.Process.Pid); err != nil {
 		return r, err
 	}
 	if profile != "" {
@@ -379,6 +347,43 @@ func measure(exe, impl string, n, dialers int, settle, ping time.Duration, profi
 		}
 	}
 	return r, nil
+}
+
+// child is a role of the benchmark running as a child process, which
+// runs until its standard input closes.
+type child struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+}
+
+// startRole starts this binary with args, a role, and returns it with the
+// first line it prints (the server's address, the load's "ready …").
+func startRole(exe string, args ...string) (*child, string, error) {
+	c := &child{cmd: exec.Command(exe, args...)}
+	c.cmd.Stderr = os.Stderr
+	var err error
+	if c.in, err = c.cmd.StdinPipe(); err != nil {
+		return nil, "", err
+	}
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("starting: %w", err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		c.stop()
+		return nil, "", fmt.Errorf("reading its first line: %w", err)
+	}
+	return c, line, nil
+}
+
+// stop closes the child's standard input and waits for it to exit.
+func (c *child) stop() {
+	c.in.Close()
+	_ = c.cmd.Wait() // its exit status says nothing the figures need
 }
 
 // serverStats reads the server's VmRSS, then asks it for its runtime
