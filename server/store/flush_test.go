@@ -262,29 +262,7 @@ func BenchmarkAddFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range capacity {
-		if err := s.Add(g.Next()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	next := make([]*tweet.Tweet, extra)
-	for i := range next {
-		next[i] = g.Next()
-	}
-	i := 0
-	for b.Loop() {
-		if i == extra {
-			b.Fatal("benchmark ran past the prepared tweets")
-		}
-		if err := s.Add(next[i]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchAddFull(b, s, capacity, extra)
 }
 
 // BenchmarkFileAppend measures the file's share of Add alone: encoding

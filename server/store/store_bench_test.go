@@ -115,12 +115,22 @@ func BenchmarkAdd(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchAddFull(b, s, capacity, extra)
+}
+
+// benchAddFull fills s, of capacity tweets, from a generator, prepares
+// extra more, and measures adding them one per op (each evicts the
+// oldest).
+func benchAddFull(b *testing.B, s *Memory, capacity, extra int) {
+	b.Helper()
 	g, err := source.NewGenerator(source.GeneratorConfig{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for range capacity {
-		s.Add(g.Next())
+		if err := s.Add(g.Next()); err != nil {
+			b.Fatal(err)
+		}
 	}
 	next := make([]*tweet.Tweet, extra)
 	for i := range next {
