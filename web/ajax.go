@@ -17,10 +17,9 @@ import (
 // stops polling for DisconnectGrace, its queue overflows, or the server
 // closes. It owns no goroutine: polls run on their request's goroutine.
 type ajaxConn struct {
-	s   *Server
-	cl  *client
-	log zerolog.Logger
-	q   sendQueue
+	s  *Server
+	cl *client
+	q  sendQueue
 
 	mu      sync.Mutex    // guards the fields below
 	poll    chan struct{} // wake-up of the poll being held (cap 1); nil when none
@@ -28,6 +27,9 @@ type ajaxConn struct {
 	dead    bool          // dropped: polls answer "no data" and the next one starts over
 	closing bool          // Server.Close: answer the held poll now
 }
+
+// logged adds the connection's fields to e (connFields).
+func (a *ajaxConn) logged(e *zerolog.Event) *zerolog.Event { return connFields(e, a.cl, TransportAjax) }
 
 var _ transport = (*ajaxConn)(nil)
 
@@ -98,9 +100,9 @@ func (a *ajaxConn) abort(reason closeReason) {
 	items := a.q.closeQueue()
 	if reason == closeSlow {
 		a.s.m.slow[TransportAjax.index()].Add(1)
-		a.log.Warn().Int("queued", len(items)).Msg("slow ajax client dropped")
+		a.logged(a.s.log.Warn()).Int("queued", len(items)).Msg("slow ajax client dropped")
 	} else {
-		a.log.Debug().Stringer("reason", reason).Msg("ajax client dropped")
+		a.logged(a.s.log.Debug()).Stringer("reason", reason).Msg("ajax client dropped")
 	}
 	a.s.reg.detach(a.cl, TransportAjax, a, false)
 }
@@ -177,7 +179,7 @@ func (s *Server) attachPoll(r *http.Request, cid string, existing bool) (a *ajax
 				return cur
 			}
 			created = true
-			return &ajaxConn{s: s, cl: cl, log: s.connLogger(cl, TransportAjax)}
+			return &ajaxConn{s: s, cl: cl}
 		})
 	if err != nil {
 		return nil, false, err
@@ -235,7 +237,7 @@ func (s *Server) writeAjaxHandshake(w http.ResponseWriter, r *http.Request, a *a
 	}
 	frame, err := a.dialect().Handshake(hs)
 	if err != nil {
-		a.log.Error().Err(err).Msg("cannot write handshake")
+		a.logged(a.s.log.Error()).Err(err).Msg("cannot write handshake")
 		writeText(w, http.StatusInternalServerError, bodyInternal)
 		return
 	}
@@ -322,7 +324,7 @@ func (a *ajaxConn) answer(items []outItem, mail []protocol.Event) []byte {
 	if err != nil {
 		// Each push was packed before, for the formats then in use; this
 		// one may not write an event. Send the events that pack.
-		a.log.Error().Err(err).Stringer("dialect", d).Msg("cannot merge pushes")
+		a.logged(a.s.log.Error()).Err(err).Stringer("dialect", d).Msg("cannot merge pushes")
 		good := events[:0:0]
 		for _, ev := range events {
 			if _, err := d.Batch(ev); err == nil {

@@ -26,7 +26,6 @@ import (
 type Server struct {
 	cfg      Config
 	log      zerolog.Logger
-	logOn    bool // cfg.Logger logs at least errors: connections get child loggers
 	handler  http.Handler
 	upgrader websocket.Upgrader
 	readBufs sync.Pool // the WebSockets' read buffers (wsGate), *[]byte
@@ -104,10 +103,6 @@ func New(cfg Config) (*Server, error) {
 		hardStop: make(chan struct{}),
 		closed:   make(chan struct{}),
 		m:        newMetrics(cfg.MetricsEventIDs),
-	}
-	if e := s.log.Error(); e != nil {
-		e.Discard()
-		s.logOn = true
 	}
 	s.epoch = time.Now()
 	s.readBufs.New = func() any {
@@ -436,14 +431,12 @@ func randomID() string {
 	return string(out[:])
 }
 
-// connLogger returns the logger of one connection: a child of the
-// server's with uid, client_id and transport fields, or the server's own
-// (which logs nothing) when logging is off, to spare the allocation.
-func (s *Server) connLogger(cl *client, t Transport) zerolog.Logger {
-	if !s.logOn {
-		return s.log
-	}
-	return s.log.With().Str("uid", cl.uid).Str("client_id", cl.id).Str("transport", t.String()).Logger()
+// connFields adds the fields of a connection of client cl by transport t
+// (uid, client_id, transport) to e, an event of the server's logger. A
+// connection keeps no logger of its own: it logs rarely, and an idle one
+// should cost little (issue 19). e may be nil (its level is off).
+func connFields(e *zerolog.Event, cl *client, t Transport) *zerolog.Event {
+	return e.Str("uid", cl.uid).Str("client_id", cl.id).Str("transport", t.String())
 }
 
 // notifier hands uidport events to the application in the order the

@@ -98,12 +98,8 @@ type wsConn struct {
 	bad      *logBudget // the bad frames read (badFrame); the reader's alone, made at the first
 }
 
-// logged adds the connection's fields (uid, client_id, transport) to e, an
-// event of the server's logger. A connection keeps no logger of its own:
-// it logs rarely, and an idle one should cost little (issue 19).
-func (c *wsConn) logged(e *zerolog.Event) *zerolog.Event {
-	return e.Str("uid", c.cl.uid).Str("client_id", c.cl.id).Str("transport", TransportWS.String())
-}
+// logged adds the connection's fields to e (connFields).
+func (c *wsConn) logged(e *zerolog.Event) *zerolog.Event { return connFields(e, c.cl, TransportWS) }
 
 var _ transport = (*wsConn)(nil)
 
