@@ -62,6 +62,13 @@ func (p *fakePeers) setMembers(ms ...string) {
 	slices.Sort(p.members)
 }
 
+// setSettled sets whether the view of the instances can be trusted.
+func (p *fakePeers) setSettled(settled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settled = settled
+}
+
 // presence is a Transport whose connected uids the test sets.
 type presence struct {
 	fakeTransport
@@ -171,17 +178,13 @@ func TestLiveQueryOwnership(t *testing.T) {
 
 	// Unsettled (Redis lost, or just back), an instance missing from the
 	// view may be alive: nothing is taken over.
-	peers.mu.Lock()
-	peers.settled = false
-	peers.mu.Unlock()
+	peers.setSettled(false)
 	peers.setMembers()
 	h.reown()
 	if got := percolated(h, "u1"); got != "" {
 		t.Fatalf("unsettled, B's query was taken over: %q", got)
 	}
-	peers.mu.Lock()
-	peers.settled = true
-	peers.mu.Unlock()
+	peers.setSettled(true)
 	h.reown()
 	if got := percolated(h, "u1"); got == "" {
 		t.Fatal("settled again without B, its query was not taken over")
@@ -311,16 +314,12 @@ func TestLiveQuerySweep(t *testing.T) {
 	if known, _ := h.LiveCount(); known != 3 {
 		t.Fatalf("within the grace: %d entries, want 3", known)
 	}
-	peers.mu.Lock()
-	peers.settled = false
-	peers.mu.Unlock()
+	peers.setSettled(false)
 	h.sweep(now.Add(2 * time.Minute))
 	if known, _ := h.LiveCount(); known != 3 {
 		t.Fatalf("unsettled: %d entries, want 3", known)
 	}
-	peers.mu.Lock()
-	peers.settled = true
-	peers.mu.Unlock()
+	peers.setSettled(true)
 	h.sweep(now.Add(2 * time.Minute))
 	if known, perc := h.LiveCount(); known != 2 || perc != 1 {
 		t.Fatalf("after the grace: LiveCount = %d, %d; want here and theirs, here percolated", known, perc)
