@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/sente-go/sente/internal/testsupport"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the server's goroutines and the
@@ -178,7 +180,9 @@ func TestAccessLogPassThrough(t *testing.T) {
 	if !strings.HasPrefix(string(b), "HTTP/1.1 101 ") || !strings.HasSuffix(string(b), "hijacked\n") {
 		t.Errorf("hijacked answer: %q", b)
 	}
-	srv.Close() // waits for the handlers, so both lines are written
+	// The hijacked handler's line comes after its client has read the
+	// answer (httptest's Close does not wait for hijacked handlers).
+	testsupport.Await(t, 5*time.Second, "both access lines", func() bool { return len(logs.lines(t)) >= 2 })
 	got := logs.lines(t)
 	if len(got) != 2 || got[0]["path"] != "/flush" || got[0]["status"] != 200.0 || got[0]["bytes"] != 13.0 ||
 		got[1]["path"] != "/upgrade" || got[1]["status"] != 101.0 {
